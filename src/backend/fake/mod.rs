@@ -1,0 +1,1398 @@
+//! In-memory backend with realistic sample data, for `--demo` and for UI tests.
+//!
+//! It keeps a small world of containers, images, volumes and networks in memory and changes it
+//! the way Docker would: starting, stopping, pausing and removing containers, tagging, pulling
+//! and removing images, creating and removing volumes and networks. Every change is published
+//! on the events stream. With a fixed clock everything it reports is deterministic.
+
+mod inspect;
+mod sample;
+mod synth;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream;
+use tokio::sync::broadcast;
+
+use super::error::{BackendError, Result};
+use super::types::*;
+use super::{Backend, ResultStream};
+use crate::util::time::{unix_now, unix_now_ns};
+use synth::{Workload, hex_id};
+
+/// Seconds between two lines of a demo container's log history.
+const LOG_SPACING_SECS: i64 = 17;
+/// Most history lines a demo container keeps.
+const LOG_HISTORY_MAX: i64 = 5_000;
+/// Memory the demo host pretends to have.
+const HOST_MEMORY: u64 = 16 * 1024 * 1024 * 1024;
+
+/// Where the demo backend takes the current time from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// A fixed instant (Unix seconds), for reproducible tests and snapshots.
+    Fixed(i64),
+}
+
+/// A container of the demo world.
+#[derive(Debug, Clone)]
+pub struct FakeContainer {
+    summary: ContainerSummary,
+    cmd: Vec<String>,
+    env: Vec<String>,
+    hostname: String,
+    working_dir: String,
+    user: String,
+    restart_policy: RestartPolicy,
+    restart_count: u32,
+    mounts: Vec<Mount>,
+    resources: Resources,
+    pid: Option<u32>,
+    tty: bool,
+    oom_killed: bool,
+    stats_tick: u64,
+}
+
+/// An image of the demo world.
+#[derive(Debug, Clone)]
+pub struct FakeImage {
+    summary: ImageSummary,
+    env: Vec<String>,
+    cmd: Vec<String>,
+    entrypoint: Vec<String>,
+    working_dir: String,
+    exposed_ports: Vec<String>,
+    layers: Vec<String>,
+    history: Vec<HistoryEntry>,
+}
+
+/// A network of the demo world.
+#[derive(Debug, Clone)]
+pub struct FakeNetwork {
+    id: String,
+    name: String,
+    driver: String,
+    subnet: Option<String>,
+    gateway: Option<String>,
+    internal: bool,
+    created: i64,
+    labels: BTreeMap<String, String>,
+}
+
+/// A volume of the demo world.
+#[derive(Debug, Clone)]
+pub struct FakeVolume {
+    name: String,
+    driver: String,
+    created: i64,
+    labels: BTreeMap<String, String>,
+    size: u64,
+}
+
+/// The whole demo world.
+#[derive(Debug, Clone)]
+pub struct State {
+    containers: Vec<FakeContainer>,
+    images: Vec<FakeImage>,
+    volumes: Vec<FakeVolume>,
+    networks: Vec<FakeNetwork>,
+    seq: u64,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    events: broadcast::Sender<Event>,
+    clock: Clock,
+    follow_interval: Duration,
+}
+
+/// The in-memory demo backend. Cloning shares the same world.
+#[derive(Clone)]
+pub struct FakeBackend {
+    inner: Arc<Inner>,
+}
+
+impl Default for FakeBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Docker's rule for container and volume names.
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// `name` → `name:latest`, and Docker Hub prefixes dropped, so references compare equal.
+fn normalize_reference(reference: &str) -> String {
+    let r = reference
+        .strip_prefix("docker.io/library/")
+        .or_else(|| reference.strip_prefix("docker.io/"))
+        .unwrap_or(reference);
+    let last = r.rsplit('/').next().unwrap_or(r);
+    if last.contains(':') || r.contains('@') {
+        r.to_string()
+    } else {
+        format!("{r}:latest")
+    }
+}
+
+/// Checks a `name[:tag]` reference against Docker's rules.
+fn validate_reference(reference: &str) -> Result<()> {
+    let (name, tag) = match reference.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n, Some(t)),
+        _ => (reference, None),
+    };
+    if name.is_empty()
+        || !name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/' | ':')
+        })
+    {
+        return Err(BackendError::invalid(format!(
+            "invalid reference format {reference:?}: the repository name must be lowercase letters, digits and separators (. _ - /)"
+        )));
+    }
+    if let Some(tag) = tag {
+        let ok = !tag.is_empty()
+            && tag.len() <= 128
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            && !tag.starts_with(['.', '-']);
+        if !ok {
+            return Err(BackendError::invalid(format!(
+                "invalid tag {tag:?} in {reference:?}: a tag is up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Parses a signal name or number as `docker kill -s` accepts it.
+fn signal_number(signal: &str) -> Result<i64> {
+    if let Ok(n) = signal.parse::<i64>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let name = signal.trim_start_matches("SIG").to_ascii_uppercase();
+    let n = match name.as_str() {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "KILL" => 9,
+        "USR1" => 10,
+        "USR2" => 12,
+        "TERM" => 15,
+        "STOP" => 19,
+        "CONT" => 18,
+        "WINCH" => 28,
+        _ => {
+            return Err(BackendError::invalid(format!(
+                "invalid signal {signal:?}: give a name such as KILL, TERM, HUP or a number from 1 to 64"
+            )));
+        }
+    };
+    Ok(n)
+}
+
+impl State {
+    fn container_index(&self, reference: &str) -> Result<usize> {
+        let r = reference.trim_start_matches('/');
+        if let Some(i) = self
+            .containers
+            .iter()
+            .position(|c| c.summary.id == r || c.summary.name == r)
+        {
+            return Ok(i);
+        }
+        let matches: Vec<usize> = (0..self.containers.len())
+            .filter(|&i| !r.is_empty() && self.containers[i].summary.id.starts_with(r))
+            .collect();
+        match matches.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(BackendError::not_found(ObjectKind::Container, reference)),
+            many => Err(BackendError::Ambiguous {
+                kind: ObjectKind::Container,
+                reference: reference.to_string(),
+                candidates: many
+                    .iter()
+                    .map(|&i| self.containers[i].summary.short_id().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    fn image_index(&self, reference: &str) -> Result<usize> {
+        let normalized = normalize_reference(reference);
+        if let Some(i) = self
+            .images
+            .iter()
+            .position(|img| img.summary.repo_tags.iter().any(|t| *t == normalized))
+        {
+            return Ok(i);
+        }
+        let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
+        let matches: Vec<usize> = (0..self.images.len())
+            .filter(|&i| {
+                hex.len() >= 4
+                    && hex.chars().all(|c| c.is_ascii_hexdigit())
+                    && self.images[i].summary.id["sha256:".len()..].starts_with(hex)
+            })
+            .collect();
+        match matches.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(BackendError::not_found(ObjectKind::Image, reference)),
+            many => Err(BackendError::Ambiguous {
+                kind: ObjectKind::Image,
+                reference: reference.to_string(),
+                candidates: many
+                    .iter()
+                    .map(|&i| self.images[i].summary.short_id().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    fn network_index(&self, reference: &str) -> Result<usize> {
+        if let Some(i) = self
+            .networks
+            .iter()
+            .position(|n| n.id == reference || n.name == reference)
+        {
+            return Ok(i);
+        }
+        let matches: Vec<usize> = (0..self.networks.len())
+            .filter(|&i| !reference.is_empty() && self.networks[i].id.starts_with(reference))
+            .collect();
+        match matches.as_slice() {
+            [i] => Ok(*i),
+            _ => Err(BackendError::not_found(ObjectKind::Network, reference)),
+        }
+    }
+
+    fn volume_index(&self, name: &str) -> Result<usize> {
+        self.volumes
+            .iter()
+            .position(|v| v.name == name)
+            .ok_or_else(|| BackendError::not_found(ObjectKind::Volume, name))
+    }
+
+    fn image_id_of(&self, c: &FakeContainer) -> String {
+        self.image_index(&c.summary.image)
+            .map(|i| self.images[i].summary.id.clone())
+            .unwrap_or_else(|_| format!("sha256:{}", hex_id(&c.summary.image)))
+    }
+
+    fn image_summary(&self, img: &FakeImage) -> ImageSummary {
+        let mut s = img.summary.clone();
+        s.containers = self
+            .containers
+            .iter()
+            .filter(|c| self.image_id_of(c) == s.id)
+            .count();
+        s
+    }
+
+    fn volume_summary(&self, v: &FakeVolume) -> VolumeSummary {
+        VolumeSummary {
+            name: v.name.clone(),
+            driver: v.driver.clone(),
+            mountpoint: format!("/var/lib/dockhand/volumes/{}/_data", v.name),
+            created: v.created,
+            labels: v.labels.clone(),
+            used_by: self
+                .containers
+                .iter()
+                .filter(|c| {
+                    c.mounts
+                        .iter()
+                        .any(|m| m.kind == MountKind::Volume && m.source == v.name)
+                })
+                .map(|c| c.summary.name.clone())
+                .collect(),
+            size: Some(v.size),
+        }
+    }
+
+    fn network_summary(&self, n: &FakeNetwork) -> NetworkSummary {
+        NetworkSummary {
+            id: n.id.clone(),
+            name: n.name.clone(),
+            driver: n.driver.clone(),
+            scope: "local".into(),
+            subnet: n.subnet.clone(),
+            gateway: n.gateway.clone(),
+            internal: n.internal,
+            containers: self
+                .containers
+                .iter()
+                .filter(|c| c.summary.state.is_alive() && c.summary.networks.contains(&n.name))
+                .map(|c| c.summary.name.clone())
+                .collect(),
+            created: n.created,
+            labels: n.labels.clone(),
+        }
+    }
+
+    /// The container's address on each of its networks, derived from its position.
+    fn endpoints(&self, c: &FakeContainer) -> Vec<EndpointInfo> {
+        c.summary
+            .networks
+            .iter()
+            .filter_map(|name| self.networks.iter().find(|n| &n.name == name))
+            .filter_map(|n| {
+                let subnet = n.subnet.as_ref()?;
+                let (base, prefix) = subnet.split_once('/')?;
+                let octets: Vec<&str> = base.split('.').collect();
+                let host = (synth::hash64(&c.summary.id, 7) % 200 + 2) as u8;
+                Some(EndpointInfo {
+                    network: n.name.clone(),
+                    ip_address: format!("{}.{}.0.{host}/{prefix}", octets.first()?, octets.get(1)?),
+                    gateway: n.gateway.clone().unwrap_or_default(),
+                    mac_address: format!(
+                        "02:42:ac:{:02x}:00:{host:02x}",
+                        octets.get(1)?.parse::<u8>().ok()?
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
+impl FakeBackend {
+    /// A demo backend on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Clock::System)
+    }
+
+    /// A demo backend on the given clock.
+    pub fn with_clock(clock: Clock) -> Self {
+        let now = match clock {
+            Clock::System => unix_now(),
+            Clock::Fixed(t) => t,
+        };
+        let (events, _) = broadcast::channel(256);
+        FakeBackend {
+            inner: Arc::new(Inner {
+                state: Mutex::new(sample::world(now)),
+                events,
+                clock,
+                follow_interval: Duration::from_millis(700),
+            }),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        match self.inner.clock {
+            Clock::System => unix_now(),
+            Clock::Fixed(t) => t,
+        }
+    }
+
+    fn now_ns(&self) -> i128 {
+        match self.inner.clock {
+            Clock::System => unix_now_ns(),
+            Clock::Fixed(t) => i128::from(t) * 1_000_000_000,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep serving it.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn emit(&self, kind: ObjectKind, action: &str, id: &str, name: Option<&str>) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.inner.events.send(Event {
+            time: self.now(),
+            kind,
+            action: action.to_string(),
+            id: id.to_string(),
+            name: name.map(ToString::to_string),
+        });
+    }
+
+    /// Applies `change` to a container and emits `action` when it returns true.
+    fn change_container(
+        &self,
+        reference: &str,
+        action: &str,
+        change: impl FnOnce(&mut FakeContainer, i64) -> Result<bool>,
+    ) -> Result<()> {
+        let now = self.now();
+        let (id, name, changed) = {
+            let mut st = self.state();
+            let i = st.container_index(reference)?;
+            let c = &mut st.containers[i];
+            let changed = change(c, now)?;
+            (c.summary.id.clone(), c.summary.name.clone(), changed)
+        };
+        if changed {
+            self.emit(ObjectKind::Container, action, &id, Some(&name));
+        }
+        Ok(())
+    }
+
+    fn log_history(&self, c: &FakeContainer, options: LogOptions) -> Vec<LogLine> {
+        let Some(start) = c.summary.started_at else {
+            return Vec::new();
+        };
+        let end = if c.summary.state.is_alive() {
+            self.now()
+        } else {
+            c.summary.finished_at.unwrap_or(start)
+        };
+        let count = ((end - start) / LOG_SPACING_SECS + 1).clamp(1, LOG_HISTORY_MAX);
+        let mut first = (end - start) / LOG_SPACING_SECS + 1 - count;
+        if let Some(tail) = options.tail {
+            first = first.max((end - start) / LOG_SPACING_SECS + 1 - tail as i64);
+        }
+        if let Some(since) = options.since {
+            first = first.max((since - start + LOG_SPACING_SECS - 1).div_euclid(LOG_SPACING_SECS));
+        }
+        let workload = Workload::for_image(&c.summary.image);
+        (first.max(0)..=(end - start) / LOG_SPACING_SECS)
+            .map(|seq| {
+                let ts = i128::from(start + seq * LOG_SPACING_SECS) * 1_000_000_000
+                    + i128::from(synth::hash64(&c.summary.id, seq as u64) % 1_000_000_000);
+                synth::log_line(workload, &c.summary.id, seq as u64, ts)
+            })
+            .collect()
+    }
+
+    fn container_snapshot(&self, reference: &str) -> Result<FakeContainer> {
+        let st = self.state();
+        let i = st.container_index(reference)?;
+        Ok(st.containers[i].clone())
+    }
+}
+
+impl Backend for FakeBackend {
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn info(&self) -> Result<SystemInfo> {
+        let st = self.state();
+        let count = |s: ContainerState| {
+            st.containers
+                .iter()
+                .filter(|c| c.summary.state == s)
+                .count()
+        };
+        Ok(SystemInfo {
+            backend: "demo".into(),
+            endpoint: "demo".into(),
+            server_version: env!("CARGO_PKG_VERSION").into(),
+            api_version: None,
+            operating_system: "demo data (in memory)".into(),
+            kernel_version: "n/a".into(),
+            storage_driver: "memory".into(),
+            cgroup_version: "n/a".into(),
+            root_dir: "(in memory)".into(),
+            ncpu: 4,
+            mem_total: HOST_MEMORY,
+            containers: st.containers.len(),
+            containers_running: count(ContainerState::Running),
+            containers_paused: count(ContainerState::Paused),
+            containers_stopped: count(ContainerState::Exited) + count(ContainerState::Created),
+            images: st.images.len(),
+        })
+    }
+
+    async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        let st = self.state();
+        Ok(st
+            .containers
+            .iter()
+            .filter(|c| {
+                all || c.summary.state.is_alive() || c.summary.state == ContainerState::Restarting
+            })
+            .map(|c| c.summary.clone())
+            .collect())
+    }
+
+    async fn inspect_container(&self, reference: &str) -> Result<ContainerDetails> {
+        let st = self.state();
+        let i = st.container_index(reference)?;
+        let c = &st.containers[i];
+        let endpoints = st.endpoints(c);
+        let image_id = st.image_id_of(c);
+        let entrypoint = st
+            .image_index(&c.summary.image)
+            .map(|i| st.images[i].entrypoint.clone())
+            .unwrap_or_default();
+        Ok(ContainerDetails {
+            summary: c.summary.clone(),
+            env: c.env.clone(),
+            entrypoint,
+            cmd: c.cmd.clone(),
+            working_dir: c.working_dir.clone(),
+            user: c.user.clone(),
+            hostname: c.hostname.clone(),
+            restart_policy: c.restart_policy,
+            restart_count: c.restart_count,
+            mounts: c.mounts.clone(),
+            resources: c.resources,
+            pid: c.pid,
+            oom_killed: c.oom_killed,
+            tty: c.tty,
+            inspect: inspect::container(c, &image_id, &endpoints),
+            endpoints,
+        })
+    }
+
+    async fn create_container(&self, spec: ContainerSpec) -> Result<String> {
+        let now = self.now();
+        let (id, name) = {
+            let mut st = self.state();
+            let img = st.image_index(&spec.image).map_err(|_| {
+                BackendError::not_found(
+                    ObjectKind::Image,
+                    format!("{} (pull it first)", spec.image),
+                )
+            })?;
+            st.seq += 1;
+            let name = match spec.name {
+                Some(n) => {
+                    if !valid_name(&n) {
+                        return Err(BackendError::invalid(format!(
+                            "invalid container name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                        )));
+                    }
+                    if st.containers.iter().any(|c| c.summary.name == n) {
+                        return Err(BackendError::conflict(format!(
+                            "the container name {n:?} is already in use; remove that container or choose another name"
+                        )));
+                    }
+                    n
+                }
+                None => format!("demo_{}", st.seq),
+            };
+            let network = spec.network.unwrap_or_else(|| "bridge".into());
+            st.network_index(&network)?;
+            let id = hex_id(&format!("container:{name}:{}", st.seq));
+            let image = &st.images[img];
+            let cmd = if spec.cmd.is_empty() {
+                image.cmd.clone()
+            } else {
+                spec.cmd
+            };
+            let mut env = image.env.clone();
+            env.extend(spec.env);
+            for m in &spec.mounts {
+                if m.kind == MountKind::Volume && st.volume_index(&m.source).is_err() {
+                    st.volumes.push(FakeVolume {
+                        name: m.source.clone(),
+                        driver: "local".into(),
+                        created: now,
+                        labels: BTreeMap::new(),
+                        size: 0,
+                    });
+                }
+            }
+            st.containers.push(FakeContainer {
+                summary: ContainerSummary {
+                    id: id.clone(),
+                    name: name.clone(),
+                    image: spec.image,
+                    command: cmd.join(" "),
+                    created: now,
+                    state: ContainerState::Created,
+                    started_at: None,
+                    finished_at: None,
+                    exit_code: None,
+                    health: None,
+                    ports: spec.ports,
+                    networks: vec![network],
+                    labels: spec.labels,
+                    size_rw: Some(0),
+                },
+                cmd,
+                env,
+                hostname: spec.hostname.unwrap_or_else(|| id[..12].to_string()),
+                working_dir: spec.working_dir.unwrap_or_default(),
+                user: spec.user.unwrap_or_default(),
+                restart_policy: spec.restart_policy,
+                restart_count: 0,
+                mounts: spec.mounts,
+                resources: spec.resources,
+                pid: None,
+                tty: spec.tty,
+                oom_killed: false,
+                stats_tick: 0,
+            });
+            (id, name)
+        };
+        self.emit(ObjectKind::Container, "create", &id, Some(&name));
+        Ok(id)
+    }
+
+    async fn start_container(&self, reference: &str) -> Result<()> {
+        self.change_container(reference, "start", |c, now| match c.summary.state {
+            ContainerState::Running => Ok(false),
+            ContainerState::Paused => Err(BackendError::conflict(format!(
+                "container {} is paused; unpause it instead",
+                c.summary.name
+            ))),
+            _ => {
+                c.summary.state = ContainerState::Running;
+                c.summary.started_at = Some(now);
+                c.pid = Some(3_000 + (synth::hash64(&c.summary.id, now as u64) % 5_000) as u32);
+                Ok(true)
+            }
+        })
+    }
+
+    async fn stop_container(&self, reference: &str, _timeout: Option<Duration>) -> Result<()> {
+        self.change_container(reference, "die", |c, now| {
+            if !c.summary.state.is_alive() && c.summary.state != ContainerState::Restarting {
+                return Ok(false);
+            }
+            c.summary.state = ContainerState::Exited;
+            c.summary.exit_code = Some(0);
+            c.summary.finished_at = Some(now);
+            c.pid = None;
+            Ok(true)
+        })
+    }
+
+    async fn kill_container(&self, reference: &str, signal: Option<&str>) -> Result<()> {
+        let signo = signal.map(signal_number).transpose()?.unwrap_or(9);
+        self.change_container(reference, "kill", |c, now| {
+            if !c.summary.state.is_alive() {
+                return Err(BackendError::conflict(format!(
+                    "container {} is not running",
+                    c.summary.name
+                )));
+            }
+            // Signals a demo process would ignore or handle without exiting.
+            if matches!(signo, 10 | 12 | 18 | 28) {
+                return Ok(true);
+            }
+            c.summary.state = ContainerState::Exited;
+            c.summary.exit_code = Some(128 + signo);
+            c.summary.finished_at = Some(now);
+            c.pid = None;
+            Ok(true)
+        })
+    }
+
+    async fn restart_container(&self, reference: &str, _timeout: Option<Duration>) -> Result<()> {
+        self.change_container(reference, "restart", |c, now| {
+            if c.summary.state.is_alive() {
+                c.summary.finished_at = Some(now);
+                c.summary.exit_code = Some(0);
+            }
+            c.summary.state = ContainerState::Running;
+            c.summary.started_at = Some(now);
+            c.pid = Some(3_000 + (synth::hash64(&c.summary.id, now as u64) % 5_000) as u32);
+            Ok(true)
+        })
+    }
+
+    async fn pause_container(&self, reference: &str) -> Result<()> {
+        self.change_container(reference, "pause", |c, _| match c.summary.state {
+            ContainerState::Running => {
+                c.summary.state = ContainerState::Paused;
+                Ok(true)
+            }
+            ContainerState::Paused => Err(BackendError::conflict(format!(
+                "container {} is already paused",
+                c.summary.name
+            ))),
+            _ => Err(BackendError::conflict(format!(
+                "container {} is not running",
+                c.summary.name
+            ))),
+        })
+    }
+
+    async fn unpause_container(&self, reference: &str) -> Result<()> {
+        self.change_container(reference, "unpause", |c, _| {
+            if c.summary.state != ContainerState::Paused {
+                return Err(BackendError::conflict(format!(
+                    "container {} is not paused",
+                    c.summary.name
+                )));
+            }
+            c.summary.state = ContainerState::Running;
+            Ok(true)
+        })
+    }
+
+    async fn remove_container(&self, reference: &str, options: RemoveOptions) -> Result<()> {
+        let (id, name) = {
+            let mut st = self.state();
+            let i = st.container_index(reference)?;
+            let c = &st.containers[i];
+            if c.summary.state.is_alive() && !options.force {
+                return Err(BackendError::conflict(format!(
+                    "you cannot remove a {} container {}; stop it first or force the removal",
+                    c.summary.state, c.summary.name
+                )));
+            }
+            let removed = st.containers.remove(i);
+            if options.volumes {
+                // Anonymous volumes are named by a 64-hex id.
+                let anonymous: Vec<String> = removed
+                    .mounts
+                    .iter()
+                    .filter(|m| m.kind == MountKind::Volume && m.source.len() == 64)
+                    .map(|m| m.source.clone())
+                    .collect();
+                st.volumes.retain(|v| !anonymous.contains(&v.name));
+            }
+            (removed.summary.id, removed.summary.name)
+        };
+        self.emit(ObjectKind::Container, "destroy", &id, Some(&name));
+        Ok(())
+    }
+
+    async fn rename_container(&self, reference: &str, new_name: &str) -> Result<()> {
+        let new_name = new_name.trim_start_matches('/');
+        if !valid_name(new_name) {
+            return Err(BackendError::invalid(format!(
+                "invalid container name {new_name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
+        }
+        let taken = self
+            .state()
+            .containers
+            .iter()
+            .any(|c| c.summary.name == new_name);
+        if taken {
+            return Err(BackendError::conflict(format!(
+                "the container name {new_name:?} is already in use; choose another name"
+            )));
+        }
+        self.change_container(reference, "rename", |c, _| {
+            c.summary.name = new_name.to_string();
+            Ok(true)
+        })
+    }
+
+    async fn wait_container(&self, reference: &str) -> Result<i64> {
+        let id = self.container_snapshot(reference)?.summary.id;
+        loop {
+            let c = match self.container_snapshot(&id) {
+                Ok(c) => c,
+                // Removed while waiting: Docker reports the last code; the demo has none.
+                Err(_) => return Ok(0),
+            };
+            if !c.summary.state.is_alive() && c.summary.state != ContainerState::Restarting {
+                return Ok(c.summary.exit_code.unwrap_or(0));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn top_container(&self, reference: &str) -> Result<TopOutput> {
+        let c = self.container_snapshot(reference)?;
+        match c.pid {
+            Some(pid) if c.summary.state.is_alive() => Ok(synth::top(
+                Workload::for_image(&c.summary.image),
+                pid,
+                &c.summary.command,
+            )),
+            _ => Err(BackendError::conflict(format!(
+                "container {} is not running",
+                c.summary.name
+            ))),
+        }
+    }
+
+    async fn container_logs(
+        &self,
+        reference: &str,
+        options: LogOptions,
+    ) -> Result<ResultStream<LogLine>> {
+        let c = self.container_snapshot(reference)?;
+        let history = self.log_history(&c, options);
+        let history = stream::iter(history.into_iter().map(Ok));
+        if !options.follow || !c.summary.state.is_alive() {
+            return Ok(history.boxed());
+        }
+        let start = c.summary.started_at.unwrap_or(0);
+        let next_seq = ((self.now() - start) / LOG_SPACING_SECS + 1) as u64;
+        let backend = self.clone();
+        let id = c.summary.id.clone();
+        let workload = Workload::for_image(&c.summary.image);
+        let follow = stream::unfold(next_seq, move |seq| {
+            let backend = backend.clone();
+            let id = id.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(backend.inner.follow_interval).await;
+                    let c = backend.container_snapshot(&id).ok()?;
+                    match c.summary.state {
+                        ContainerState::Running => {
+                            let line = synth::log_line(workload, &id, seq, backend.now_ns());
+                            return Some((Ok(line), seq + 1));
+                        }
+                        ContainerState::Paused => continue,
+                        _ => return None,
+                    }
+                }
+            }
+        });
+        Ok(history.chain(follow).boxed())
+    }
+
+    async fn container_stats(&self, reference: &str) -> Result<ResultStream<StatsSample>> {
+        let c = self.container_snapshot(reference)?;
+        let backend = self.clone();
+        let id = c.summary.id.clone();
+        let workload = Workload::for_image(&c.summary.image);
+        let samples = stream::unfold(true, move |first| {
+            let backend = backend.clone();
+            let id = id.clone();
+            async move {
+                if !first {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                let tick = {
+                    let mut st = backend.state();
+                    let i = st.container_index(&id).ok()?;
+                    let c = &mut st.containers[i];
+                    if !c.summary.state.is_alive() {
+                        return None;
+                    }
+                    c.stats_tick += 1;
+                    (c.stats_tick, c.summary.state, c.resources.memory)
+                };
+                let (tick, state, memory) = tick;
+                let sample = synth::stats_sample(
+                    workload,
+                    &id,
+                    tick,
+                    backend.now(),
+                    memory.unwrap_or(HOST_MEMORY),
+                    state == ContainerState::Paused,
+                );
+                Some((Ok(sample), false))
+            }
+        });
+        Ok(samples.boxed())
+    }
+
+    async fn prune_containers(&self) -> Result<PruneReport> {
+        let removed: Vec<(String, String)> = {
+            let mut st = self.state();
+            let (gone, kept): (Vec<_>, Vec<_>) = st.containers.drain(..).partition(|c| {
+                matches!(
+                    c.summary.state,
+                    ContainerState::Exited | ContainerState::Created | ContainerState::Dead
+                )
+            });
+            st.containers = kept;
+            gone.into_iter()
+                .map(|c| (c.summary.id, c.summary.name))
+                .collect()
+        };
+        for (id, name) in &removed {
+            self.emit(ObjectKind::Container, "destroy", id, Some(name));
+        }
+        Ok(PruneReport {
+            space_reclaimed: removed.len() as u64 * 4_096,
+            deleted: removed.into_iter().map(|(id, _)| id).collect(),
+        })
+    }
+
+    async fn list_images(&self, _all: bool) -> Result<Vec<ImageSummary>> {
+        let st = self.state();
+        Ok(st.images.iter().map(|i| st.image_summary(i)).collect())
+    }
+
+    async fn inspect_image(&self, reference: &str) -> Result<ImageDetails> {
+        let st = self.state();
+        let img = &st.images[st.image_index(reference)?];
+        Ok(ImageDetails {
+            summary: st.image_summary(img),
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            env: img.env.clone(),
+            entrypoint: img.entrypoint.clone(),
+            cmd: img.cmd.clone(),
+            working_dir: img.working_dir.clone(),
+            exposed_ports: img.exposed_ports.clone(),
+            layers: img.layers.clone(),
+            inspect: inspect::image(img),
+        })
+    }
+
+    async fn image_history(&self, reference: &str) -> Result<Vec<HistoryEntry>> {
+        let st = self.state();
+        Ok(st.images[st.image_index(reference)?].history.clone())
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<ResultStream<PullProgress>> {
+        validate_reference(reference)?;
+        let normalized = normalize_reference(reference);
+        let present = self.state().image_index(&normalized).ok();
+        let (size, layers) = match present {
+            Some(i) => {
+                let st = self.state();
+                (st.images[i].summary.size, st.images[i].layers.len())
+            }
+            None => sample::PULLABLE
+                .iter()
+                .find(|(r, _, _)| *r == normalized)
+                .map(|(_, s, l)| (*s, *l))
+                .ok_or_else(|| {
+                    BackendError::not_found(
+                        ObjectKind::Image,
+                        format!(
+                            "{normalized} (the demo registry offers {})",
+                            sample::PULLABLE
+                                .iter()
+                                .map(|(r, _, _)| *r)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?,
+        };
+        let layer_ids: Vec<String> = (0..layers)
+            .map(|i| hex_id(&format!("layer:{normalized}:{i}"))[..12].to_string())
+            .collect();
+        let per_layer = size / layers.max(1) as u64;
+        let mut steps: Vec<PullProgress> = Vec::new();
+        for id in &layer_ids {
+            if present.is_some() {
+                steps.push(PullProgress {
+                    id: id.clone(),
+                    status: PullStatus::AlreadyExists,
+                });
+                continue;
+            }
+            for part in 1..=4u64 {
+                steps.push(PullProgress {
+                    id: id.clone(),
+                    status: PullStatus::Downloading {
+                        current: per_layer * part / 4,
+                        total: Some(per_layer),
+                    },
+                });
+            }
+            steps.push(PullProgress {
+                id: id.clone(),
+                status: PullStatus::Verifying,
+            });
+            steps.push(PullProgress {
+                id: id.clone(),
+                status: PullStatus::Extracting {
+                    current: per_layer,
+                    total: Some(per_layer),
+                },
+            });
+            steps.push(PullProgress {
+                id: id.clone(),
+                status: PullStatus::Complete,
+            });
+        }
+        let backend = self.clone();
+        let digest = format!("sha256:{}", hex_id(&format!("digest:{normalized}")));
+        let finish = stream::once(async move {
+            let (id, added) = {
+                let mut st = backend.state();
+                match st.image_index(&normalized) {
+                    Ok(i) => (st.images[i].summary.id.clone(), false),
+                    Err(_) => {
+                        let img = sample::image(&normalized, backend.now(), 30, size, layers);
+                        let id = img.summary.id.clone();
+                        st.images.push(img);
+                        (id, true)
+                    }
+                }
+            };
+            if added {
+                backend.emit(ObjectKind::Image, "pull", &id, Some(&normalized));
+            }
+            Ok(PullProgress {
+                id: normalized,
+                status: PullStatus::Done { digest },
+            })
+        });
+        let paced = stream::iter(steps).then(|p| async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            Ok(p)
+        });
+        Ok(paced.chain(finish).boxed())
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        validate_reference(target)?;
+        let target = normalize_reference(target);
+        let id = {
+            let mut st = self.state();
+            let i = st.image_index(source)?;
+            for img in &mut st.images {
+                img.summary.repo_tags.retain(|t| *t != target);
+            }
+            st.images[i].summary.repo_tags.push(target.clone());
+            st.images[i].summary.id.clone()
+        };
+        self.emit(ObjectKind::Image, "tag", &id, Some(&target));
+        Ok(())
+    }
+
+    async fn remove_image(&self, reference: &str, force: bool) -> Result<Vec<String>> {
+        let normalized = normalize_reference(reference);
+        let (id, report, deleted) = {
+            let mut st = self.state();
+            let i = st.image_index(reference)?;
+            let id = st.images[i].summary.id.clone();
+            let users: Vec<String> = st
+                .containers
+                .iter()
+                .filter(|c| st.image_id_of(c) == id)
+                .map(|c| c.summary.name.clone())
+                .collect();
+            let by_tag = st.images[i].summary.repo_tags.contains(&normalized);
+            let tags = st.images[i].summary.repo_tags.len();
+            if by_tag && tags > 1 {
+                st.images[i].summary.repo_tags.retain(|t| *t != normalized);
+                (id, vec![format!("Untagged: {normalized}")], false)
+            } else {
+                if !users.is_empty() && !force {
+                    return Err(BackendError::conflict(format!(
+                        "unable to remove image {reference}: it is used by container {}; remove the container first or force the removal",
+                        users.join(", ")
+                    )));
+                }
+                if !by_tag && tags > 1 && !force {
+                    return Err(BackendError::conflict(format!(
+                        "unable to remove image {reference}: it is referenced by {} tags ({}); remove the tags one by one or force the removal",
+                        tags,
+                        st.images[i].summary.repo_tags.join(", ")
+                    )));
+                }
+                let img = st.images.remove(i);
+                let mut report: Vec<String> = img
+                    .summary
+                    .repo_tags
+                    .iter()
+                    .map(|t| format!("Untagged: {t}"))
+                    .collect();
+                report.push(format!("Deleted: {id}"));
+                (id, report, true)
+            }
+        };
+        self.emit(
+            ObjectKind::Image,
+            if deleted { "delete" } else { "untag" },
+            &id,
+            None,
+        );
+        Ok(report)
+    }
+
+    async fn prune_images(&self, all: bool) -> Result<PruneReport> {
+        let removed: Vec<FakeImage> = {
+            let mut st = self.state();
+            let unused: Vec<String> = st
+                .images
+                .iter()
+                .filter(|img| st.image_summary(img).containers == 0)
+                .filter(|img| all || img.summary.repo_tags.is_empty())
+                .map(|img| img.summary.id.clone())
+                .collect();
+            let (gone, kept) = st
+                .images
+                .drain(..)
+                .partition(|img| unused.contains(&img.summary.id));
+            st.images = kept;
+            gone
+        };
+        for img in &removed {
+            self.emit(ObjectKind::Image, "delete", &img.summary.id, None);
+        }
+        Ok(PruneReport {
+            space_reclaimed: removed.iter().map(|i| i.summary.size).sum(),
+            deleted: removed.into_iter().map(|i| i.summary.id).collect(),
+        })
+    }
+
+    async fn list_volumes(&self) -> Result<Vec<VolumeSummary>> {
+        let st = self.state();
+        Ok(st.volumes.iter().map(|v| st.volume_summary(v)).collect())
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeSummary> {
+        let st = self.state();
+        Ok(st.volume_summary(&st.volumes[st.volume_index(name)?]))
+    }
+
+    async fn create_volume(&self, spec: VolumeSpec) -> Result<VolumeSummary> {
+        let now = self.now();
+        let (summary, created) = {
+            let mut st = self.state();
+            st.seq += 1;
+            let name = spec
+                .name
+                .unwrap_or_else(|| hex_id(&format!("volume:{}:{now}", st.seq)));
+            if !valid_name(&name) {
+                return Err(BackendError::invalid(format!(
+                    "invalid volume name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
+            }
+            let driver = spec.driver.unwrap_or_else(|| "local".into());
+            if driver != "local" {
+                return Err(BackendError::invalid(format!(
+                    "unknown volume driver {driver:?}: the demo offers only \"local\""
+                )));
+            }
+            let created = match st.volume_index(&name) {
+                Ok(_) => false,
+                Err(_) => {
+                    st.volumes.push(FakeVolume {
+                        name: name.clone(),
+                        driver,
+                        created: now,
+                        labels: spec.labels,
+                        size: 0,
+                    });
+                    true
+                }
+            };
+            let i = st.volume_index(&name)?;
+            (st.volume_summary(&st.volumes[i]), created)
+        };
+        if created {
+            self.emit(ObjectKind::Volume, "create", &summary.name, None);
+        }
+        Ok(summary)
+    }
+
+    async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        {
+            let mut st = self.state();
+            let i = st.volume_index(name)?;
+            let used_by = st.volume_summary(&st.volumes[i]).used_by;
+            if !used_by.is_empty() && !force {
+                return Err(BackendError::conflict(format!(
+                    "volume {name} is in use by container {}; remove the container first",
+                    used_by.join(", ")
+                )));
+            }
+            st.volumes.remove(i);
+        }
+        self.emit(ObjectKind::Volume, "destroy", name, None);
+        Ok(())
+    }
+
+    async fn prune_volumes(&self) -> Result<PruneReport> {
+        let removed: Vec<FakeVolume> = {
+            let mut st = self.state();
+            let unused: Vec<String> = st
+                .volumes
+                .iter()
+                .filter(|v| st.volume_summary(v).used_by.is_empty())
+                .map(|v| v.name.clone())
+                .collect();
+            let (gone, kept) = st.volumes.drain(..).partition(|v| unused.contains(&v.name));
+            st.volumes = kept;
+            gone
+        };
+        for v in &removed {
+            self.emit(ObjectKind::Volume, "destroy", &v.name, None);
+        }
+        Ok(PruneReport {
+            space_reclaimed: removed.iter().map(|v| v.size).sum(),
+            deleted: removed.into_iter().map(|v| v.name).collect(),
+        })
+    }
+
+    async fn list_networks(&self) -> Result<Vec<NetworkSummary>> {
+        let st = self.state();
+        Ok(st.networks.iter().map(|n| st.network_summary(n)).collect())
+    }
+
+    async fn inspect_network(&self, reference: &str) -> Result<NetworkSummary> {
+        let st = self.state();
+        Ok(st.network_summary(&st.networks[st.network_index(reference)?]))
+    }
+
+    async fn create_network(&self, spec: NetworkSpec) -> Result<String> {
+        if !valid_name(&spec.name) {
+            return Err(BackendError::invalid(format!(
+                "invalid network name {:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                spec.name
+            )));
+        }
+        let driver = spec.driver.unwrap_or_else(|| "bridge".into());
+        if driver != "bridge" {
+            return Err(BackendError::invalid(format!(
+                "unknown network driver {driver:?}: user-defined networks use \"bridge\""
+            )));
+        }
+        let now = self.now();
+        let id = {
+            let mut st = self.state();
+            if st.networks.iter().any(|n| n.name == spec.name) {
+                return Err(BackendError::conflict(format!(
+                    "network with name {} already exists",
+                    spec.name
+                )));
+            }
+            let subnet = match spec.subnet {
+                Some(s) => {
+                    let ok = s.split_once('/').is_some_and(|(ip, len)| {
+                        ip.parse::<std::net::Ipv4Addr>().is_ok()
+                            && len.parse::<u8>().is_ok_and(|l| l <= 30)
+                    });
+                    if !ok {
+                        return Err(BackendError::invalid(format!(
+                            "invalid subnet {s:?}: write an IPv4 network in CIDR notation such as 10.10.0.0/24"
+                        )));
+                    }
+                    s
+                }
+                None => {
+                    let used = st.networks.len() as u8;
+                    format!("172.{}.0.0/16", 18 + used)
+                }
+            };
+            let gateway = spec.gateway.unwrap_or_else(|| {
+                let base = subnet.split('/').next().unwrap_or("");
+                let mut parts: Vec<&str> = base.split('.').collect();
+                parts.pop();
+                format!("{}.1", parts.join("."))
+            });
+            let id = hex_id(&format!("network:{}:{}", spec.name, st.seq));
+            st.seq += 1;
+            st.networks.push(FakeNetwork {
+                id: id.clone(),
+                name: spec.name.clone(),
+                driver,
+                subnet: Some(subnet),
+                gateway: Some(gateway),
+                internal: spec.internal,
+                created: now,
+                labels: spec.labels,
+            });
+            id
+        };
+        self.emit(ObjectKind::Network, "create", &id, Some(&spec.name));
+        Ok(id)
+    }
+
+    async fn remove_network(&self, reference: &str) -> Result<()> {
+        let (id, name) = {
+            let mut st = self.state();
+            let i = st.network_index(reference)?;
+            let summary = st.network_summary(&st.networks[i]);
+            if summary.is_builtin() {
+                return Err(BackendError::conflict(format!(
+                    "{} is a pre-defined network and cannot be removed",
+                    summary.name
+                )));
+            }
+            if !summary.containers.is_empty() {
+                return Err(BackendError::conflict(format!(
+                    "network {} has active endpoints ({}); stop or disconnect those containers first",
+                    summary.name,
+                    summary.containers.join(", ")
+                )));
+            }
+            let n = st.networks.remove(i);
+            (n.id, n.name)
+        };
+        self.emit(ObjectKind::Network, "destroy", &id, Some(&name));
+        Ok(())
+    }
+
+    async fn prune_networks(&self) -> Result<PruneReport> {
+        let removed: Vec<FakeNetwork> = {
+            let mut st = self.state();
+            let unused: Vec<String> = st
+                .networks
+                .iter()
+                .map(|n| st.network_summary(n))
+                .filter(|n| !n.is_builtin() && n.containers.is_empty())
+                .map(|n| n.id)
+                .collect();
+            let (gone, kept) = st.networks.drain(..).partition(|n| unused.contains(&n.id));
+            st.networks = kept;
+            gone
+        };
+        for n in &removed {
+            self.emit(ObjectKind::Network, "destroy", &n.id, Some(&n.name));
+        }
+        Ok(PruneReport {
+            space_reclaimed: 0,
+            deleted: removed.into_iter().map(|n| n.name).collect(),
+        })
+    }
+
+    async fn connect_network(&self, network: &str, container: &str) -> Result<()> {
+        let (net_id, net_name) = {
+            let st = self.state();
+            let n = &st.networks[st.network_index(network)?];
+            (n.id.clone(), n.name.clone())
+        };
+        self.change_container(container, "connect", |c, _| {
+            if c.summary.networks.contains(&net_name) {
+                return Err(BackendError::conflict(format!(
+                    "container {} is already attached to network {net_name}",
+                    c.summary.name
+                )));
+            }
+            c.summary.networks.push(net_name.clone());
+            Ok(true)
+        })?;
+        self.emit(ObjectKind::Network, "connect", &net_id, Some(&net_name));
+        Ok(())
+    }
+
+    async fn disconnect_network(&self, network: &str, container: &str, _force: bool) -> Result<()> {
+        let (net_id, net_name) = {
+            let st = self.state();
+            let n = &st.networks[st.network_index(network)?];
+            (n.id.clone(), n.name.clone())
+        };
+        self.change_container(container, "disconnect", |c, _| {
+            if !c.summary.networks.contains(&net_name) {
+                return Err(BackendError::conflict(format!(
+                    "container {} is not attached to network {net_name}",
+                    c.summary.name
+                )));
+            }
+            c.summary.networks.retain(|n| *n != net_name);
+            Ok(true)
+        })?;
+        self.emit(ObjectKind::Network, "disconnect", &net_id, Some(&net_name));
+        Ok(())
+    }
+
+    async fn events(&self) -> Result<ResultStream<Event>> {
+        let rx = self.inner.events.subscribe();
+        Ok(stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) => return Some((Ok(event), rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,242 @@
+//! The seam between the front ends (TUI, CLI) and the container backends.
+//!
+//! [`Backend`] is the one interface the TUI and the CLI use. Implementations map their own
+//! models into the domain types of [`types`]; none of their types cross this seam.
+//! [`AnyBackend`] dispatches to the implementation chosen at start-up.
+
+pub mod error;
+pub mod fake;
+pub mod types;
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::stream::BoxStream;
+
+pub use error::{BackendError, Result};
+pub use fake::FakeBackend;
+pub use types::*;
+
+/// A stream of results that lives independently of the backend handle.
+pub type ResultStream<T> = BoxStream<'static, Result<T>>;
+
+/// Everything the TUI and the CLI ask of a container backend.
+///
+/// References (`reference` arguments) accept a name, a full id or a unique id prefix.
+pub trait Backend: Send + Sync {
+    /// Checks that the endpoint answers.
+    fn ping(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Facts about the backend and its host.
+    fn info(&self) -> impl Future<Output = Result<SystemInfo>> + Send;
+
+    /// Containers; stopped ones too when `all`.
+    fn list_containers(
+        &self,
+        all: bool,
+    ) -> impl Future<Output = Result<Vec<ContainerSummary>>> + Send;
+    /// One container in full.
+    fn inspect_container(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<ContainerDetails>> + Send;
+    /// Creates a container and returns its id.
+    fn create_container(&self, spec: ContainerSpec) -> impl Future<Output = Result<String>> + Send;
+    /// Starts a created or stopped container.
+    fn start_container(&self, reference: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Sends the stop signal, then SIGKILL after `timeout` (the container's default when `None`).
+    fn stop_container(
+        &self,
+        reference: &str,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Sends a signal (SIGKILL when `None`).
+    fn kill_container(
+        &self,
+        reference: &str,
+        signal: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Stops then starts a container.
+    fn restart_container(
+        &self,
+        reference: &str,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Freezes every process of a container.
+    fn pause_container(&self, reference: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Thaws a paused container.
+    fn unpause_container(&self, reference: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Removes a container.
+    fn remove_container(
+        &self,
+        reference: &str,
+        options: RemoveOptions,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Renames a container.
+    fn rename_container(
+        &self,
+        reference: &str,
+        new_name: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Waits until a container exits and returns its exit code.
+    fn wait_container(&self, reference: &str) -> impl Future<Output = Result<i64>> + Send;
+    /// Processes running in a container.
+    fn top_container(&self, reference: &str) -> impl Future<Output = Result<TopOutput>> + Send;
+    /// Log lines of a container: history as asked, then new lines while `follow`.
+    fn container_logs(
+        &self,
+        reference: &str,
+        options: LogOptions,
+    ) -> impl Future<Output = Result<ResultStream<LogLine>>> + Send;
+    /// Resource usage samples, about one a second, while the container runs.
+    fn container_stats(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<ResultStream<StatsSample>>> + Send;
+    /// Removes every stopped container.
+    fn prune_containers(&self) -> impl Future<Output = Result<PruneReport>> + Send;
+
+    /// Images; intermediate ones too when `all`.
+    fn list_images(&self, all: bool) -> impl Future<Output = Result<Vec<ImageSummary>>> + Send;
+    /// One image in full.
+    fn inspect_image(&self, reference: &str) -> impl Future<Output = Result<ImageDetails>> + Send;
+    /// The steps that built an image, newest first.
+    fn image_history(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>>> + Send;
+    /// Pulls an image, reporting progress per layer.
+    fn pull_image(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<ResultStream<PullProgress>>> + Send;
+    /// Adds the reference `target` to an image.
+    fn tag_image(&self, source: &str, target: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Removes a reference, and the image when no reference is left. Returns what was untagged
+    /// and deleted, in `docker rmi` wording (`Untagged: …`, `Deleted: …`).
+    fn remove_image(
+        &self,
+        reference: &str,
+        force: bool,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Removes dangling images; every unused one when `all`.
+    fn prune_images(&self, all: bool) -> impl Future<Output = Result<PruneReport>> + Send;
+
+    /// Named volumes.
+    fn list_volumes(&self) -> impl Future<Output = Result<Vec<VolumeSummary>>> + Send;
+    /// One volume.
+    fn inspect_volume(&self, name: &str) -> impl Future<Output = Result<VolumeSummary>> + Send;
+    /// Creates a volume and returns it.
+    fn create_volume(&self, spec: VolumeSpec)
+    -> impl Future<Output = Result<VolumeSummary>> + Send;
+    /// Removes a volume; refused while a container uses it unless `force`.
+    fn remove_volume(&self, name: &str, force: bool) -> impl Future<Output = Result<()>> + Send;
+    /// Removes every volume no container uses.
+    fn prune_volumes(&self) -> impl Future<Output = Result<PruneReport>> + Send;
+
+    /// Networks.
+    fn list_networks(&self) -> impl Future<Output = Result<Vec<NetworkSummary>>> + Send;
+    /// One network.
+    fn inspect_network(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<NetworkSummary>> + Send;
+    /// Creates a network and returns its id.
+    fn create_network(&self, spec: NetworkSpec) -> impl Future<Output = Result<String>> + Send;
+    /// Removes a network; refused while containers are attached.
+    fn remove_network(&self, reference: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Removes every user-defined network without containers.
+    fn prune_networks(&self) -> impl Future<Output = Result<PruneReport>> + Send;
+    /// Attaches a container to a network.
+    fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Detaches a container from a network.
+    fn disconnect_network(
+        &self,
+        network: &str,
+        container: &str,
+        force: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Changes as they happen, from now on.
+    fn events(&self) -> impl Future<Output = Result<ResultStream<Event>>> + Send;
+}
+
+/// The backend chosen at start-up.
+#[derive(Clone)]
+pub enum AnyBackend {
+    /// In-memory sample data (`--demo`, UI tests).
+    Fake(FakeBackend),
+}
+
+impl AnyBackend {
+    /// A short label for the status bar: what answers and where.
+    pub fn endpoint_label(&self) -> String {
+        match self {
+            AnyBackend::Fake(_) => "demo (sample data)".to_string(),
+        }
+    }
+
+    /// Whether the data shown is sample data.
+    pub fn is_demo(&self) -> bool {
+        matches!(self, AnyBackend::Fake(_))
+    }
+}
+
+/// Forwards each method to the chosen implementation.
+macro_rules! dispatch {
+    ($( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
+        impl Backend for AnyBackend {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
+                    match self {
+                        AnyBackend::Fake(b) => b.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+dispatch! {
+    fn ping(&self) -> ();
+    fn info(&self) -> SystemInfo;
+    fn list_containers(&self, all: bool) -> Vec<ContainerSummary>;
+    fn inspect_container(&self, reference: &str) -> ContainerDetails;
+    fn create_container(&self, spec: ContainerSpec) -> String;
+    fn start_container(&self, reference: &str) -> ();
+    fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> ();
+    fn kill_container(&self, reference: &str, signal: Option<&str>) -> ();
+    fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> ();
+    fn pause_container(&self, reference: &str) -> ();
+    fn unpause_container(&self, reference: &str) -> ();
+    fn remove_container(&self, reference: &str, options: RemoveOptions) -> ();
+    fn rename_container(&self, reference: &str, new_name: &str) -> ();
+    fn wait_container(&self, reference: &str) -> i64;
+    fn top_container(&self, reference: &str) -> TopOutput;
+    fn container_logs(&self, reference: &str, options: LogOptions) -> ResultStream<LogLine>;
+    fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
+    fn prune_containers(&self) -> PruneReport;
+    fn list_images(&self, all: bool) -> Vec<ImageSummary>;
+    fn inspect_image(&self, reference: &str) -> ImageDetails;
+    fn image_history(&self, reference: &str) -> Vec<HistoryEntry>;
+    fn pull_image(&self, reference: &str) -> ResultStream<PullProgress>;
+    fn tag_image(&self, source: &str, target: &str) -> ();
+    fn remove_image(&self, reference: &str, force: bool) -> Vec<String>;
+    fn prune_images(&self, all: bool) -> PruneReport;
+    fn list_volumes(&self) -> Vec<VolumeSummary>;
+    fn inspect_volume(&self, name: &str) -> VolumeSummary;
+    fn create_volume(&self, spec: VolumeSpec) -> VolumeSummary;
+    fn remove_volume(&self, name: &str, force: bool) -> ();
+    fn prune_volumes(&self) -> PruneReport;
+    fn list_networks(&self) -> Vec<NetworkSummary>;
+    fn inspect_network(&self, reference: &str) -> NetworkSummary;
+    fn create_network(&self, spec: NetworkSpec) -> String;
+    fn remove_network(&self, reference: &str) -> ();
+    fn prune_networks(&self) -> PruneReport;
+    fn connect_network(&self, network: &str, container: &str) -> ();
+    fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
+    fn events(&self) -> ResultStream<Event>;
+}

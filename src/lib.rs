@@ -1,0 +1,6 @@
+//! dockhand: a keyboard-driven terminal UI for containers, images, volumes and networks.
+//!
+//! The front ends ([`tui`], [`cli`]) talk only to the [`backend::Backend`] seam.
+
+pub mod backend;
+pub mod util;
