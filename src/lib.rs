@@ -3,4 +3,6 @@
 //! The front ends ([`tui`], [`cli`]) talk only to the [`backend::Backend`] seam.
 
 pub mod backend;
+pub mod config;
+pub mod tui;
 pub mod util;
