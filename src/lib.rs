@@ -3,6 +3,7 @@
 //! The front ends ([`tui`], [`cli`]) talk only to the [`backend::Backend`] seam.
 
 pub mod backend;
+pub mod cli;
 pub mod config;
 pub mod tui;
 pub mod util;

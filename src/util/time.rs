@@ -2,6 +2,33 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Where the current time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock.
+    System,
+    /// A fixed instant (Unix seconds), for reproducible tests and snapshots.
+    Fixed(i64),
+}
+
+impl Clock {
+    /// Unix seconds now.
+    pub fn now(self) -> i64 {
+        match self {
+            Clock::System => unix_now(),
+            Clock::Fixed(t) => t,
+        }
+    }
+
+    /// Unix nanoseconds now.
+    pub fn now_ns(self) -> i128 {
+        match self {
+            Clock::System => unix_now_ns(),
+            Clock::Fixed(t) => i128::from(t) * 1_000_000_000,
+        }
+    }
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn unix_now() -> i64 {
     SystemTime::now()

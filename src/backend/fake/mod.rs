@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 use super::error::{BackendError, Result};
 use super::types::*;
 use super::{Backend, ResultStream};
-use crate::util::time::{unix_now, unix_now_ns};
+pub use crate::util::time::Clock;
 use synth::{Workload, hex_id};
 
 /// Seconds between two lines of a demo container's log history.
@@ -29,15 +29,6 @@ const LOG_SPACING_SECS: i64 = 17;
 const LOG_HISTORY_MAX: i64 = 5_000;
 /// Memory the demo host pretends to have.
 const HOST_MEMORY: u64 = 16 * 1024 * 1024 * 1024;
-
-/// Where the demo backend takes the current time from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Clock {
-    /// The system clock.
-    System,
-    /// A fixed instant (Unix seconds), for reproducible tests and snapshots.
-    Fixed(i64),
-}
 
 /// A container of the demo world.
 #[derive(Debug, Clone)]
@@ -236,7 +227,7 @@ impl State {
         if let Some(i) = self
             .images
             .iter()
-            .position(|img| img.summary.repo_tags.iter().any(|t| *t == normalized))
+            .position(|img| img.summary.repo_tags.contains(&normalized))
         {
             return Ok(i);
         }
@@ -377,10 +368,7 @@ impl FakeBackend {
 
     /// A demo backend on the given clock.
     pub fn with_clock(clock: Clock) -> Self {
-        let now = match clock {
-            Clock::System => unix_now(),
-            Clock::Fixed(t) => t,
-        };
+        let now = clock.now();
         let (events, _) = broadcast::channel(256);
         FakeBackend {
             inner: Arc::new(Inner {
@@ -393,17 +381,11 @@ impl FakeBackend {
     }
 
     fn now(&self) -> i64 {
-        match self.inner.clock {
-            Clock::System => unix_now(),
-            Clock::Fixed(t) => t,
-        }
+        self.inner.clock.now()
     }
 
     fn now_ns(&self) -> i128 {
-        match self.inner.clock {
-            Clock::System => unix_now_ns(),
-            Clock::Fixed(t) => i128::from(t) * 1_000_000_000,
-        }
+        self.inner.clock.now_ns()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -1,0 +1,100 @@
+//! Messages into `App::update`: terminal input, timer ticks and the results of backend
+//! requests. Everything that changes the UI state arrives as an [`Action`].
+
+use crossterm::event::KeyEvent;
+
+use crate::backend::{
+    BackendError, ContainerDetails, ContainerSummary, Event, HistoryEntry, ImageDetails,
+    ImageSummary, LogLine, NetworkSummary, StatsSample, TopOutput, VolumeSummary,
+};
+
+/// A failed request as the UI keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The message to show.
+    pub message: String,
+    /// Whether the endpoint itself is unreachable.
+    pub unavailable: bool,
+}
+
+impl From<BackendError> for Failure {
+    fn from(e: BackendError) -> Self {
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        Failure {
+            unavailable: e.is_unavailable(),
+            message,
+        }
+    }
+}
+
+/// Result of a request as the UI receives it.
+pub type Outcome<T> = Result<T, Failure>;
+
+/// One list as loaded from the backend.
+#[derive(Debug, Clone)]
+pub enum Lists {
+    /// Containers (all, stopped too).
+    Containers(Outcome<Vec<ContainerSummary>>),
+    /// Images.
+    Images(Outcome<Vec<ImageSummary>>),
+    /// Volumes.
+    Volumes(Outcome<Vec<VolumeSummary>>),
+    /// Networks.
+    Networks(Outcome<Vec<NetworkSummary>>),
+}
+
+/// Detail data for the object with id `.0`.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    /// Inspect of a container (also fills Env and Ports).
+    Container(String, Outcome<Box<ContainerDetails>>),
+    /// Processes of a container.
+    Top(String, Outcome<TopOutput>),
+    /// Inspect of an image.
+    Image(String, Outcome<Box<ImageDetails>>),
+    /// History of an image.
+    History(String, Outcome<Vec<HistoryEntry>>),
+    /// Pretty JSON of a volume or network.
+    Json(String, Outcome<String>),
+}
+
+/// Everything `App::update` reacts to.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A key press.
+    Key(KeyEvent),
+    /// The terminal was resized to width x height.
+    Resize(u16, u16),
+    /// The clock ticked (relative times, message expiry).
+    Tick,
+    /// Time to re-read the lists.
+    Refresh,
+    /// A list arrived.
+    List(Lists),
+    /// Detail data arrived.
+    Detail(Loaded),
+    /// New log lines of a container.
+    LogLines(String, Vec<LogLine>),
+    /// The log stream of a container ended (with the error, if any).
+    LogEnded(String, Option<String>),
+    /// A stats sample of a container.
+    Stats(String, StatsSample),
+    /// The stats stream of a container ended (with the error, if any).
+    StatsEnded(String, Option<String>),
+    /// An action on objects finished: what was done, and the failures.
+    Finished {
+        /// Past-tense summary, e.g. "stopped web, api".
+        done: String,
+        /// One message per failed object.
+        failures: Vec<String>,
+    },
+    /// A change reported by the backend.
+    Backend(Event),
+    /// The events stream ended.
+    EventsEnded(Option<String>),
+}

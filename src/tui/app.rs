@@ -1,0 +1,944 @@
+//! Application state and `update`: every [`Action`] changes the state here and may ask for
+//! backend work as [`Effect`]s. Drawing only reads this state.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::{Action, Failure, Lists, Loaded, Outcome};
+use super::detail::{Detail, Tab, Target};
+use super::dialog::{Confirm, Dialog};
+use super::effect::{ContainerOp, Effect};
+use super::keymap::{Command, Keymap};
+use super::layout;
+use super::panes::{ListPane, PaneKind, Row};
+use super::theme::Theme;
+use crate::backend::{
+    ContainerState, ContainerSummary, Event, ImageSummary, LogOptions, NetworkSummary, ObjectKind,
+    VolumeSummary,
+};
+use crate::config::UiConfig;
+use crate::util::time::Clock;
+
+/// Ticks a status message stays on screen.
+const MESSAGE_TICKS: u8 = 6;
+
+/// Which area has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// The list.
+    List,
+    /// The detail area (scrolls).
+    Detail,
+}
+
+/// Whether keys go to commands or to the filter prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Keys are commands.
+    Normal,
+    /// Keys edit the filter of the current pane.
+    Filter,
+}
+
+/// Whether the endpoint answered the last time it was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// No answer yet.
+    Connecting,
+    /// Answering.
+    Ok,
+    /// Not answering; lists show the last data, marked stale.
+    Unreachable(String),
+}
+
+/// A line in the status bar that disappears after a few ticks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Text.
+    pub text: String,
+    /// Shown in the error colour.
+    pub error: bool,
+    ticks_left: u8,
+}
+
+/// What the app needs to know at start.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Label of the endpoint for the status bar.
+    pub endpoint: String,
+    /// The data is sample data.
+    pub demo: bool,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// Colours.
+    pub theme: Theme,
+    /// `[ui]` settings.
+    pub ui: UiConfig,
+    /// Where the time comes from.
+    pub clock: Clock,
+}
+
+/// The whole UI state.
+#[derive(Debug)]
+pub struct App {
+    /// Pane in front.
+    pub pane: PaneKind,
+    /// Containers list.
+    pub containers: ListPane<ContainerSummary>,
+    /// Images list.
+    pub images: ListPane<ImageSummary>,
+    /// Volumes list.
+    pub volumes: ListPane<VolumeSummary>,
+    /// Networks list.
+    pub networks: ListPane<NetworkSummary>,
+    /// Detail area.
+    pub detail: Detail,
+    /// Keyboard focus.
+    pub focus: Focus,
+    /// Input mode.
+    pub mode: Mode,
+    /// Open dialog.
+    pub dialog: Option<Dialog>,
+    /// Status-bar message.
+    pub message: Option<Message>,
+    /// Endpoint state.
+    pub connection: Connection,
+    /// Endpoint label.
+    pub endpoint: String,
+    /// Sample data on screen.
+    pub demo: bool,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// Colours.
+    pub theme: Theme,
+    ui: UiConfig,
+    clock: Clock,
+    /// Current time (Unix seconds), advanced by ticks.
+    pub now: i64,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// Something changed since the last frame.
+    pub dirty: bool,
+    /// The user asked to quit.
+    pub quit: bool,
+}
+
+/// Runs `$body` with `$p` bound to the list pane of `$kind`.
+macro_rules! with_pane {
+    ($app:expr, $kind:expr, $p:ident => $body:expr) => {
+        match $kind {
+            PaneKind::Containers => {
+                let $p = &mut $app.containers;
+                $body
+            }
+            PaneKind::Images => {
+                let $p = &mut $app.images;
+                $body
+            }
+            PaneKind::Volumes => {
+                let $p = &mut $app.volumes;
+                $body
+            }
+            PaneKind::Networks => {
+                let $p = &mut $app.networks;
+                $body
+            }
+        }
+    };
+}
+
+impl App {
+    /// A fresh app; call [`App::start`] for the first requests.
+    pub fn new(options: AppOptions) -> App {
+        App {
+            pane: PaneKind::Containers,
+            containers: ListPane::default(),
+            images: ListPane::default(),
+            volumes: ListPane::default(),
+            networks: ListPane::default(),
+            detail: Detail::new(options.ui.log_buffer_lines, options.ui.stats_history),
+            focus: Focus::List,
+            mode: Mode::Normal,
+            dialog: None,
+            message: None,
+            connection: Connection::Connecting,
+            endpoint: options.endpoint,
+            demo: options.demo,
+            keymap: options.keymap,
+            theme: options.theme,
+            ui: options.ui,
+            now: options.clock.now(),
+            clock: options.clock,
+            size: (80, 24),
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// The requests to make at start-up: every list and the events stream.
+    pub fn start(&self) -> Vec<Effect> {
+        let mut effects: Vec<Effect> = PaneKind::ALL.into_iter().map(Effect::LoadList).collect();
+        effects.push(Effect::WatchEvents);
+        effects
+    }
+
+    /// Number of rows in a pane, for the tab bar.
+    pub fn count(&self, pane: PaneKind) -> Option<usize> {
+        let (loaded, n) = match pane {
+            PaneKind::Containers => (self.containers.is_loaded(), self.containers.rows().len()),
+            PaneKind::Images => (self.images.is_loaded(), self.images.rows().len()),
+            PaneKind::Volumes => (self.volumes.is_loaded(), self.volumes.rows().len()),
+            PaneKind::Networks => (self.networks.is_loaded(), self.networks.rows().len()),
+        };
+        loaded.then_some(n)
+    }
+
+    /// The filter text of the pane in front.
+    pub fn current_filter(&self) -> &str {
+        match self.pane {
+            PaneKind::Containers => self.containers.filter(),
+            PaneKind::Images => self.images.filter(),
+            PaneKind::Volumes => self.volumes.filter(),
+            PaneKind::Networks => self.networks.filter(),
+        }
+    }
+
+    /// The current tab of the detail area.
+    pub fn tab(&self) -> Tab {
+        self.detail.tab(self.pane)
+    }
+
+    /// Handles one action and returns the backend requests it needs.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Key(key) => {
+                self.dirty = true;
+                self.on_key(key)
+            }
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                self.dirty = true;
+                Vec::new()
+            }
+            Action::Tick => {
+                self.now = self.clock.now();
+                self.tick_message();
+                // Relative times ("Up 3 minutes") change as time passes.
+                self.dirty = true;
+                Vec::new()
+            }
+            Action::Refresh => {
+                let mut effects: Vec<Effect> =
+                    PaneKind::ALL.into_iter().map(Effect::LoadList).collect();
+                effects.push(Effect::WatchEvents);
+                effects
+            }
+            Action::List(list) => {
+                self.dirty = true;
+                self.on_list(list)
+            }
+            Action::Detail(loaded) => {
+                self.on_detail(loaded);
+                Vec::new()
+            }
+            Action::LogLines(id, lines) => {
+                if self.detail.shows(&id) && !lines.is_empty() {
+                    self.detail.logs.push(lines);
+                    self.dirty |= self.tab() == Tab::Logs;
+                }
+                Vec::new()
+            }
+            Action::LogEnded(id, error) => {
+                if self.detail.shows(&id) {
+                    self.detail.logs.ended = Some(error.unwrap_or_else(|| "stream ended".into()));
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Action::Stats(id, sample) => {
+                if self.detail.shows(&id) {
+                    self.detail.push_stats(sample);
+                    self.dirty |= self.tab() == Tab::Stats;
+                }
+                Vec::new()
+            }
+            Action::StatsEnded(id, error) => {
+                if self.detail.shows(&id) {
+                    self.detail.stats_ended =
+                        Some(error.unwrap_or_else(|| "the container is not running".into()));
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+            Action::Finished { done, failures } => {
+                self.dirty = true;
+                if failures.is_empty() {
+                    self.say(done, false);
+                } else {
+                    let mut text = failures.join("\n");
+                    if !done.is_empty() {
+                        text = format!("{done}; but:\n{text}");
+                    }
+                    self.dialog = Some(Dialog::Error(text));
+                }
+                Vec::new()
+            }
+            Action::Backend(event) => self.on_event(event),
+            Action::EventsEnded(error) => {
+                if let Some(e) = error {
+                    self.say(format!("live updates stopped: {e}"), true);
+                    self.dirty = true;
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn say(&mut self, text: String, error: bool) {
+        self.message = (!text.is_empty()).then_some(Message {
+            text,
+            error,
+            ticks_left: MESSAGE_TICKS,
+        });
+    }
+
+    fn tick_message(&mut self) {
+        if let Some(m) = &mut self.message {
+            m.ticks_left = m.ticks_left.saturating_sub(1);
+            if m.ticks_left == 0 {
+                self.message = None;
+            }
+        }
+    }
+
+    fn on_list(&mut self, list: Lists) -> Vec<Effect> {
+        let now = self.now;
+        let failed = |app: &mut App, f: Failure| {
+            if f.unavailable {
+                app.connection = Connection::Unreachable(f.message);
+            } else {
+                app.say(f.message, true);
+            }
+        };
+        macro_rules! apply {
+            ($field:ident, $rows:expr) => {
+                match $rows {
+                    Ok(rows) => {
+                        self.connection = Connection::Ok;
+                        self.$field.set_rows(rows, now);
+                    }
+                    Err(f) => failed(self, f),
+                }
+            };
+        }
+        match list {
+            Lists::Containers(rows) => apply!(containers, rows),
+            Lists::Images(rows) => apply!(images, rows),
+            Lists::Volumes(rows) => apply!(volumes, rows),
+            Lists::Networks(rows) => apply!(networks, rows),
+        }
+        self.sync_detail(false)
+    }
+
+    fn on_detail(&mut self, loaded: Loaded) {
+        fn take<T>(detail: &mut Detail, id: &str, r: Outcome<T>) -> Option<T> {
+            if !detail.shows(id) {
+                return None;
+            }
+            match r {
+                Ok(v) => {
+                    detail.error = None;
+                    Some(v)
+                }
+                Err(f) => {
+                    detail.error = Some(f.message);
+                    None
+                }
+            }
+        }
+        let d = &mut self.detail;
+        match loaded {
+            Loaded::Container(id, r) => {
+                if let Some(c) = take(d, &id, r) {
+                    d.set_inspect(&serde_json::to_string_pretty(&c.inspect).unwrap_or_default());
+                    d.container = Some(c);
+                }
+            }
+            Loaded::Top(id, r) => {
+                if let Some(t) = take(d, &id, r) {
+                    d.top = Some(t);
+                }
+            }
+            Loaded::Image(id, r) => {
+                if let Some(i) = take(d, &id, r) {
+                    d.set_inspect(&serde_json::to_string_pretty(&i.inspect).unwrap_or_default());
+                    d.image = Some(i);
+                }
+            }
+            Loaded::History(id, r) => {
+                if let Some(h) = take(d, &id, r) {
+                    d.history = Some(h);
+                }
+            }
+            Loaded::Json(id, r) => {
+                if let Some(j) = take(d, &id, r) {
+                    d.set_inspect(&j);
+                }
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn on_event(&mut self, event: Event) -> Vec<Effect> {
+        let pane = match event.kind {
+            ObjectKind::Container => PaneKind::Containers,
+            ObjectKind::Image => PaneKind::Images,
+            ObjectKind::Volume => PaneKind::Volumes,
+            ObjectKind::Network => PaneKind::Networks,
+        };
+        let mut effects = vec![Effect::LoadList(pane)];
+        // Container changes alter image use counts, volume users and network members.
+        if pane == PaneKind::Containers {
+            effects.extend(
+                [PaneKind::Images, PaneKind::Volumes, PaneKind::Networks].map(Effect::LoadList),
+            );
+        }
+        if self.detail.shows(&event.id) && event.action != "destroy" && event.action != "delete" {
+            effects.extend(self.tab_effects(true));
+        }
+        effects
+    }
+
+    /// The target of the detail area for the current selection.
+    fn selected_target(&self) -> Option<Target> {
+        fn of<T: Row>(pane: PaneKind, list: &ListPane<T>) -> Option<Target> {
+            list.selected_row().map(|r| Target {
+                pane,
+                id: r.key().to_string(),
+                label: r.label(),
+            })
+        }
+        match self.pane {
+            PaneKind::Containers => of(self.pane, &self.containers),
+            PaneKind::Images => of(self.pane, &self.images),
+            PaneKind::Volumes => of(self.pane, &self.volumes),
+            PaneKind::Networks => of(self.pane, &self.networks),
+        }
+    }
+
+    /// Points the detail area at the selection; reloads its tab when it changed or `force`.
+    fn sync_detail(&mut self, force: bool) -> Vec<Effect> {
+        let target = self.selected_target();
+        if target == self.detail.target {
+            return if force {
+                self.tab_effects(true)
+            } else {
+                Vec::new()
+            };
+        }
+        let was_streaming = self
+            .detail
+            .target
+            .as_ref()
+            .is_some_and(|t| t.pane == PaneKind::Containers);
+        self.detail.retarget(target);
+        let mut effects = self.tab_effects(false);
+        if was_streaming && self.detail.target.is_none() {
+            effects.push(Effect::WatchLogs(None));
+            effects.push(Effect::WatchStats(None));
+        }
+        effects
+    }
+
+    /// The requests that fill the current tab; streams for other tabs are stopped.
+    fn tab_effects(&mut self, reload: bool) -> Vec<Effect> {
+        let Some(t) = self.detail.target.clone() else {
+            return vec![Effect::WatchLogs(None), Effect::WatchStats(None)];
+        };
+        let tab = self.tab();
+        let mut effects = Vec::new();
+        let id = t.id.clone();
+        let streams_here = t.pane == PaneKind::Containers;
+        match tab {
+            Tab::Logs => {
+                if reload {
+                    // The history is fetched again, so drop what is buffered.
+                    self.detail.logs.clear();
+                }
+                let options = LogOptions {
+                    follow: true,
+                    tail: Some(self.ui.log_tail_lines),
+                    since: None,
+                };
+                if self.detail.logs.is_empty() {
+                    effects.push(Effect::WatchLogs(Some((id.clone(), options))));
+                }
+            }
+            Tab::Stats => {
+                if reload || self.detail.stats.is_empty() {
+                    effects.push(Effect::WatchStats(Some(id.clone())));
+                }
+            }
+            Tab::Inspect | Tab::Env | Tab::Ports => match t.pane {
+                PaneKind::Containers if reload || self.detail.container.is_none() => {
+                    effects.push(Effect::LoadContainer(id.clone()))
+                }
+                PaneKind::Images if reload || self.detail.image.is_none() => {
+                    effects.push(Effect::LoadImage(id.clone()))
+                }
+                PaneKind::Volumes => effects.push(Effect::LoadVolume(id.clone())),
+                PaneKind::Networks => effects.push(Effect::LoadNetwork(id.clone())),
+                _ => {}
+            },
+            Tab::Top => effects.push(Effect::LoadTop(id.clone())),
+            Tab::History => {
+                if reload || self.detail.history.is_none() {
+                    effects.push(Effect::LoadHistory(id.clone()))
+                }
+            }
+        }
+        if streams_here {
+            // Stream only what is on screen.
+            if tab != Tab::Logs {
+                effects.push(Effect::WatchLogs(None));
+            }
+            if tab != Tab::Stats {
+                effects.push(Effect::WatchStats(None));
+            }
+        }
+        effects
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if let Some(dialog) = self.dialog.take() {
+            return self.on_dialog_key(dialog, key);
+        }
+        if self.mode == Mode::Filter {
+            return self.on_filter_key(key);
+        }
+        match self.keymap.command(key) {
+            Some(command) => self.on_command(command),
+            None => Vec::new(),
+        }
+    }
+
+    fn on_dialog_key(&mut self, dialog: Dialog, key: KeyEvent) -> Vec<Effect> {
+        let plain = |c: char| {
+            key.code == KeyCode::Char(c) && !key.modifiers.contains(KeyModifiers::CONTROL)
+        };
+        match dialog {
+            Dialog::Confirm(confirm) => {
+                if plain('y') || plain('Y') || key.code == KeyCode::Enter {
+                    self.containers.clear_marks();
+                    self.images.clear_marks();
+                    self.volumes.clear_marks();
+                    self.networks.clear_marks();
+                    return vec![confirm.effect];
+                }
+                if !(plain('n') || plain('N') || plain('q') || key.code == KeyCode::Esc) {
+                    self.dialog = Some(Dialog::Confirm(confirm));
+                }
+            }
+            Dialog::Help => {
+                let closes = key.code == KeyCode::Esc
+                    || plain('q')
+                    || self.keymap.command(key) == Some(Command::Help);
+                if !closes {
+                    self.dialog = Some(Dialog::Help);
+                }
+            }
+            Dialog::Error(text) => {
+                if !matches!(key.code, KeyCode::Esc | KeyCode::Enter) && !plain('q') {
+                    self.dialog = Some(Dialog::Error(text));
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let mut text = self.current_filter().to_string();
+        match key.code {
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                return Vec::new();
+            }
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                text.clear();
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+            _ => return Vec::new(),
+        }
+        let now = self.now;
+        with_pane!(self, self.pane, p => p.set_filter(text, now));
+        self.sync_detail(false)
+    }
+
+    /// Rows of the list area, for paging.
+    fn page(&self) -> isize {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        layout::split(area).list.height.saturating_sub(3).max(1) as isize
+    }
+
+    /// Rows of the detail body, for scrolling.
+    fn detail_height(&self) -> usize {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        layout::split(area).detail.height.saturating_sub(2).max(1) as usize
+    }
+
+    fn on_command(&mut self, command: Command) -> Vec<Effect> {
+        let now = self.now;
+        match command {
+            Command::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Command::Help => {
+                self.dialog = Some(Dialog::Help);
+                Vec::new()
+            }
+            Command::NextPane => self.switch_pane(self.pane.step(1)),
+            Command::PrevPane => self.switch_pane(self.pane.step(-1)),
+            Command::PaneContainers => self.switch_pane(PaneKind::Containers),
+            Command::PaneImages => self.switch_pane(PaneKind::Images),
+            Command::PaneVolumes => self.switch_pane(PaneKind::Volumes),
+            Command::PaneNetworks => self.switch_pane(PaneKind::Networks),
+            Command::Up => self.move_by(-1),
+            Command::Down => self.move_by(1),
+            Command::PageUp => self.move_by(-self.page()),
+            Command::PageDown => self.move_by(self.page()),
+            Command::Top => self.jump(true),
+            Command::Bottom => self.jump(false),
+            Command::Filter => {
+                self.mode = Mode::Filter;
+                self.focus = Focus::List;
+                Vec::new()
+            }
+            Command::Back => {
+                if self.focus == Focus::Detail {
+                    self.focus = Focus::List;
+                    Vec::new()
+                } else if !self.current_filter().is_empty() {
+                    with_pane!(self, self.pane, p => p.set_filter(String::new(), now));
+                    self.sync_detail(false)
+                } else {
+                    with_pane!(self, self.pane, p => p.clear_marks());
+                    Vec::new()
+                }
+            }
+            Command::Focus => {
+                if self.detail.target.is_some() {
+                    self.focus = Focus::Detail;
+                }
+                Vec::new()
+            }
+            Command::NextTab | Command::PrevTab => {
+                let delta = if command == Command::NextTab { 1 } else { -1 };
+                self.detail.step_tab(self.pane, delta);
+                self.tab_effects(false)
+            }
+            Command::Logs => self.show_tab(Tab::Logs),
+            Command::Stats => self.show_tab(Tab::Stats),
+            Command::Inspect => self.show_tab(Tab::Inspect),
+            Command::SortNext => {
+                with_pane!(self, self.pane, p => p.sort_next(now));
+                self.sync_detail(false)
+            }
+            Command::SortReverse => {
+                with_pane!(self, self.pane, p => p.sort_reverse(now));
+                self.sync_detail(false)
+            }
+            Command::Mark => {
+                with_pane!(self, self.pane, p => p.toggle_mark());
+                self.sync_detail(false)
+            }
+            Command::StartStop => self.container_action(|c| {
+                if c.state.is_alive() || c.state == ContainerState::Restarting {
+                    ContainerOp::Stop
+                } else {
+                    ContainerOp::Start
+                }
+            }),
+            Command::Restart => self.container_action(|_| ContainerOp::Restart),
+            Command::Pause => self.container_action(|c| {
+                if c.state == ContainerState::Paused {
+                    ContainerOp::Unpause
+                } else {
+                    ContainerOp::Pause
+                }
+            }),
+            Command::Kill => self.confirm_kill(),
+            Command::Remove => self.confirm_remove(),
+            Command::Follow => {
+                if self.tab() == Tab::Logs {
+                    let logs = &mut self.detail.logs;
+                    if logs.follow {
+                        logs.follow = false;
+                        logs.scroll(0, 0);
+                    } else {
+                        logs.to_bottom();
+                    }
+                }
+                Vec::new()
+            }
+            Command::Timestamps => {
+                self.detail.logs.timestamps = !self.detail.logs.timestamps;
+                Vec::new()
+            }
+            Command::Wrap => {
+                self.detail.logs.wrap = !self.detail.logs.wrap;
+                Vec::new()
+            }
+            Command::Refresh => {
+                let mut effects = self.update(Action::Refresh);
+                effects.extend(self.tab_effects(true));
+                effects
+            }
+        }
+    }
+
+    fn switch_pane(&mut self, pane: PaneKind) -> Vec<Effect> {
+        self.pane = pane;
+        self.focus = Focus::List;
+        self.sync_detail(false)
+    }
+
+    fn show_tab(&mut self, tab: Tab) -> Vec<Effect> {
+        if self.detail.select_tab(self.pane, tab) {
+            self.tab_effects(false)
+        } else {
+            self.say(
+                format!("{} has no {} tab", self.pane.title(), tab.title()),
+                true,
+            );
+            Vec::new()
+        }
+    }
+
+    fn move_by(&mut self, delta: isize) -> Vec<Effect> {
+        if self.focus == Focus::Detail {
+            self.scroll_detail(delta);
+            return Vec::new();
+        }
+        with_pane!(self, self.pane, p => p.move_by(delta));
+        self.sync_detail(false)
+    }
+
+    fn jump(&mut self, to_top: bool) -> Vec<Effect> {
+        if self.focus == Focus::Detail {
+            if self.tab() == Tab::Logs {
+                if to_top {
+                    self.detail.logs.to_top();
+                } else {
+                    self.detail.logs.to_bottom();
+                }
+            } else {
+                let max = self
+                    .detail
+                    .text_len(self.tab())
+                    .saturating_sub(self.detail_height());
+                self.detail.scroll = if to_top { 0 } else { max };
+            }
+            return Vec::new();
+        }
+        with_pane!(self, self.pane, p => if to_top { p.first() } else { p.last() });
+        self.sync_detail(false)
+    }
+
+    fn scroll_detail(&mut self, delta: isize) {
+        let height = self.detail_height();
+        if self.tab() == Tab::Logs {
+            self.detail.logs.scroll(delta, height);
+        } else {
+            let max = self.detail.text_len(self.tab()).saturating_sub(height);
+            self.detail.scroll =
+                (self.detail.scroll as isize + delta).clamp(0, max as isize) as usize;
+        }
+    }
+
+    /// Runs an action on the target containers; other panes get a hint instead.
+    fn container_action(&mut self, op: impl Fn(&ContainerSummary) -> ContainerOp) -> Vec<Effect> {
+        if self.pane != PaneKind::Containers {
+            self.say(
+                format!(
+                    "that key acts on containers; press {} for the Containers pane",
+                    self.keymap.label(Command::PaneContainers)
+                ),
+                true,
+            );
+            return Vec::new();
+        }
+        let targets = self.containers.targets();
+        let Some(first) = targets.first() else {
+            return Vec::new();
+        };
+        // A bulk action follows the first target, like a toggle over the selection.
+        let op = op(first);
+        self.containers.clear_marks();
+        vec![Effect::Containers(
+            op,
+            targets
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone()))
+                .collect(),
+        )]
+    }
+
+    fn confirm_kill(&mut self) -> Vec<Effect> {
+        if self.pane != PaneKind::Containers {
+            return self.container_action(|_| ContainerOp::Kill);
+        }
+        let targets: Vec<ContainerSummary> = self
+            .containers
+            .targets()
+            .into_iter()
+            .filter(|c| c.state.is_alive())
+            .collect();
+        if targets.is_empty() {
+            self.say("nothing to kill: the container is not running".into(), true);
+            return Vec::new();
+        }
+        self.dialog = Some(Dialog::Confirm(Confirm {
+            title: "Kill".into(),
+            lines: vec![format!(
+                "Send SIGKILL to {}?",
+                names(targets.iter().map(|c| c.name.as_str()))
+            )],
+            effect: Effect::Containers(
+                ContainerOp::Kill,
+                targets
+                    .iter()
+                    .map(|c| (c.id.clone(), c.name.clone()))
+                    .collect(),
+            ),
+        }));
+        Vec::new()
+    }
+
+    fn confirm_remove(&mut self) -> Vec<Effect> {
+        let confirm = match self.pane {
+            PaneKind::Containers => {
+                let targets = self.containers.targets();
+                let running: Vec<&str> = targets
+                    .iter()
+                    .filter(|c| c.state.is_alive())
+                    .map(|c| c.name.as_str())
+                    .collect();
+                let mut lines = vec![format!(
+                    "Remove {} {}?",
+                    plural(targets.len(), "container"),
+                    names(targets.iter().map(|c| c.name.as_str()))
+                )];
+                if !running.is_empty() {
+                    lines.push(format!(
+                        "{} running and will be killed first.",
+                        is_are(&running)
+                    ));
+                }
+                (!targets.is_empty()).then(|| Confirm {
+                    title: "Remove container".into(),
+                    lines,
+                    effect: Effect::Containers(
+                        ContainerOp::Remove,
+                        targets
+                            .iter()
+                            .map(|c| (c.id.clone(), c.name.clone()))
+                            .collect(),
+                    ),
+                })
+            }
+            PaneKind::Images => {
+                let targets = self.images.targets();
+                (!targets.is_empty()).then(|| Confirm {
+                    title: "Remove image".into(),
+                    lines: vec![format!(
+                        "Remove {} {}?",
+                        plural(targets.len(), "image"),
+                        names(
+                            targets
+                                .iter()
+                                .map(|i| i.label())
+                                .collect::<Vec<_>>()
+                                .iter()
+                                .map(String::as_str)
+                        )
+                    )],
+                    effect: Effect::RemoveImages(
+                        // By reference, so a row with several tags is untagged, as Docker does.
+                        targets.iter().map(|i| (i.label(), i.label())).collect(),
+                    ),
+                })
+            }
+            PaneKind::Volumes => {
+                let targets = self.volumes.targets();
+                (!targets.is_empty()).then(|| Confirm {
+                    title: "Remove volume".into(),
+                    lines: vec![
+                        format!(
+                            "Remove {} {}?",
+                            plural(targets.len(), "volume"),
+                            names(targets.iter().map(|v| v.name.as_str()))
+                        ),
+                        "The data in it is deleted for good.".into(),
+                    ],
+                    effect: Effect::RemoveVolumes(
+                        targets
+                            .iter()
+                            .map(|v| (v.name.clone(), v.name.clone()))
+                            .collect(),
+                    ),
+                })
+            }
+            PaneKind::Networks => {
+                let targets = self.networks.targets();
+                (!targets.is_empty()).then(|| Confirm {
+                    title: "Remove network".into(),
+                    lines: vec![format!(
+                        "Remove {} {}?",
+                        plural(targets.len(), "network"),
+                        names(targets.iter().map(|n| n.name.as_str()))
+                    )],
+                    effect: Effect::RemoveNetworks(
+                        targets
+                            .iter()
+                            .map(|n| (n.id.clone(), n.name.clone()))
+                            .collect(),
+                    ),
+                })
+            }
+        };
+        self.dialog = confirm.map(Dialog::Confirm);
+        Vec::new()
+    }
+}
+
+/// `1 container` / `3 containers`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        noun.to_string()
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Names joined for a dialog, shortened after a few.
+fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let all: Vec<&str> = items.collect();
+    if all.len() <= 4 {
+        all.join(", ")
+    } else {
+        format!("{} and {} more", all[..3].join(", "), all.len() - 3)
+    }
+}
+
+fn is_are(running: &[&str]) -> String {
+    if running.len() == 1 {
+        format!("{} is", running[0])
+    } else {
+        format!("{} are", names(running.iter().copied()))
+    }
+}

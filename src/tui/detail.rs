@@ -1,0 +1,195 @@
+//! The detail area under the list: which tabs each pane has, what object they show, and the
+//! data loaded for them.
+
+use std::collections::VecDeque;
+
+use super::logview::LogView;
+use super::panes::PaneKind;
+use crate::backend::{ContainerDetails, HistoryEntry, ImageDetails, StatsSample, TopOutput};
+
+/// A tab of the detail area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Container output.
+    Logs,
+    /// Container resource charts.
+    Stats,
+    /// Inspect document.
+    Inspect,
+    /// Container environment.
+    Env,
+    /// Container ports.
+    Ports,
+    /// Container processes.
+    Top,
+    /// Image history.
+    History,
+}
+
+impl Tab {
+    /// Title in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Logs => "Logs",
+            Tab::Stats => "Stats",
+            Tab::Inspect => "Inspect",
+            Tab::Env => "Env",
+            Tab::Ports => "Ports",
+            Tab::Top => "Top",
+            Tab::History => "History",
+        }
+    }
+
+    /// The tabs a pane offers, in order.
+    pub fn for_pane(pane: PaneKind) -> &'static [Tab] {
+        match pane {
+            PaneKind::Containers => &[
+                Tab::Logs,
+                Tab::Stats,
+                Tab::Inspect,
+                Tab::Env,
+                Tab::Ports,
+                Tab::Top,
+            ],
+            PaneKind::Images => &[Tab::Inspect, Tab::History],
+            PaneKind::Volumes | PaneKind::Networks => &[Tab::Inspect],
+        }
+    }
+}
+
+/// The object the detail area shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Its pane.
+    pub pane: PaneKind,
+    /// Id (name for volumes).
+    pub id: String,
+    /// Name for the title.
+    pub label: String,
+}
+
+/// State of the detail area.
+#[derive(Debug, Clone)]
+pub struct Detail {
+    tab: [usize; 4],
+    /// What is shown.
+    pub target: Option<Target>,
+    /// Container inspect (Inspect, Env, Ports tabs).
+    pub container: Option<Box<ContainerDetails>>,
+    /// Image inspect.
+    pub image: Option<Box<ImageDetails>>,
+    /// Image history.
+    pub history: Option<Vec<HistoryEntry>>,
+    /// Container processes.
+    pub top: Option<TopOutput>,
+    /// The inspect document of the target, one line each.
+    pub inspect_lines: Vec<String>,
+    /// Recent stats samples, oldest first.
+    pub stats: VecDeque<StatsSample>,
+    stats_cap: usize,
+    /// Why the stats stream ended.
+    pub stats_ended: Option<String>,
+    /// Log lines of the target container.
+    pub logs: LogView,
+    /// First line shown in text tabs.
+    pub scroll: usize,
+    /// Why loading the current tab failed.
+    pub error: Option<String>,
+}
+
+impl Detail {
+    /// An empty detail area.
+    pub fn new(log_cap: usize, stats_cap: usize) -> Detail {
+        Detail {
+            tab: [0; 4],
+            target: None,
+            container: None,
+            image: None,
+            history: None,
+            top: None,
+            inspect_lines: Vec::new(),
+            stats: VecDeque::new(),
+            stats_cap: stats_cap.max(1),
+            stats_ended: None,
+            logs: LogView::new(log_cap),
+            scroll: 0,
+            error: None,
+        }
+    }
+
+    /// The current tab of a pane.
+    pub fn tab(&self, pane: PaneKind) -> Tab {
+        let tabs = Tab::for_pane(pane);
+        tabs[self.tab[pane.index()].min(tabs.len() - 1)]
+    }
+
+    /// Moves to the tab `delta` steps away (wrapping).
+    pub fn step_tab(&mut self, pane: PaneKind, delta: isize) {
+        let n = Tab::for_pane(pane).len() as isize;
+        let i = &mut self.tab[pane.index()];
+        *i = (*i as isize + delta).rem_euclid(n) as usize;
+        self.scroll = 0;
+        self.error = None;
+    }
+
+    /// Selects `tab` if the pane has it; returns whether it did.
+    pub fn select_tab(&mut self, pane: PaneKind, tab: Tab) -> bool {
+        match Tab::for_pane(pane).iter().position(|t| *t == tab) {
+            Some(i) => {
+                if self.tab[pane.index()] != i {
+                    self.scroll = 0;
+                    self.error = None;
+                }
+                self.tab[pane.index()] = i;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Points the area at another object, dropping what was loaded for the previous one.
+    pub fn retarget(&mut self, target: Option<Target>) {
+        self.target = target;
+        self.container = None;
+        self.image = None;
+        self.history = None;
+        self.top = None;
+        self.inspect_lines.clear();
+        self.stats.clear();
+        self.stats_ended = None;
+        self.logs.clear();
+        self.scroll = 0;
+        self.error = None;
+    }
+
+    /// Whether `id` is the object shown.
+    pub fn shows(&self, id: &str) -> bool {
+        self.target.as_ref().is_some_and(|t| t.id == id)
+    }
+
+    /// Adds a stats sample, keeping the configured history.
+    pub fn push_stats(&mut self, sample: StatsSample) {
+        if self.stats.len() == self.stats_cap {
+            self.stats.pop_front();
+        }
+        self.stats.push_back(sample);
+        self.stats_ended = None;
+    }
+
+    /// Number of lines the text tab `tab` has, for clamping the scroll position.
+    pub fn text_len(&self, tab: Tab) -> usize {
+        match tab {
+            Tab::Inspect => self.inspect_lines.len(),
+            Tab::Env => self.container.as_ref().map_or(0, |c| c.env.len()),
+            Tab::Ports => self.container.as_ref().map_or(0, |c| c.summary.ports.len()),
+            Tab::Top => self.top.as_ref().map_or(0, |t| t.processes.len()),
+            Tab::History => self.history.as_ref().map_or(0, Vec::len),
+            Tab::Logs | Tab::Stats => 0,
+        }
+    }
+
+    /// Sets the inspect document from pretty JSON.
+    pub fn set_inspect(&mut self, json: &str) {
+        self.inspect_lines = json.lines().map(str::to_string).collect();
+    }
+}

@@ -1,0 +1,362 @@
+//! Requests `App::update` asks for, and the runner that carries them out on the backend in
+//! background tasks, sending the results back as [`Action`]s. Nothing here blocks the UI.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use super::action::{Action, Failure, Lists, Loaded, Outcome};
+use super::panes::PaneKind;
+use crate::backend::{AnyBackend, Backend, BackendError, LogOptions, RemoveOptions};
+
+/// Longest wait for a one-shot request before it is reported as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An action on containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerOp {
+    /// Start.
+    Start,
+    /// Stop (stop signal, then SIGKILL after the container's timeout).
+    Stop,
+    /// Restart.
+    Restart,
+    /// Pause.
+    Pause,
+    /// Unpause.
+    Unpause,
+    /// SIGKILL.
+    Kill,
+    /// Remove, killing it first when running.
+    Remove,
+}
+
+impl ContainerOp {
+    /// Past tense for the status bar.
+    pub fn done(self) -> &'static str {
+        match self {
+            ContainerOp::Start => "started",
+            ContainerOp::Stop => "stopped",
+            ContainerOp::Restart => "restarted",
+            ContainerOp::Pause => "paused",
+            ContainerOp::Unpause => "unpaused",
+            ContainerOp::Kill => "killed",
+            ContainerOp::Remove => "removed",
+        }
+    }
+}
+
+/// A request for the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Re-read one list.
+    LoadList(PaneKind),
+    /// Inspect a container.
+    LoadContainer(String),
+    /// Processes of a container.
+    LoadTop(String),
+    /// Inspect an image.
+    LoadImage(String),
+    /// History of an image.
+    LoadHistory(String),
+    /// Inspect a volume.
+    LoadVolume(String),
+    /// Inspect a network.
+    LoadNetwork(String),
+    /// Stream logs of a container (replacing any other log stream), or stop streaming.
+    WatchLogs(Option<(String, LogOptions)>),
+    /// Stream stats of a container (replacing any other), or stop.
+    WatchStats(Option<String>),
+    /// (Re)subscribe to backend events.
+    WatchEvents,
+    /// Act on containers, given as (id, name).
+    Containers(ContainerOp, Vec<(String, String)>),
+    /// Remove images, given as (id, label).
+    RemoveImages(Vec<(String, String)>),
+    /// Remove volumes, given as (name, name).
+    RemoveVolumes(Vec<(String, String)>),
+    /// Remove networks, given as (id, name).
+    RemoveNetworks(Vec<(String, String)>),
+}
+
+async fn timed<T>(fut: impl Future<Output = Result<T, BackendError>>) -> Outcome<T> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, fut).await {
+        Ok(r) => r.map_err(Failure::from),
+        Err(_) => Err(Failure {
+            message: format!(
+                "no answer within {}s; the endpoint may be overloaded or hung",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+            unavailable: true,
+        }),
+    }
+}
+
+/// Carries out one request that has a single answer. Returns `None` for streaming effects.
+pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
+    Some(match effect {
+        Effect::LoadList(pane) => Action::List(match pane {
+            PaneKind::Containers => Lists::Containers(timed(backend.list_containers(true)).await),
+            PaneKind::Images => Lists::Images(timed(backend.list_images(false)).await),
+            PaneKind::Volumes => Lists::Volumes(timed(backend.list_volumes()).await),
+            PaneKind::Networks => Lists::Networks(timed(backend.list_networks()).await),
+        }),
+        Effect::LoadContainer(id) => Action::Detail(Loaded::Container(
+            id.clone(),
+            timed(backend.inspect_container(id)).await.map(Box::new),
+        )),
+        Effect::LoadTop(id) => Action::Detail(Loaded::Top(
+            id.clone(),
+            timed(backend.top_container(id)).await,
+        )),
+        Effect::LoadImage(id) => Action::Detail(Loaded::Image(
+            id.clone(),
+            timed(backend.inspect_image(id)).await.map(Box::new),
+        )),
+        Effect::LoadHistory(id) => Action::Detail(Loaded::History(
+            id.clone(),
+            timed(backend.image_history(id)).await,
+        )),
+        Effect::LoadVolume(name) => Action::Detail(Loaded::Json(
+            name.clone(),
+            timed(backend.inspect_volume(name))
+                .await
+                .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()),
+        )),
+        Effect::LoadNetwork(id) => Action::Detail(Loaded::Json(
+            id.clone(),
+            timed(backend.inspect_network(id))
+                .await
+                .map(|n| serde_json::to_string_pretty(&n).unwrap_or_default()),
+        )),
+        Effect::Containers(op, targets) => {
+            let op = *op;
+            each(op.done(), targets, |id| {
+                let b = backend.clone();
+                async move {
+                    match op {
+                        ContainerOp::Start => timed(b.start_container(&id)).await,
+                        ContainerOp::Stop => timed(b.stop_container(&id, None)).await,
+                        ContainerOp::Restart => timed(b.restart_container(&id, None)).await,
+                        ContainerOp::Pause => timed(b.pause_container(&id)).await,
+                        ContainerOp::Unpause => timed(b.unpause_container(&id)).await,
+                        ContainerOp::Kill => timed(b.kill_container(&id, None)).await,
+                        ContainerOp::Remove => {
+                            let options = RemoveOptions {
+                                force: true,
+                                volumes: false,
+                            };
+                            timed(b.remove_container(&id, options)).await
+                        }
+                    }
+                }
+            })
+            .await
+        }
+        Effect::RemoveImages(targets) => {
+            each("removed", targets, |id| {
+                let b = backend.clone();
+                async move { timed(b.remove_image(&id, false)).await.map(drop) }
+            })
+            .await
+        }
+        Effect::RemoveVolumes(targets) => {
+            each("removed", targets, |name| {
+                let b = backend.clone();
+                async move { timed(b.remove_volume(&name, false)).await }
+            })
+            .await
+        }
+        Effect::RemoveNetworks(targets) => {
+            each("removed", targets, |id| {
+                let b = backend.clone();
+                async move { timed(b.remove_network(&id)).await }
+            })
+            .await
+        }
+        Effect::WatchLogs(_) | Effect::WatchStats(_) | Effect::WatchEvents => return None,
+    })
+}
+
+/// Applies `act` to each (id, label) target in turn and reports what was `verb` and what failed.
+async fn each<F, Fut>(verb: &str, targets: &[(String, String)], act: F) -> Action
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Outcome<()>>,
+{
+    let mut done = Vec::new();
+    let mut failures = Vec::new();
+    for (id, label) in targets {
+        match act(id.clone()).await {
+            Ok(()) => done.push(label.clone()),
+            Err(f) => failures.push(format!("{label}: {}", f.message)),
+        }
+    }
+    Action::Finished {
+        done: if done.is_empty() {
+            String::new()
+        } else {
+            format!("{verb} {}", done.join(", "))
+        },
+        failures,
+    }
+}
+
+/// Runs effects in background tasks and keeps at most one log, stats and events stream.
+pub struct Runner {
+    backend: AnyBackend,
+    tx: UnboundedSender<Action>,
+    logs: Option<JoinHandle<()>>,
+    stats: Option<JoinHandle<()>>,
+    events: Option<JoinHandle<()>>,
+}
+
+impl Runner {
+    /// A runner sending results to `tx`.
+    pub fn new(backend: AnyBackend, tx: UnboundedSender<Action>) -> Runner {
+        Runner {
+            backend,
+            tx,
+            logs: None,
+            stats: None,
+            events: None,
+        }
+    }
+
+    /// Starts carrying out `effect`.
+    pub fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::WatchLogs(target) => {
+                if let Some(task) = self.logs.take() {
+                    task.abort();
+                }
+                if let Some((id, options)) = target {
+                    self.logs = Some(self.spawn_logs(id, options));
+                }
+            }
+            Effect::WatchStats(target) => {
+                if let Some(task) = self.stats.take() {
+                    task.abort();
+                }
+                if let Some(id) = target {
+                    self.stats = Some(self.spawn_stats(id));
+                }
+            }
+            Effect::WatchEvents => {
+                if self.events.as_ref().is_some_and(|t| !t.is_finished()) {
+                    return;
+                }
+                self.events = Some(self.spawn_events());
+            }
+            other => {
+                let backend = self.backend.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    if let Some(action) = resolve(&backend, &other).await {
+                        // The UI has gone away when sending fails; nothing to do then.
+                        let _ = tx.send(action);
+                    }
+                });
+            }
+        }
+    }
+
+    fn spawn_logs(&self, id: String, options: LogOptions) -> JoinHandle<()> {
+        let backend = self.backend.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let stream = match timed(backend.container_logs(&id, options)).await {
+                Ok(s) => s,
+                Err(f) => {
+                    let _ = tx.send(Action::LogEnded(id, Some(f.message)));
+                    return;
+                }
+            };
+            // Batch what is ready so a burst of lines costs one redraw.
+            let mut chunks = stream.ready_chunks(1024);
+            while let Some(chunk) = chunks.next().await {
+                let mut lines = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    match item {
+                        Ok(line) => lines.push(line),
+                        Err(e) => {
+                            let _ = tx.send(Action::LogLines(id.clone(), lines));
+                            let _ = tx.send(Action::LogEnded(id, Some(Failure::from(e).message)));
+                            return;
+                        }
+                    }
+                }
+                if tx.send(Action::LogLines(id.clone(), lines)).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Action::LogEnded(id, None));
+        })
+    }
+
+    fn spawn_stats(&self, id: String) -> JoinHandle<()> {
+        let backend = self.backend.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let mut stream = match timed(backend.container_stats(&id)).await {
+                Ok(s) => s,
+                Err(f) => {
+                    let _ = tx.send(Action::StatsEnded(id, Some(f.message)));
+                    return;
+                }
+            };
+            while let Some(item) = stream.next().await {
+                let action = match item {
+                    Ok(sample) => Action::Stats(id.clone(), sample),
+                    Err(e) => Action::StatsEnded(id.clone(), Some(Failure::from(e).message)),
+                };
+                if tx.send(action).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(Action::StatsEnded(id, None));
+        })
+    }
+
+    fn spawn_events(&self) -> JoinHandle<()> {
+        let backend = self.backend.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let mut stream = match backend.events().await {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Action::EventsEnded(Some(Failure::from(e).message)));
+                    return;
+                }
+            };
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(event) => {
+                        if tx.send(Action::Backend(event)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Action::EventsEnded(Some(Failure::from(e).message)));
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(Action::EventsEnded(None));
+        })
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        for task in [self.logs.take(), self.stats.take(), self.events.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! The four list panes. [`ListPane`] holds one list's rows with its selection, filter, sort
+//! order and marks; each object kind says through [`Row`] which columns it has and what goes in
+//! them.
+
+mod containers;
+mod images;
+mod networks;
+mod volumes;
+
+use std::cell::Cell;
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+
+use ratatui::style::Style;
+
+use super::theme::Theme;
+
+/// Which pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaneKind {
+    /// Containers.
+    Containers,
+    /// Images.
+    Images,
+    /// Volumes.
+    Volumes,
+    /// Networks.
+    Networks,
+}
+
+impl PaneKind {
+    /// All panes in tab order.
+    pub const ALL: [PaneKind; 4] = [
+        PaneKind::Containers,
+        PaneKind::Images,
+        PaneKind::Volumes,
+        PaneKind::Networks,
+    ];
+
+    /// Title shown in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneKind::Containers => "Containers",
+            PaneKind::Images => "Images",
+            PaneKind::Volumes => "Volumes",
+            PaneKind::Networks => "Networks",
+        }
+    }
+
+    /// Position in tab order.
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    /// The pane `delta` steps away in tab order, wrapping around.
+    pub fn step(self, delta: isize) -> PaneKind {
+        let n = Self::ALL.len() as isize;
+        Self::ALL[(self.index() as isize + delta).rem_euclid(n) as usize]
+    }
+
+    /// What one row is called, for messages ("container", "image", …).
+    pub fn noun(self) -> &'static str {
+        match self {
+            PaneKind::Containers => "container",
+            PaneKind::Images => "image",
+            PaneKind::Volumes => "volume",
+            PaneKind::Networks => "network",
+        }
+    }
+}
+
+/// A column of a list.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Header text.
+    pub title: &'static str,
+    /// Width it needs.
+    pub width: u16,
+    /// Lower is more important; the least important columns are hidden first when narrow.
+    pub priority: u8,
+    /// Takes spare width.
+    pub grow: bool,
+}
+
+/// How a cell sorts.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+pub enum SortKey {
+    /// Text, compared case-insensitively.
+    Text(String),
+    /// A number.
+    Num(f64),
+}
+
+impl SortKey {
+    fn cmp(&self, other: &SortKey) -> Ordering {
+        match (self, other) {
+            (SortKey::Text(a), SortKey::Text(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
+            (SortKey::Num(a), SortKey::Num(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            (SortKey::Num(_), SortKey::Text(_)) => Ordering::Less,
+            (SortKey::Text(_), SortKey::Num(_)) => Ordering::Greater,
+        }
+    }
+}
+
+/// One object shown as a row.
+pub trait Row: Clone {
+    /// The columns of this kind of list.
+    const COLUMNS: &'static [Column];
+    /// Column sorted by at first.
+    const DEFAULT_SORT: usize = 0;
+
+    /// Stable id used to keep the selection and marks across refreshes.
+    fn key(&self) -> &str;
+    /// Human name for messages and dialogs.
+    fn label(&self) -> String;
+    /// Text of column `col`; `now` is Unix seconds for relative times.
+    fn cell(&self, col: usize, now: i64) -> String;
+    /// Sort key of column `col`.
+    fn sort_key(&self, col: usize, now: i64) -> SortKey {
+        SortKey::Text(self.cell(col, now))
+    }
+    /// Style of column `col` (state colours).
+    fn style(&self, _col: usize, _theme: &Theme) -> Style {
+        Style::default()
+    }
+}
+
+/// One list with its selection, filter, sort order and marks.
+#[derive(Debug, Clone)]
+pub struct ListPane<T: Row> {
+    rows: Vec<T>,
+    /// Indices into `rows` that pass the filter, in sort order.
+    view: Vec<usize>,
+    selected: usize,
+    /// First visible row; written by the renderer to keep the selection on screen.
+    offset: Cell<usize>,
+    filter: String,
+    sort_col: usize,
+    sort_desc: bool,
+    marks: BTreeSet<String>,
+    loaded: bool,
+}
+
+impl<T: Row> Default for ListPane<T> {
+    fn default() -> Self {
+        ListPane {
+            rows: Vec::new(),
+            view: Vec::new(),
+            selected: 0,
+            offset: Cell::new(0),
+            filter: String::new(),
+            sort_col: T::DEFAULT_SORT,
+            sort_desc: false,
+            marks: BTreeSet::new(),
+            loaded: false,
+        }
+    }
+}
+
+impl<T: Row> ListPane<T> {
+    /// Replaces the rows, keeping the selection on the same object when it still exists.
+    pub fn set_rows(&mut self, rows: Vec<T>, now: i64) {
+        let keep = self.selected_row().map(|r| r.key().to_string());
+        self.rows = rows;
+        self.loaded = true;
+        let keys: BTreeSet<&str> = self.rows.iter().map(Row::key).collect();
+        self.marks.retain(|m| keys.contains(m.as_str()));
+        self.rebuild(now, keep.as_deref());
+    }
+
+    /// Recomputes the filtered, sorted view and puts the selection on `keep` if given.
+    fn rebuild(&mut self, now: i64, keep: Option<&str>) {
+        let needle = self.filter.to_lowercase();
+        let mut view: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| {
+                needle.is_empty()
+                    || (0..T::COLUMNS.len())
+                        .any(|c| self.rows[i].cell(c, now).to_lowercase().contains(&needle))
+            })
+            .collect();
+        let col = self.sort_col;
+        view.sort_by(|&a, &b| {
+            let o = self.rows[a]
+                .sort_key(col, now)
+                .cmp(&self.rows[b].sort_key(col, now))
+                .then_with(|| self.rows[a].label().cmp(&self.rows[b].label()));
+            if self.sort_desc { o.reverse() } else { o }
+        });
+        self.view = view;
+        self.selected = keep
+            .and_then(|k| self.view.iter().position(|&i| self.rows[i].key() == k))
+            .unwrap_or(self.selected)
+            .min(self.view.len().saturating_sub(1));
+    }
+
+    /// Whether rows have been loaded at least once.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded
+    }
+
+    /// All rows, unfiltered.
+    pub fn rows(&self) -> &[T] {
+        &self.rows
+    }
+
+    /// Rows passing the filter, in display order.
+    pub fn visible(&self) -> impl ExactSizeIterator<Item = &T> {
+        self.view.iter().map(|&i| &self.rows[i])
+    }
+
+    /// Index of the selection among the visible rows.
+    pub fn selected_index(&self) -> usize {
+        self.selected
+    }
+
+    /// The selected row.
+    pub fn selected_row(&self) -> Option<&T> {
+        self.view.get(self.selected).map(|&i| &self.rows[i])
+    }
+
+    /// Moves the selection by `delta` rows, clamped to the list.
+    pub fn move_by(&mut self, delta: isize) {
+        let last = self.view.len().saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + delta).clamp(0, last.max(0)) as usize;
+    }
+
+    /// Selects the first row.
+    pub fn first(&mut self) {
+        self.selected = 0;
+    }
+
+    /// Selects the last row.
+    pub fn last(&mut self) {
+        self.selected = self.view.len().saturating_sub(1);
+    }
+
+    /// The current filter text.
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    /// Sets the filter and re-applies it.
+    pub fn set_filter(&mut self, filter: String, now: i64) {
+        let keep = self.selected_row().map(|r| r.key().to_string());
+        self.filter = filter;
+        self.rebuild(now, keep.as_deref());
+    }
+
+    /// Sorts by the next column (wrapping), ascending.
+    pub fn sort_next(&mut self, now: i64) {
+        let keep = self.selected_row().map(|r| r.key().to_string());
+        self.sort_col = (self.sort_col + 1) % T::COLUMNS.len();
+        self.sort_desc = false;
+        self.rebuild(now, keep.as_deref());
+    }
+
+    /// Reverses the sort order.
+    pub fn sort_reverse(&mut self, now: i64) {
+        let keep = self.selected_row().map(|r| r.key().to_string());
+        self.sort_desc = !self.sort_desc;
+        self.rebuild(now, keep.as_deref());
+    }
+
+    /// Column sorted by and whether descending.
+    pub fn sort(&self) -> (usize, bool) {
+        (self.sort_col, self.sort_desc)
+    }
+
+    /// Marks or unmarks the selected row and moves down.
+    pub fn toggle_mark(&mut self) {
+        if let Some(key) = self.selected_row().map(|r| r.key().to_string()) {
+            if !self.marks.remove(&key) {
+                self.marks.insert(key);
+            }
+            self.move_by(1);
+        }
+    }
+
+    /// Whether a row is marked.
+    pub fn is_marked(&self, row: &T) -> bool {
+        self.marks.contains(row.key())
+    }
+
+    /// Number of marked rows.
+    pub fn mark_count(&self) -> usize {
+        self.marks.len()
+    }
+
+    /// Drops every mark.
+    pub fn clear_marks(&mut self) {
+        self.marks.clear();
+    }
+
+    /// The rows an action applies to: the marked ones, else the selected one.
+    pub fn targets(&self) -> Vec<T> {
+        if self.marks.is_empty() {
+            self.selected_row().cloned().into_iter().collect()
+        } else {
+            self.rows
+                .iter()
+                .filter(|r| self.marks.contains(r.key()))
+                .cloned()
+                .collect()
+        }
+    }
+
+    /// First visible row, adjusted so that the selection fits in `height` rows.
+    pub fn scroll_offset(&self, height: usize) -> usize {
+        let height = height.max(1);
+        let mut offset = self.offset.get();
+        if self.selected < offset {
+            offset = self.selected;
+        } else if self.selected >= offset + height {
+            offset = self.selected + 1 - height;
+        }
+        offset = offset.min(self.view.len().saturating_sub(height));
+        self.offset.set(offset);
+        offset
+    }
+}
+
+/// Picks the columns that fit in `width`, dropping the least important first.
+/// Returns column indices in their natural order.
+pub fn fit_columns(columns: &[Column], width: u16, spacing: u16) -> Vec<usize> {
+    let mut chosen: Vec<usize> = (0..columns.len()).collect();
+    let need = |set: &[usize]| -> u32 {
+        set.iter()
+            .map(|&i| u32::from(columns[i].width))
+            .sum::<u32>()
+            + u32::from(spacing) * set.len().saturating_sub(1) as u32
+    };
+    while chosen.len() > 1 && need(&chosen) > u32::from(width) {
+        let drop = chosen
+            .iter()
+            .enumerate()
+            .max_by_key(|(pos, i)| (columns[**i].priority, *pos))
+            .map(|(pos, _)| pos)
+            .unwrap_or(0);
+        chosen.remove(drop);
+    }
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    struct Item(&'static str, u32);
+
+    impl Row for Item {
+        const COLUMNS: &'static [Column] = &[
+            Column {
+                title: "NAME",
+                width: 10,
+                priority: 0,
+                grow: true,
+            },
+            Column {
+                title: "SIZE",
+                width: 6,
+                priority: 1,
+                grow: false,
+            },
+        ];
+        fn key(&self) -> &str {
+            self.0
+        }
+        fn label(&self) -> String {
+            self.0.to_string()
+        }
+        fn cell(&self, col: usize, _now: i64) -> String {
+            if col == 0 {
+                self.0.to_string()
+            } else {
+                self.1.to_string()
+            }
+        }
+        fn sort_key(&self, col: usize, now: i64) -> SortKey {
+            if col == 1 {
+                SortKey::Num(f64::from(self.1))
+            } else {
+                SortKey::Text(self.cell(col, now))
+            }
+        }
+    }
+
+    fn pane() -> ListPane<Item> {
+        let mut p = ListPane::default();
+        p.set_rows(
+            vec![Item("beta", 30), Item("alpha", 200), Item("gamma", 1)],
+            0,
+        );
+        p
+    }
+
+    fn names(p: &ListPane<Item>) -> Vec<&str> {
+        p.visible().map(|i| i.0).collect()
+    }
+
+    #[test]
+    fn sorts_by_column_and_keeps_the_selection() {
+        let mut p = pane();
+        assert_eq!(names(&p), ["alpha", "beta", "gamma"]);
+        p.move_by(1);
+        p.sort_next(0);
+        assert_eq!(
+            names(&p),
+            ["gamma", "beta", "alpha"],
+            "numeric sort by SIZE"
+        );
+        assert_eq!(p.selected_row().unwrap().0, "beta");
+        p.sort_reverse(0);
+        assert_eq!(names(&p), ["alpha", "beta", "gamma"]);
+    }
+
+    #[test]
+    fn filters_case_insensitively_and_refresh_keeps_selection() {
+        let mut p = pane();
+        p.set_filter("AM".into(), 0);
+        assert_eq!(names(&p), ["gamma"]);
+        p.set_filter(String::new(), 0);
+        p.last();
+        p.set_rows(vec![Item("gamma", 1), Item("delta", 5)], 0);
+        assert_eq!(p.selected_row().unwrap().0, "gamma");
+    }
+
+    #[test]
+    fn marks_drive_targets_and_vanish_with_their_rows() {
+        let mut p = pane();
+        p.toggle_mark();
+        p.toggle_mark();
+        assert_eq!(p.targets().len(), 2);
+        p.set_rows(vec![Item("beta", 30)], 0);
+        assert_eq!(p.mark_count(), 1);
+        p.clear_marks();
+        assert_eq!(p.targets().len(), 1);
+    }
+
+    #[test]
+    fn narrow_screens_drop_low_priority_columns() {
+        assert_eq!(fit_columns(Item::COLUMNS, 40, 1), [0, 1]);
+        assert_eq!(fit_columns(Item::COLUMNS, 12, 1), [0]);
+    }
+
+    #[test]
+    fn scroll_offset_follows_the_selection() {
+        let mut p = pane();
+        p.last();
+        assert_eq!(p.scroll_offset(2), 1);
+        p.first();
+        assert_eq!(p.scroll_offset(2), 0);
+    }
+}

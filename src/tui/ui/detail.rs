@@ -1,0 +1,354 @@
+//! Drawing of the detail area: the tab bar and the body of the current tab.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Sparkline, Table, Wrap};
+
+use crate::backend::{LogStream, StatsSample};
+use crate::tui::app::{App, Focus};
+use crate::tui::detail::Tab;
+use crate::tui::theme::Theme;
+use crate::util::time::{ago, rfc3339_nanos};
+use crate::util::units::{bytes_size, human_size};
+
+/// Draws the detail area.
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    if area.height < 3 {
+        return;
+    }
+    let t = &app.theme;
+    let current = app.tab();
+    let mut tabs = vec![Span::raw(" ")];
+    for (i, tab) in Tab::for_pane(app.pane).iter().enumerate() {
+        if i > 0 {
+            tabs.push(Span::styled(" │ ", t.muted()));
+        }
+        let style = if *tab == current {
+            Style::default()
+                .fg(t.accent.0)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        } else {
+            t.muted()
+        };
+        tabs.push(Span::styled(tab.title(), style));
+    }
+    tabs.push(Span::raw(" "));
+    let mut right = Vec::new();
+    if let Some(target) = &app.detail.target {
+        if current == Tab::Logs {
+            let logs = &app.detail.logs;
+            let flag = |on: bool, name: &'static str| {
+                Span::styled(format!("{name} "), if on { t.key() } else { t.muted() })
+            };
+            right.push(flag(logs.follow, "follow"));
+            right.push(flag(logs.timestamps, "time"));
+            right.push(flag(logs.wrap, "wrap"));
+        }
+        right.push(Span::styled(
+            format!(" {} ", target.label),
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border(app.focus == Focus::Detail && app.dialog.is_none()))
+        .title(Line::from(tabs))
+        .title(Line::from(right).right_aligned());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let detail = &app.detail;
+    if detail.target.is_none() {
+        return placeholder(frame, t, inner, format!("no {} selected", app.pane.noun()));
+    }
+    if let Some(err) = &detail.error {
+        frame.render_widget(
+            Paragraph::new(Span::styled(err.clone(), t.error())).wrap(Wrap { trim: false }),
+            inner,
+        );
+        return;
+    }
+    match current {
+        Tab::Logs => logs(frame, app, inner),
+        Tab::Stats => stats(frame, app, inner),
+        Tab::Inspect => inspect(frame, app, inner),
+        Tab::Env => env(frame, app, inner),
+        Tab::Ports => ports(frame, app, inner),
+        Tab::Top => top(frame, app, inner),
+        Tab::History => history(frame, app, inner),
+    }
+}
+
+fn placeholder(frame: &mut Frame, t: &Theme, area: Rect, text: String) {
+    frame.render_widget(Paragraph::new(Span::styled(text, t.muted())), area);
+}
+
+fn logs(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let view = &app.detail.logs;
+    if view.is_empty() {
+        let text = match &view.ended {
+            Some(why) => format!("no output ({why})"),
+            None => "waiting for output…".to_string(),
+        };
+        return placeholder(frame, t, area, text);
+    }
+    let lines: Vec<Line> = view
+        .visible(area.width as usize, area.height as usize)
+        .into_iter()
+        .map(|l| {
+            let mut spans = Vec::with_capacity(2);
+            if view.timestamps {
+                spans.push(Span::styled(
+                    format!("{} ", rfc3339_nanos(l.timestamp_ns)),
+                    t.muted(),
+                ));
+            }
+            let style = match l.stream {
+                LogStream::Stdout => Style::default(),
+                LogStream::Stderr => t.error(),
+            };
+            spans.push(Span::styled(l.text.as_str(), style));
+            Line::from(spans)
+        })
+        .collect();
+    let mut paragraph = Paragraph::new(lines);
+    if view.wrap {
+        paragraph = paragraph.wrap(Wrap { trim: false });
+    }
+    frame.render_widget(paragraph, area);
+}
+
+fn stats(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let samples = &app.detail.stats;
+    let Some(last) = samples.back() else {
+        let text = match &app.detail.stats_ended {
+            Some(why) => format!("no stats: {why}"),
+            None => "waiting for the first sample…".to_string(),
+        };
+        return placeholder(frame, t, area, text);
+    };
+    let rate = |f: fn(&StatsSample) -> u64| -> Vec<u64> {
+        let v: Vec<&StatsSample> = samples.iter().collect();
+        v.windows(2)
+            .map(|w| f(w[1]).saturating_sub(f(w[0])))
+            .collect()
+    };
+    let cpu: Vec<u64> = samples
+        .iter()
+        .map(|s| (s.cpu_percent * 100.0) as u64)
+        .collect();
+    let mem: Vec<u64> = samples.iter().map(|s| s.memory_usage).collect();
+    let net = rate(|s| s.net_rx + s.net_tx);
+    let io = rate(|s| s.block_read + s.block_write);
+    let mem_pct = if last.memory_limit > 0 {
+        last.memory_usage as f64 * 100.0 / last.memory_limit as f64
+    } else {
+        0.0
+    };
+    let charts = [
+        (format!("CPU {:.2}%", last.cpu_percent), cpu, t.running.0),
+        (
+            format!(
+                "MEM {} / {} ({mem_pct:.1}%)",
+                bytes_size(last.memory_usage),
+                bytes_size(last.memory_limit)
+            ),
+            mem,
+            t.accent.0,
+        ),
+        (
+            format!(
+                "NET rx {} tx {}",
+                human_size(last.net_rx),
+                human_size(last.net_tx)
+            ),
+            net,
+            t.created.0,
+        ),
+        (
+            format!(
+                "IO r {} w {} · PIDS {}",
+                human_size(last.block_read),
+                human_size(last.block_write),
+                last.pids
+            ),
+            io,
+            t.paused.0,
+        ),
+    ];
+    let rows = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(area);
+    for (i, (title, data, colour)) in charts.into_iter().enumerate() {
+        let cells = Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(rows[i / 2]);
+        let cell = cells[i % 2];
+        // Newest samples on the right: keep only what fits.
+        let width = cell.width as usize;
+        let data = &data[data.len().saturating_sub(width)..];
+        let spark = Sparkline::default()
+            .block(Block::default().title(Span::styled(title, t.header())))
+            .data(data)
+            .style(Style::default().fg(colour));
+        frame.render_widget(spark, cell);
+    }
+}
+
+fn inspect(frame: &mut Frame, app: &App, area: Rect) {
+    let t = &app.theme;
+    let d = &app.detail;
+    if d.inspect_lines.is_empty() {
+        return placeholder(frame, t, area, "loading…".into());
+    }
+    let height = area.height as usize;
+    let start = d.scroll.min(d.inspect_lines.len().saturating_sub(height));
+    let lines: Vec<Line> = d.inspect_lines[start..]
+        .iter()
+        .take(height)
+        .map(|l| json_line(l, t))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Colours the key of a pretty-printed JSON line.
+fn json_line<'a>(line: &'a str, t: &Theme) -> Line<'a> {
+    let indent = line.len() - line.trim_start().len();
+    let rest = &line[indent..];
+    if rest.starts_with('"') {
+        if let Some(end) = rest.find("\": ") {
+            return Line::from(vec![
+                Span::raw(&line[..indent]),
+                Span::styled(&rest[..end + 1], Style::default().fg(t.accent.0)),
+                Span::raw(&rest[end + 1..]),
+            ]);
+        }
+    }
+    Line::raw(line)
+}
+
+/// A table of strings with a header, scrolled by the detail scroll position.
+fn text_table(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    header: &[&str],
+    widths: &[Constraint],
+    rows: Vec<Vec<String>>,
+) {
+    let height = area.height.saturating_sub(1) as usize;
+    let start = app.detail.scroll.min(rows.len().saturating_sub(height));
+    let body = rows
+        .into_iter()
+        .skip(start)
+        .take(height)
+        .map(|r| TableRow::new(r.into_iter().map(Cell::from)));
+    let table = Table::new(body, widths.to_vec())
+        .header(TableRow::new(header.iter().map(|h| Cell::from(*h))).style(app.theme.header()))
+        .column_spacing(2);
+    frame.render_widget(table, area);
+}
+
+fn env(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(c) = &app.detail.container else {
+        return placeholder(frame, &app.theme, area, "loading…".into());
+    };
+    let rows = c
+        .env
+        .iter()
+        .map(|e| {
+            let (k, v) = e.split_once('=').unwrap_or((e, ""));
+            vec![k.to_string(), v.to_string()]
+        })
+        .collect();
+    text_table(
+        frame,
+        app,
+        area,
+        &["VARIABLE", "VALUE"],
+        &[Constraint::Percentage(35), Constraint::Fill(1)],
+        rows,
+    );
+}
+
+fn ports(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(c) = &app.detail.container else {
+        return placeholder(frame, &app.theme, area, "loading…".into());
+    };
+    if c.summary.ports.is_empty() {
+        return placeholder(frame, &app.theme, area, "no ports exposed".into());
+    }
+    let rows = c
+        .summary
+        .ports
+        .iter()
+        .map(|p| {
+            vec![
+                format!("{}/{}", p.container_port, p.protocol),
+                p.host_ip.clone().unwrap_or_else(|| "-".into()),
+                p.host_port
+                    .map(|h| h.to_string())
+                    .unwrap_or_else(|| "not published".into()),
+            ]
+        })
+        .collect();
+    text_table(
+        frame,
+        app,
+        area,
+        &["CONTAINER PORT", "HOST IP", "HOST PORT"],
+        &[
+            Constraint::Length(16),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+        ],
+        rows,
+    );
+}
+
+fn top(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(top) = &app.detail.top else {
+        return placeholder(frame, &app.theme, area, "loading…".into());
+    };
+    let titles: Vec<&str> = top.titles.iter().map(String::as_str).collect();
+    let widths: Vec<Constraint> = titles
+        .iter()
+        .map(|t| match *t {
+            "CMD" | "COMMAND" => Constraint::Fill(1),
+            _ => Constraint::Length((t.len() as u16).max(6)),
+        })
+        .collect();
+    text_table(frame, app, area, &titles, &widths, top.processes.clone());
+}
+
+fn history(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(history) = &app.detail.history else {
+        return placeholder(frame, &app.theme, area, "loading…".into());
+    };
+    let rows = history
+        .iter()
+        .map(|h| {
+            vec![
+                h.id.strip_prefix("sha256:")
+                    .map(|s| s[..12].to_string())
+                    .unwrap_or_else(|| h.id.clone()),
+                ago(h.created, app.now),
+                h.created_by.clone(),
+                human_size(h.size),
+            ]
+        })
+        .collect();
+    text_table(
+        frame,
+        app,
+        area,
+        &["IMAGE", "CREATED", "CREATED BY", "SIZE"],
+        &[
+            Constraint::Length(12),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+            Constraint::Length(9),
+        ],
+        rows,
+    );
+}

@@ -1,0 +1,126 @@
+//! Drawing of the list of the pane in front: only the visible rows are built.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table};
+
+use crate::tui::app::{App, Focus, Mode};
+use crate::tui::panes::{ListPane, PaneKind, Row, fit_columns};
+
+const SPACING: u16 = 2;
+
+/// Draws the list of the pane in front.
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    match app.pane {
+        PaneKind::Containers => table(frame, app, area, &app.containers),
+        PaneKind::Images => table(frame, app, area, &app.images),
+        PaneKind::Volumes => table(frame, app, area, &app.volumes),
+        PaneKind::Networks => table(frame, app, area, &app.networks),
+    }
+}
+
+fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
+    let t = &app.theme;
+    let focused = app.focus == Focus::List && app.dialog.is_none();
+    let mut title = vec![Span::styled(
+        format!(" {} ", app.pane.title()),
+        Style::default().fg(t.accent.0).add_modifier(Modifier::BOLD),
+    )];
+    let shown = pane.visible().len();
+    if !pane.filter().is_empty() || app.mode == Mode::Filter {
+        title.push(Span::styled(
+            format!("/{} ", pane.filter()),
+            Style::default().fg(t.highlight.0),
+        ));
+        title.push(Span::styled(
+            format!("({shown} of {}) ", pane.rows().len()),
+            t.muted(),
+        ));
+    }
+    if pane.mark_count() > 0 {
+        title.push(Span::styled(
+            format!("{} marked ", pane.mark_count()),
+            Style::default().fg(t.marked.0),
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border(focused))
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    if shown == 0 {
+        let text = if !pane.is_loaded() {
+            "loading…".to_string()
+        } else if pane.rows().is_empty() {
+            format!("no {}s", app.pane.noun())
+        } else {
+            format!(
+                "no {} matches \"{}\" (esc clears the filter)",
+                app.pane.noun(),
+                pane.filter()
+            )
+        };
+        frame.render_widget(Paragraph::new(Span::styled(text, t.muted())), inner);
+        return;
+    }
+
+    // One column of gutter for the mark.
+    let cols = fit_columns(T::COLUMNS, inner.width.saturating_sub(1 + SPACING), SPACING);
+    let (sort_col, desc) = pane.sort();
+    let header = TableRow::new(std::iter::once(Cell::from("")).chain(cols.iter().map(|&c| {
+        let mut title = T::COLUMNS[c].title.to_string();
+        if c == sort_col {
+            title.push(if desc { '▼' } else { '▲' });
+        }
+        Cell::from(title)
+    })))
+    .style(t.header());
+
+    let body_height = inner.height.saturating_sub(1) as usize;
+    let offset = pane.scroll_offset(body_height);
+    let selected = pane.selected_index();
+    let rows = pane
+        .visible()
+        .enumerate()
+        .skip(offset)
+        .take(body_height)
+        .map(|(i, row)| {
+            let marked = pane.is_marked(row);
+            let gutter =
+                Cell::from(if marked { "●" } else { " " }).style(Style::default().fg(t.marked.0));
+            let cells = cols.iter().map(|&c| {
+                let style = if marked {
+                    Style::default().fg(t.marked.0)
+                } else {
+                    row.style(c, t)
+                };
+                Cell::from(row.cell(c, app.now)).style(style)
+            });
+            let r = TableRow::new(std::iter::once(gutter).chain(cells));
+            if i == selected && focused {
+                r.style(t.selection())
+            } else if i == selected {
+                r.style(Style::default().add_modifier(Modifier::REVERSED))
+            } else {
+                r
+            }
+        });
+    let widths = std::iter::once(Constraint::Length(1)).chain(cols.iter().map(|&c| {
+        let col = &T::COLUMNS[c];
+        if col.grow {
+            Constraint::Fill(col.width)
+        } else {
+            Constraint::Length(col.width)
+        }
+    }));
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(SPACING),
+        inner,
+    );
+}

@@ -1,0 +1,138 @@
+//! Drawing. Everything here reads the [`App`] and writes to the frame: no I/O, no waiting.
+
+mod detail;
+mod list;
+mod popup;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, Connection, Mode};
+use super::dialog::Dialog;
+use super::keymap::Command;
+use super::layout;
+use super::panes::PaneKind;
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    frame.render_widget(Paragraph::new("").style(app.theme.base()), area);
+    let areas = layout::split(area);
+    header(frame, app, areas.header);
+    list::draw(frame, app, areas.list);
+    detail::draw(frame, app, areas.detail);
+    status(frame, app, areas.status);
+    match &app.dialog {
+        Some(Dialog::Help) => popup::help(frame, app),
+        Some(Dialog::Confirm(c)) => popup::confirm(frame, app, c),
+        Some(Dialog::Error(text)) => popup::error(frame, app, text),
+        None => {}
+    }
+}
+
+fn header(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(
+        " dockhand ",
+        Style::default().fg(t.accent.0).add_modifier(Modifier::BOLD),
+    )];
+    for (pane, command) in PaneKind::ALL.into_iter().zip([
+        Command::PaneContainers,
+        Command::PaneImages,
+        Command::PaneVolumes,
+        Command::PaneNetworks,
+    ]) {
+        let key = app.keymap.first_key(command).unwrap_or_default();
+        let count = app.count(pane).map(|n| format!(" {n}")).unwrap_or_default();
+        let text = format!(" {key} {}{count} ", pane.title());
+        let style = if pane == app.pane {
+            t.selection()
+        } else {
+            t.muted()
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(text, style));
+    }
+    let mut right: Vec<Span> = Vec::new();
+    if let Connection::Unreachable(_) = app.connection {
+        right.push(Span::styled(
+            " ⚠ stale ",
+            t.error().add_modifier(Modifier::BOLD),
+        ));
+    }
+    if app.demo {
+        right.push(Span::styled(
+            " DEMO DATA ",
+            Style::default()
+                .fg(t.selection_fg.0)
+                .bg(t.demo.0)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    let right_width: u16 = right.iter().map(|s| s.width() as u16).sum();
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), left_area);
+    frame.render_widget(Paragraph::new(Line::from(right)), right_area);
+}
+
+fn status(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(
+        format!(" {} ", app.endpoint),
+        t.status().add_modifier(Modifier::BOLD),
+    )];
+    if let Connection::Unreachable(why) = &app.connection {
+        spans.push(Span::styled(format!(" unreachable: {why} "), t.error()));
+    }
+    spans.push(Span::raw(" "));
+    if app.mode == Mode::Filter {
+        spans.push(Span::styled("filter: ", t.key()));
+        spans.push(Span::raw(app.current_filter().to_string()));
+        spans.push(Span::styled("█", t.key()));
+        spans.push(Span::styled("  enter keep · esc clear", t.muted()));
+    } else if let Some(m) = &app.message {
+        let style = if m.error {
+            t.error()
+        } else {
+            Style::default().fg(t.running.0)
+        };
+        spans.push(Span::styled(m.text.replace('\n', " · "), style));
+    } else {
+        spans.extend(hints(app));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Key hints for the pane in front, from the bindings in force.
+fn hints(app: &App) -> Vec<Span<'static>> {
+    let commands: &[(Command, &str)] = match app.pane {
+        PaneKind::Containers => &[
+            (Command::StartStop, "start/stop"),
+            (Command::Restart, "restart"),
+            (Command::Remove, "remove"),
+            (Command::Logs, "logs"),
+            (Command::Filter, "filter"),
+            (Command::Help, "help"),
+            (Command::Quit, "quit"),
+        ],
+        _ => &[
+            (Command::Remove, "remove"),
+            (Command::Inspect, "inspect"),
+            (Command::Filter, "filter"),
+            (Command::Help, "help"),
+            (Command::Quit, "quit"),
+        ],
+    };
+    let mut spans = Vec::new();
+    for (command, what) in commands {
+        if let Some(key) = app.keymap.first_key(*command) {
+            spans.push(Span::styled(key, app.theme.key()));
+            spans.push(Span::styled(format!(" {what}  "), app.theme.muted()));
+        }
+    }
+    spans
+}

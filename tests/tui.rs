@@ -1,0 +1,539 @@
+//! The TUI over the demo backend: snapshots of every pane, tab and dialog at 80x24 and
+//! 200x50, colours checked cell by cell, and key-driven flows through the whole App.
+
+use std::collections::VecDeque;
+use std::path::Path;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use futures::{FutureExt, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+use dockhand::backend::fake::Clock;
+use dockhand::backend::{AnyBackend, Backend, ContainerState, FakeBackend, ResultStream};
+use dockhand::backend::{Event, LogOptions};
+use dockhand::config::Config;
+use dockhand::tui::action::Action;
+use dockhand::tui::app::{App, AppOptions, Focus, Mode};
+use dockhand::tui::detail::Tab;
+use dockhand::tui::dialog::Dialog;
+use dockhand::tui::effect::{self, Effect};
+use dockhand::tui::keymap::Keymap;
+use dockhand::tui::panes::PaneKind;
+use dockhand::tui::ui;
+
+/// A fixed "now" so relative times and log history are the same on every run.
+const NOW: i64 = 1_763_800_000;
+
+/// An App over a demo backend, with effects carried out inline and events delivered.
+struct Harness {
+    app: App,
+    backend: AnyBackend,
+    events: ResultStream<Event>,
+}
+
+impl Harness {
+    async fn new(width: u16, height: u16) -> Harness {
+        Harness::with_config(width, height, Config::default()).await
+    }
+
+    async fn with_config(width: u16, height: u16, config: Config) -> Harness {
+        let backend = AnyBackend::Fake(FakeBackend::with_clock(Clock::Fixed(NOW)));
+        let events = backend.events().await.unwrap();
+        let mut app = App::new(AppOptions {
+            endpoint: backend.endpoint_label(),
+            demo: true,
+            keymap: Keymap::new(config.keys.clone()).unwrap(),
+            theme: config.theme.clone(),
+            ui: config.ui.clone(),
+            clock: Clock::Fixed(NOW),
+        });
+        app.size = (width, height);
+        let start = app.start();
+        let mut h = Harness {
+            app,
+            backend,
+            events,
+        };
+        h.run(start).await;
+        h
+    }
+
+    /// Carries out effects until none are left, like the real runner but inline.
+    async fn run(&mut self, effects: Vec<Effect>) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        loop {
+            while let Some(effect) = queue.pop_front() {
+                let action = match effect {
+                    Effect::WatchLogs(Some((id, options))) => {
+                        let history = LogOptions {
+                            follow: false,
+                            ..options
+                        };
+                        let lines = self
+                            .backend
+                            .container_logs(&id, history)
+                            .await
+                            .unwrap()
+                            .map(|l| l.unwrap())
+                            .collect()
+                            .await;
+                        Some(Action::LogLines(id, lines))
+                    }
+                    Effect::WatchStats(Some(id)) => {
+                        let mut stream = self.backend.container_stats(&id).await.unwrap();
+                        match stream.next().await {
+                            Some(s) => Some(Action::Stats(id, s.unwrap())),
+                            None => Some(Action::StatsEnded(id, None)),
+                        }
+                    }
+                    other => effect::resolve(&self.backend, &other).await,
+                };
+                if let Some(action) = action {
+                    queue.extend(self.app.update(action));
+                }
+            }
+            // Deliver the change events the backend published, as the event stream would.
+            let mut delivered = false;
+            while let Some(Some(Ok(event))) = self.events.next().now_or_never() {
+                queue.extend(self.app.update(Action::Backend(event)));
+                delivered = true;
+            }
+            if !delivered {
+                return;
+            }
+        }
+    }
+
+    async fn key(&mut self, code: KeyCode) {
+        self.key_mod(code, KeyModifiers::NONE).await;
+    }
+
+    async fn key_mod(&mut self, code: KeyCode, modifiers: KeyModifiers) {
+        let effects = self.app.update(Action::Key(KeyEvent::new(code, modifiers)));
+        self.run(effects).await;
+    }
+
+    async fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c)).await;
+        }
+    }
+
+    fn render(&self) -> Terminal<TestBackend> {
+        let (w, h) = self.app.size;
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|f| ui::draw(f, &self.app)).unwrap();
+        terminal
+    }
+
+    fn screen(&self) -> String {
+        buffer_text(self.render().backend().buffer())
+    }
+
+    fn selected_name(&self) -> String {
+        self.app.containers.selected_row().unwrap().name.clone()
+    }
+}
+
+fn buffer_text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Where `text` starts on screen.
+fn find(buffer: &Buffer, text: &str) -> Option<(u16, u16)> {
+    let area = buffer.area;
+    for y in 0..area.height {
+        let line: Vec<&str> = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        let joined: String = line.concat();
+        if let Some(byte) = joined.find(text) {
+            // Map the byte offset back to a column.
+            let mut col = 0u16;
+            let mut acc = 0;
+            for sym in &line {
+                if acc >= byte {
+                    break;
+                }
+                acc += sym.len();
+                col += 1;
+            }
+            return Some((col, y));
+        }
+    }
+    None
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
+
+macro_rules! snapshot {
+    ($name:expr, $h:expr) => {
+        let (w, hgt) = $h.app.size;
+        insta::assert_snapshot!(format!("{}_{}x{}", $name, w, hgt), $h.render().backend());
+    };
+}
+
+#[tokio::test]
+async fn snapshots_of_every_pane() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        snapshot!("containers", t);
+        t.key(KeyCode::Char('2')).await;
+        snapshot!("images", t);
+        t.key(KeyCode::Char('3')).await;
+        snapshot!("volumes", t);
+        t.key(KeyCode::Char('4')).await;
+        snapshot!("networks", t);
+    }
+}
+
+#[tokio::test]
+async fn snapshots_of_every_dialog() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        t.key(KeyCode::Char('?')).await;
+        snapshot!("help", t);
+        t.key(KeyCode::Esc).await;
+        t.key(KeyCode::Char('G')).await;
+        t.key(KeyCode::Char('d')).await;
+        snapshot!("confirm_remove", t);
+        t.key(KeyCode::Char('n')).await;
+        t.key(KeyCode::Char('g')).await;
+        t.key_mod(KeyCode::Char('k'), KeyModifiers::CONTROL).await;
+        snapshot!("confirm_kill", t);
+        t.key(KeyCode::Esc).await;
+        t.key(KeyCode::Char('2')).await;
+        t.keys("/nginx").await;
+        t.key(KeyCode::Enter).await;
+        t.key(KeyCode::Char('d')).await;
+        t.key(KeyCode::Char('y')).await;
+        snapshot!("error", t);
+        t.key(KeyCode::Enter).await;
+        t.key(KeyCode::Char('1')).await;
+        t.keys("/ca").await;
+        snapshot!("filter", t);
+    }
+}
+
+#[tokio::test]
+async fn snapshots_of_every_detail_tab() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        // "api" is first by name and running, so every tab has data.
+        for tab in ["logs", "stats", "inspect", "env", "ports", "top"] {
+            snapshot!(format!("tab_{tab}"), t);
+            t.key(KeyCode::Char(']')).await;
+        }
+        t.key(KeyCode::Char('2')).await;
+        t.key(KeyCode::Char(']')).await;
+        snapshot!("tab_image_history", t);
+    }
+}
+
+#[tokio::test]
+async fn colours_follow_state_and_theme() {
+    let t = Harness::new(120, 30).await;
+    let term = t.render();
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "Up 2 days").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Green, "running is green");
+    let (x, y) = find(buf, "Exited (1)").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Red, "exited is red");
+    let (x, y) = find(buf, "Up 25 minutes (Paused)").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Yellow, "paused is yellow");
+    let (x, y) = find(buf, "node:20-alpine").unwrap();
+    assert_eq!(
+        buf[(x, y)].bg,
+        Color::Cyan,
+        "the selected row is highlighted"
+    );
+    let (x, y) = find(buf, "DEMO DATA").unwrap();
+    assert_eq!(buf[(x, y)].bg, Color::Magenta, "demo data is labelled");
+
+    let config = Config::parse(
+        "[theme]\nrunning = \"#00ff00\"\nselection_bg = \"blue\"\n",
+        Path::new("theme.toml"),
+    )
+    .unwrap();
+    let t = Harness::with_config(120, 30, config).await;
+    let term = t.render();
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "Up 2 days").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Rgb(0, 255, 0));
+    let (x, y) = find(buf, "node:20-alpine").unwrap();
+    assert_eq!(buf[(x, y)].bg, Color::Blue);
+}
+
+#[tokio::test]
+async fn panes_switch_with_tab_backtab_and_digits() {
+    let mut t = Harness::new(100, 30).await;
+    assert_eq!(t.app.pane, PaneKind::Containers);
+    t.key(KeyCode::Tab).await;
+    assert_eq!(t.app.pane, PaneKind::Images);
+    t.key_mod(KeyCode::BackTab, KeyModifiers::SHIFT).await;
+    t.key_mod(KeyCode::BackTab, KeyModifiers::SHIFT).await;
+    assert_eq!(t.app.pane, PaneKind::Networks);
+    t.key(KeyCode::Char('3')).await;
+    assert_eq!(t.app.pane, PaneKind::Volumes);
+    assert!(t.screen().contains("pgdata"));
+    // The detail area follows the pane.
+    assert_eq!(
+        t.app.detail.target.as_ref().unwrap().pane,
+        PaneKind::Volumes
+    );
+    assert!(t.screen().contains("\"mountpoint\""));
+}
+
+#[tokio::test]
+async fn movement_keys_move_the_selection_and_the_detail_follows() {
+    let mut t = Harness::new(100, 30).await;
+    assert_eq!(t.selected_name(), "api");
+    t.key(KeyCode::Char('j')).await;
+    t.key(KeyCode::Down).await;
+    assert_eq!(t.selected_name(), "cron");
+    t.key(KeyCode::Char('k')).await;
+    assert_eq!(t.selected_name(), "cache");
+    t.key(KeyCode::Char('G')).await;
+    assert_eq!(t.selected_name(), "worker");
+    assert_eq!(t.app.detail.target.as_ref().unwrap().label, "worker");
+    t.key(KeyCode::Char('g')).await;
+    assert_eq!(t.selected_name(), "api");
+    t.key(KeyCode::PageDown).await;
+    assert_eq!(
+        t.selected_name(),
+        "worker",
+        "a page is longer than the list"
+    );
+    t.key(KeyCode::PageUp).await;
+    assert_eq!(t.selected_name(), "api");
+}
+
+#[tokio::test]
+async fn filter_narrows_the_list_and_esc_clears_it() {
+    let mut t = Harness::new(100, 30).await;
+    t.key(KeyCode::Char('/')).await;
+    assert_eq!(t.app.mode, Mode::Filter);
+    t.keys("python").await;
+    let names: Vec<String> = t.app.containers.visible().map(|c| c.name.clone()).collect();
+    assert_eq!(names, ["migrate", "worker"]);
+    assert!(t.screen().contains("(2 of 9)"));
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.app.mode, Mode::Normal);
+    assert_eq!(
+        t.app.containers.visible().len(),
+        2,
+        "enter keeps the filter"
+    );
+    t.key(KeyCode::Esc).await;
+    assert_eq!(t.app.containers.visible().len(), 9, "esc clears it");
+    t.keys("/zzz").await;
+    assert!(t.screen().contains("no container matches \"zzz\""));
+    t.key(KeyCode::Esc).await;
+    assert_eq!(t.app.containers.filter(), "");
+}
+
+#[tokio::test]
+async fn columns_sort_and_reverse() {
+    let mut t = Harness::new(200, 50).await;
+    let names = |t: &Harness| -> Vec<String> {
+        t.app.containers.visible().map(|c| c.name.clone()).collect()
+    };
+    assert_eq!(names(&t)[0], "api");
+    t.key(KeyCode::Char('O')).await;
+    assert_eq!(names(&t)[0], "worker");
+    assert!(t.screen().contains("NAME▼"));
+    // NAME → IMAGE → COMMAND → STATUS: running containers first.
+    t.keys("ooo").await;
+    assert!(t.screen().contains("STATUS▲"));
+    let states: Vec<ContainerState> = t.app.containers.visible().map(|c| c.state).collect();
+    assert_eq!(states[0], ContainerState::Running);
+    assert_eq!(*states.last().unwrap(), ContainerState::Exited);
+}
+
+#[tokio::test]
+async fn start_stop_pause_restart_change_the_container() {
+    let mut t = Harness::new(100, 30).await;
+    t.key(KeyCode::Char('s')).await;
+    let api = t.app.containers.selected_row().unwrap().clone();
+    assert_eq!(api.name, "api");
+    assert_eq!(
+        api.state,
+        ContainerState::Exited,
+        "the list was refreshed by the event"
+    );
+    assert!(t.screen().contains("stopped api"));
+    t.key(KeyCode::Char('s')).await;
+    assert_eq!(
+        t.app.containers.selected_row().unwrap().state,
+        ContainerState::Running
+    );
+    t.key(KeyCode::Char('p')).await;
+    assert_eq!(
+        t.app.containers.selected_row().unwrap().state,
+        ContainerState::Paused
+    );
+    t.key(KeyCode::Char('p')).await;
+    t.key(KeyCode::Char('r')).await;
+    assert_eq!(
+        t.app.containers.selected_row().unwrap().state,
+        ContainerState::Running
+    );
+    assert!(t.screen().contains("restarted api"));
+}
+
+#[tokio::test]
+async fn remove_asks_first_and_no_keeps_the_container() {
+    let mut t = Harness::new(100, 30).await;
+    t.key(KeyCode::Char('d')).await;
+    assert!(matches!(t.app.dialog, Some(Dialog::Confirm(_))));
+    assert!(
+        t.screen()
+            .contains("api is running and will be killed first")
+    );
+    t.key(KeyCode::Char('n')).await;
+    assert!(t.app.dialog.is_none());
+    assert_eq!(t.app.containers.rows().len(), 9);
+    t.key(KeyCode::Char('d')).await;
+    t.key(KeyCode::Char('y')).await;
+    assert_eq!(t.app.containers.rows().len(), 8);
+    assert!(t.app.containers.rows().iter().all(|c| c.name != "api"));
+    assert!(t.screen().contains("removed api"));
+}
+
+#[tokio::test]
+async fn kill_asks_first() {
+    let mut t = Harness::new(100, 30).await;
+    t.key_mod(KeyCode::Char('k'), KeyModifiers::CONTROL).await;
+    assert!(t.screen().contains("Send SIGKILL to api?"));
+    t.key(KeyCode::Enter).await;
+    let api = t.app.containers.selected_row().unwrap();
+    assert_eq!(
+        (api.state, api.exit_code),
+        (ContainerState::Exited, Some(137))
+    );
+}
+
+#[tokio::test]
+async fn marked_rows_take_bulk_actions() {
+    let mut t = Harness::new(100, 30).await;
+    t.key(KeyCode::Char(' ')).await; // api
+    t.key(KeyCode::Char(' ')).await; // cache
+    assert!(t.screen().contains("2 marked"));
+    t.key(KeyCode::Char('s')).await;
+    let stopped: Vec<String> = t
+        .app
+        .containers
+        .rows()
+        .iter()
+        .filter(|c| c.state == ContainerState::Exited && c.finished_at == Some(NOW))
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(stopped, ["api", "cache"]);
+    assert_eq!(t.app.containers.mark_count(), 0);
+}
+
+#[tokio::test]
+async fn failures_open_an_error_dialog_and_change_nothing() {
+    let mut t = Harness::new(100, 30).await;
+    t.key(KeyCode::Char('2')).await;
+    let before = t.app.images.rows().len();
+    // nginx is in use by the web container.
+    t.keys("/nginx").await;
+    t.key(KeyCode::Enter).await;
+    t.key(KeyCode::Char('d')).await;
+    t.key(KeyCode::Char('y')).await;
+    let Some(Dialog::Error(text)) = &t.app.dialog else {
+        panic!("expected an error dialog, got {:?}", t.app.dialog);
+    };
+    assert!(text.contains("used by container"), "{text}");
+    assert_eq!(t.app.images.rows().len(), before);
+    t.key(KeyCode::Esc).await;
+    assert!(t.app.dialog.is_none());
+}
+
+#[tokio::test]
+async fn detail_focus_scrolls_and_log_toggles_apply() {
+    let mut t = Harness::new(120, 40).await;
+    assert_eq!(t.app.tab(), Tab::Logs);
+    assert!(!t.app.detail.logs.is_empty());
+    t.key(KeyCode::Char('t')).await;
+    assert!(t.screen().contains("2025-11-22T"), "timestamps are shown");
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.app.focus, Focus::Detail);
+    t.key(KeyCode::Char('k')).await;
+    assert!(!t.app.detail.logs.follow, "scrolling up stops following");
+    t.key(KeyCode::Char('G')).await;
+    assert!(t.app.detail.logs.follow);
+    t.key(KeyCode::Char('w')).await;
+    assert!(t.app.detail.logs.wrap);
+    t.key(KeyCode::Esc).await;
+    assert_eq!(t.app.focus, Focus::List);
+    t.key(KeyCode::Char('i')).await;
+    assert_eq!(t.app.tab(), Tab::Inspect);
+    assert!(t.screen().contains("\"Args\""));
+}
+
+#[tokio::test]
+async fn help_lists_rebound_keys_and_rebinding_works() {
+    let config = Config::parse(
+        "[keys]\nquit = \"x\"\nhelp = [\"h\", \"?\"]\ndown = [\"n\", \"down\"]\n",
+        Path::new("keys.toml"),
+    )
+    .unwrap();
+    let mut t = Harness::with_config(100, 30, config).await;
+    t.key(KeyCode::Char('h')).await;
+    let screen = t.screen();
+    assert!(screen.contains("x quit dockhand"), "{screen}");
+    assert!(screen.contains("h/? show or hide this help"), "{screen}");
+    assert!(screen.contains("n/↓ move down"), "{screen}");
+    t.key(KeyCode::Esc).await;
+    t.key(KeyCode::Char('n')).await;
+    assert_eq!(t.selected_name(), "cache");
+    t.key(KeyCode::Char('q')).await;
+    assert!(!t.app.quit, "q is no longer bound");
+    t.key(KeyCode::Char('x')).await;
+    assert!(t.app.quit);
+}
+
+#[tokio::test]
+async fn quit_with_q_and_ctrl_c() {
+    let mut t = Harness::new(80, 24).await;
+    t.key(KeyCode::Char('q')).await;
+    assert!(t.app.quit);
+    let mut t = Harness::new(80, 24).await;
+    t.key_mod(KeyCode::Char('c'), KeyModifiers::CONTROL).await;
+    assert!(t.app.quit);
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_keeps_the_last_data_marked_stale() {
+    let mut t = Harness::new(100, 30).await;
+    let failure = dockhand::tui::action::Failure {
+        message: "unix:///var/run/docker.sock is unavailable: connection refused".into(),
+        unavailable: true,
+    };
+    let _ = t
+        .app
+        .update(Action::List(dockhand::tui::action::Lists::Containers(Err(
+            failure,
+        ))));
+    let screen = t.screen();
+    assert!(screen.contains("stale"), "{screen}");
+    assert!(screen.contains("connection refused"), "{screen}");
+    assert_eq!(
+        t.app.containers.rows().len(),
+        9,
+        "the last data stays on screen"
+    );
+}
