@@ -1,0 +1,32 @@
+# Shared helpers for the scripts in this folder. Source it; it changes nothing by itself.
+
+# Installs the Debian packages given that are not installed yet (apt-get update first).
+ensure_packages() {
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+        sudo="sudo"
+    fi
+    echo "installing: ${missing[*]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Fails with a hint when the Rust toolchain is missing.
+ensure_cargo() {
+    if ! command -v cargo >/dev/null; then
+        echo "cargo is not installed: install Rust 1.85 or newer (https://rustup.rs), then run this again" >&2
+        return 1
+    fi
+}
+
+# Packages needed to build dockhand.
+BUILD_PACKAGES=(gcc pkg-config libseccomp-dev)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests need, then runs the whole suite as CI does:
+# cargo fmt --check, cargo clippy -D warnings, every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+# tmux drives the real binary in the end-to-end tests; busybox-static builds test images.
+ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux
+ensure_cargo
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --locked --all-targets

@@ -1,0 +1,198 @@
+//! End to end: the real binary in tmux with `--demo`. Switches panes, filters, opens help,
+//! follows a rebound key from the config file and quits with exit status 0.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// A private tmux server running dockhand; killed on drop, even when the test fails.
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn start(config: &str) -> Tmux {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!(
+            "dockhand-e2e-{}-{}",
+            std::process::id(),
+            SESSIONS.fetch_add(1, Ordering::SeqCst)
+        );
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let status_path = dir.path().join("status");
+        let command = format!(
+            "{} --demo --config {}; echo $? > {}",
+            env!("CARGO_BIN_EXE_dockhand"),
+            config_path.display(),
+            status_path.display()
+        );
+        let tmux = Tmux { socket, dir };
+        let out = tmux
+            .cmd(&["new-session", "-d", "-x", "110", "-y", "32", "-s", "e2e"])
+            .arg(command)
+            .env("TERM", "xterm-256color")
+            .output()
+            .expect("tmux must be installed (scripts/test.sh installs it)");
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket, "-f", "/dev/null"]).args(args);
+        c
+    }
+
+    fn send(&self, keys: &[&str]) {
+        for key in keys {
+            let ok = self
+                .cmd(&["send-keys", "-t", "e2e"])
+                .arg(key)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            // Separate keys so an escape is not read as alt-<next key>.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .cmd(&["capture-pane", "-p", "-t", "e2e"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    fn status_path(&self) -> PathBuf {
+        self.dir.path().join("status")
+    }
+
+    fn wait_exit(&self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let path = self.status_path();
+        loop {
+            if let Some(code) = read_status(&path) {
+                return code;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dockhand did not exit; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn read_status(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd(&["kill-server"])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn demo_switches_panes_filters_helps_and_quits_cleanly() {
+    let t = Tmux::start("");
+    t.wait_text("DEMO DATA");
+    t.wait_text("debug-shell");
+
+    t.send(&["2"]);
+    t.wait_text("REPOSITORY");
+    t.send(&["Tab"]);
+    t.wait_text("VOLUME NAME");
+    t.send(&["Tab"]);
+    t.wait_text("app-net");
+    t.send(&["BTab", "BTab", "BTab"]);
+    t.wait_text("NAME▲");
+
+    t.send(&["/", "w", "e", "b"]);
+    let screen = t.wait_text("(1 of 9)");
+    assert!(
+        !screen.contains("debug-shell"),
+        "the filter hides other rows:\n{screen}"
+    );
+    t.send(&["Enter", "Escape"]);
+    t.wait_for("the filter to clear", |s| {
+        !s.contains("(1 of 9)") && s.contains("debug-shell")
+    });
+
+    t.send(&["?"]);
+    t.wait_text("Help: keys in force");
+    t.send(&["Escape"]);
+    t.wait_for("help to close", |s| !s.contains("Help: keys in force"));
+
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    // The terminal is back: the alternate screen is gone.
+    let screen = t.screen();
+    assert!(
+        !screen.contains("DEMO DATA"),
+        "the TUI left its screen behind:\n{screen}"
+    );
+}
+
+#[test]
+fn a_key_rebound_in_the_config_works_and_shows_in_help() {
+    let t = Tmux::start("[keys]\nquit = \"x\"\n");
+    t.wait_text("debug-shell");
+    t.send(&["?"]);
+    t.wait_text("x quit dockhand");
+    t.send(&["Escape"]);
+    t.wait_for("help to close", |s| !s.contains("Help: keys in force"));
+    t.send(&["q"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(read_status(&t.status_path()), None, "q is no longer bound");
+    t.send(&["x"]);
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn resize_redraws_and_ctrl_c_quits() {
+    let t = Tmux::start("");
+    t.wait_text("debug-shell");
+    let ok = t
+        .cmd(&["resize-window", "-t", "e2e", "-x", "200", "-y", "50"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // COMMAND only fits on the wider screen.
+    t.wait_text("COMMAND");
+    t.send(&["C-c"]);
+    assert_eq!(t.wait_exit(), 0);
+}
