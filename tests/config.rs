@@ -194,3 +194,43 @@ fn rebinding_a_key_frees_its_default() {
     assert_eq!(config.keys.quit.0.len(), 1);
     assert_eq!(config.keys.help.0.len(), 2);
 }
+
+#[test]
+fn readme_lists_every_key_binding_with_its_default() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let keymap = dockhand::tui::keymap::KeyBindings::default();
+    for command in Command::ALL {
+        let keys: Vec<String> = keymap
+            .get(*command)
+            .0
+            .iter()
+            .map(|k| {
+                format!(
+                    "`{}`",
+                    k.to_string()
+                        .replace('↑', "up")
+                        .replace('↓', "down")
+                        .replace('←', "left")
+                        .replace('→', "right")
+                )
+            })
+            .collect();
+        let row = format!(
+            "| {} | `{}` | {} |",
+            keys.join(" "),
+            command.name(),
+            command.help()
+        );
+        assert!(readme.contains(&row), "README lacks the row {row}");
+    }
+}
+
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(readme.contains("./scripts/test.sh    # installs what the tests need"));
+    assert!(ci.contains("exec ./scripts/test.sh"));
+}

@@ -92,8 +92,12 @@ fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
             let marked = pane.is_marked(row);
             let gutter =
                 Cell::from(if marked { "●" } else { " " }).style(Style::default().fg(t.marked.0));
+            let highlighted = i == selected && focused;
             let cells = cols.iter().map(|&c| {
-                let style = if marked {
+                // The selection colours win over state colours, for contrast.
+                let style = if highlighted {
+                    Style::default()
+                } else if marked {
                     Style::default().fg(t.marked.0)
                 } else {
                     row.style(c, t)
@@ -101,7 +105,7 @@ fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
                 Cell::from(row.cell(c, app.now)).style(style)
             });
             let r = TableRow::new(std::iter::once(gutter).chain(cells));
-            if i == selected && focused {
+            if highlighted {
                 r.style(t.selection())
             } else if i == selected {
                 r.style(Style::default().add_modifier(Modifier::REVERSED))
