@@ -779,13 +779,7 @@ impl App {
         // A bulk action follows the first target, like a toggle over the selection.
         let op = op(first);
         self.containers.clear_marks();
-        vec![Effect::Containers(
-            op,
-            targets
-                .iter()
-                .map(|c| (c.id.clone(), c.name.clone()))
-                .collect(),
-        )]
+        vec![Effect::Containers(op, key_label(&targets))]
     }
 
     fn confirm_kill(&mut self) -> Vec<Effect> {
@@ -808,19 +802,13 @@ impl App {
                 "Send SIGKILL to {}?",
                 names(targets.iter().map(|c| c.name.as_str()))
             )],
-            effect: Effect::Containers(
-                ContainerOp::Kill,
-                targets
-                    .iter()
-                    .map(|c| (c.id.clone(), c.name.clone()))
-                    .collect(),
-            ),
+            effect: Effect::Containers(ContainerOp::Kill, key_label(&targets)),
         }));
         Vec::new()
     }
 
     fn confirm_remove(&mut self) -> Vec<Effect> {
-        let confirm = match self.pane {
+        let (targets, extra) = match self.pane {
             PaneKind::Containers => {
                 let targets = self.containers.targets();
                 let running: Vec<&str> = targets
@@ -828,92 +816,60 @@ impl App {
                     .filter(|c| c.state.is_alive())
                     .map(|c| c.name.as_str())
                     .collect();
-                let mut lines = vec![format!(
-                    "Remove {} {}?",
-                    plural(targets.len(), "container"),
-                    names(targets.iter().map(|c| c.name.as_str()))
-                )];
-                if !running.is_empty() {
-                    lines.push(format!(
+                let extra = if running.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![format!(
                         "{} running and will be killed first.",
                         is_are(&running)
-                    ));
-                }
-                (!targets.is_empty()).then(|| Confirm {
-                    title: "Remove container".into(),
-                    lines,
-                    effect: Effect::Containers(
-                        ContainerOp::Remove,
-                        targets
-                            .iter()
-                            .map(|c| (c.id.clone(), c.name.clone()))
-                            .collect(),
-                    ),
-                })
+                    )]
+                };
+                (key_label(&targets), extra)
             }
-            PaneKind::Images => {
-                let targets = self.images.targets();
-                (!targets.is_empty()).then(|| Confirm {
-                    title: "Remove image".into(),
-                    lines: vec![format!(
-                        "Remove {} {}?",
-                        plural(targets.len(), "image"),
-                        names(
-                            targets
-                                .iter()
-                                .map(|i| i.label())
-                                .collect::<Vec<_>>()
-                                .iter()
-                                .map(String::as_str)
-                        )
-                    )],
-                    effect: Effect::RemoveImages(
-                        // By reference, so a row with several tags is untagged, as Docker does.
-                        targets.iter().map(|i| (i.label(), i.label())).collect(),
-                    ),
-                })
-            }
-            PaneKind::Volumes => {
-                let targets = self.volumes.targets();
-                (!targets.is_empty()).then(|| Confirm {
-                    title: "Remove volume".into(),
-                    lines: vec![
-                        format!(
-                            "Remove {} {}?",
-                            plural(targets.len(), "volume"),
-                            names(targets.iter().map(|v| v.name.as_str()))
-                        ),
-                        "The data in it is deleted for good.".into(),
-                    ],
-                    effect: Effect::RemoveVolumes(
-                        targets
-                            .iter()
-                            .map(|v| (v.name.clone(), v.name.clone()))
-                            .collect(),
-                    ),
-                })
-            }
-            PaneKind::Networks => {
-                let targets = self.networks.targets();
-                (!targets.is_empty()).then(|| Confirm {
-                    title: "Remove network".into(),
-                    lines: vec![format!(
-                        "Remove {} {}?",
-                        plural(targets.len(), "network"),
-                        names(targets.iter().map(|n| n.name.as_str()))
-                    )],
-                    effect: Effect::RemoveNetworks(
-                        targets
-                            .iter()
-                            .map(|n| (n.id.clone(), n.name.clone()))
-                            .collect(),
-                    ),
-                })
-            }
+            // By reference, so a row with several tags is untagged, as Docker does.
+            PaneKind::Images => (
+                self.images
+                    .targets()
+                    .iter()
+                    .map(|i| (i.label(), i.label()))
+                    .collect(),
+                Vec::new(),
+            ),
+            PaneKind::Volumes => (
+                key_label(&self.volumes.targets()),
+                vec!["The data in it is deleted for good.".to_string()],
+            ),
+            PaneKind::Networks => (key_label(&self.networks.targets()), Vec::new()),
         };
-        self.dialog = confirm.map(Dialog::Confirm);
+        if targets.is_empty() {
+            return Vec::new();
+        }
+        let mut lines = vec![format!(
+            "Remove {} {}?",
+            plural(targets.len(), self.pane.noun()),
+            names(targets.iter().map(|(_, label)| label.as_str()))
+        )];
+        lines.extend(extra);
+        let effect = match self.pane {
+            PaneKind::Containers => Effect::Containers(ContainerOp::Remove, targets),
+            PaneKind::Images => Effect::RemoveImages(targets),
+            PaneKind::Volumes => Effect::RemoveVolumes(targets),
+            PaneKind::Networks => Effect::RemoveNetworks(targets),
+        };
+        self.dialog = Some(Dialog::Confirm(Confirm {
+            title: format!("Remove {}", self.pane.noun()),
+            lines,
+            effect,
+        }));
         Vec::new()
     }
+}
+
+/// (key, label) of each row, as effects take their targets.
+fn key_label<T: Row>(rows: &[T]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|r| (r.key().to_string(), r.label()))
+        .collect()
 }
 
 /// `1 container` / `3 containers`.

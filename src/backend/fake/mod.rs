@@ -194,6 +194,32 @@ fn signal_number(signal: &str) -> Result<i64> {
     Ok(n)
 }
 
+/// The index of the one id starting with `prefix`; not found or ambiguous otherwise.
+fn unique_prefix<'a>(
+    kind: ObjectKind,
+    reference: &str,
+    prefix: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<usize> {
+    let matches: Vec<(usize, &str)> = ids
+        .enumerate()
+        .filter(|(_, id)| !prefix.is_empty() && id.starts_with(prefix))
+        .collect();
+    match matches.as_slice() {
+        [(i, _)] => Ok(*i),
+        [] => Err(BackendError::not_found(kind, reference)),
+        many => Err(BackendError::Ambiguous {
+            kind,
+            reference: reference.to_string(),
+            candidates: many
+                .iter()
+                .map(|(_, id)| short_id(id))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
 impl State {
     fn container_index(&self, reference: &str) -> Result<usize> {
         let r = reference.trim_start_matches('/');
@@ -204,22 +230,8 @@ impl State {
         {
             return Ok(i);
         }
-        let matches: Vec<usize> = (0..self.containers.len())
-            .filter(|&i| !r.is_empty() && self.containers[i].summary.id.starts_with(r))
-            .collect();
-        match matches.as_slice() {
-            [i] => Ok(*i),
-            [] => Err(BackendError::not_found(ObjectKind::Container, reference)),
-            many => Err(BackendError::Ambiguous {
-                kind: ObjectKind::Container,
-                reference: reference.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|&i| self.containers[i].summary.short_id().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        let ids = self.containers.iter().map(|c| c.summary.id.as_str());
+        unique_prefix(ObjectKind::Container, reference, r, ids)
     }
 
     fn image_index(&self, reference: &str) -> Result<usize> {
@@ -232,26 +244,11 @@ impl State {
             return Ok(i);
         }
         let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
-        let matches: Vec<usize> = (0..self.images.len())
-            .filter(|&i| {
-                hex.len() >= 4
-                    && hex.chars().all(|c| c.is_ascii_hexdigit())
-                    && self.images[i].summary.id["sha256:".len()..].starts_with(hex)
-            })
-            .collect();
-        match matches.as_slice() {
-            [i] => Ok(*i),
-            [] => Err(BackendError::not_found(ObjectKind::Image, reference)),
-            many => Err(BackendError::Ambiguous {
-                kind: ObjectKind::Image,
-                reference: reference.to_string(),
-                candidates: many
-                    .iter()
-                    .map(|&i| self.images[i].summary.short_id().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
+        if hex.len() < 4 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(BackendError::not_found(ObjectKind::Image, reference));
         }
+        let ids = self.images.iter().map(|i| &i.summary.id["sha256:".len()..]);
+        unique_prefix(ObjectKind::Image, reference, hex, ids)
     }
 
     fn network_index(&self, reference: &str) -> Result<usize> {
@@ -262,13 +259,8 @@ impl State {
         {
             return Ok(i);
         }
-        let matches: Vec<usize> = (0..self.networks.len())
-            .filter(|&i| !reference.is_empty() && self.networks[i].id.starts_with(reference))
-            .collect();
-        match matches.as_slice() {
-            [i] => Ok(*i),
-            _ => Err(BackendError::not_found(ObjectKind::Network, reference)),
-        }
+        let ids = self.networks.iter().map(|n| n.id.as_str());
+        unique_prefix(ObjectKind::Network, reference, reference, ids)
     }
 
     fn volume_index(&self, name: &str) -> Result<usize> {

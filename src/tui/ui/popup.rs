@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Padding, Paragraph, Wrap};
 
 use crate::tui::app::App;
 use crate::tui::dialog::Confirm;
@@ -67,20 +67,27 @@ pub fn help(frame: &mut Frame, app: &App) {
     );
 }
 
+/// A rounded box of `width` in the middle of the screen, as tall as its wrapped lines.
+fn text_box(frame: &mut Frame, title: &str, border: Style, width: u16, lines: Vec<Line>) {
+    let width = width.min(frame.area().width);
+    let text_width = width.saturating_sub(4).max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(text_width).max(1))
+        .sum();
+    let popup = centered(frame.area(), width, rows as u16 + 2);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(title, border).padding(Padding::horizontal(1)))
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
+}
+
 /// A yes/no question before a destructive action.
 pub fn confirm(frame: &mut Frame, app: &App, confirm: &Confirm) {
     let t = &app.theme;
-    let width = 64u16.min(frame.area().width);
-    let text_width = width.saturating_sub(4).max(1) as usize;
-    let wrapped: usize = confirm
-        .lines
-        .iter()
-        .map(|l| l.chars().count().div_ceil(text_width).max(1))
-        .sum();
-    let popup = centered(frame.area(), width, wrapped as u16 + 4);
-    frame.render_widget(Clear, popup);
-    let title = format!(" {} ", confirm.title);
-    let block = frame_block(&title, t.error());
     let mut lines: Vec<Line> = confirm
         .lines
         .iter()
@@ -93,37 +100,17 @@ pub fn confirm(frame: &mut Frame, app: &App, confirm: &Confirm) {
         Span::styled("n", t.key()),
         Span::raw(" no"),
     ]));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block.padding(ratatui::widgets::Padding::horizontal(1)))
-            .wrap(Wrap { trim: false }),
-        popup,
-    );
+    text_box(frame, &format!(" {} ", confirm.title), t.error(), 64, lines);
 }
 
 /// A failure shown until dismissed.
 pub fn error(frame: &mut Frame, app: &App, text: &str) {
     let t = &app.theme;
-    let width = 72u16.min(frame.area().width);
-    let text_width = width.saturating_sub(4).max(1) as usize;
-    let rows: usize = text
-        .lines()
-        .map(|l| l.chars().count().div_ceil(text_width).max(1))
-        .sum();
-    let popup = centered(frame.area(), width, rows as u16 + 4);
-    frame.render_widget(Clear, popup);
     let mut lines: Vec<Line> = text.lines().map(Line::raw).collect();
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled("enter", t.key()),
         Span::raw(" close"),
     ]));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(
-                frame_block(" Error ", t.error()).padding(ratatui::widgets::Padding::horizontal(1)),
-            )
-            .wrap(Wrap { trim: false }),
-        popup,
-    );
+    text_box(frame, " Error ", t.error(), 72, lines);
 }
