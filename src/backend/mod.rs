@@ -4,6 +4,7 @@
 //! models into the domain types of [`types`]; none of their types cross this seam.
 //! [`AnyBackend`] dispatches to the implementation chosen at start-up.
 
+pub mod docker;
 pub mod error;
 pub mod fake;
 pub mod types;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use futures::stream::BoxStream;
 
+pub use docker::DockerBackend;
 pub use error::{BackendError, Result};
 pub use fake::FakeBackend;
 pub use types::*;
@@ -169,6 +171,8 @@ pub trait Backend: Send + Sync {
 pub enum AnyBackend {
     /// In-memory sample data (`--demo`, UI tests).
     Fake(FakeBackend),
+    /// A Docker-compatible API endpoint.
+    Docker(DockerBackend),
 }
 
 impl AnyBackend {
@@ -176,6 +180,7 @@ impl AnyBackend {
     pub fn endpoint_label(&self) -> String {
         match self {
             AnyBackend::Fake(_) => "demo (sample data)".to_string(),
+            AnyBackend::Docker(d) => d.url().to_string(),
         }
     }
 
@@ -193,6 +198,7 @@ macro_rules! dispatch {
                 async fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
                     match self {
                         AnyBackend::Fake(b) => b.$name($($arg),*).await,
+                        AnyBackend::Docker(b) => b.$name($($arg),*).await,
                     }
                 }
             )*

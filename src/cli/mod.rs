@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
-use crate::backend::{AnyBackend, FakeBackend};
+use crate::backend::docker::{TlsArgs, endpoint};
+use crate::backend::{AnyBackend, BackendError, DockerBackend, FakeBackend};
 use crate::config::{self, Config};
 
 /// Keyboard-driven terminal UI for containers, images, volumes and networks.
@@ -28,6 +29,15 @@ pub struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/dockhand/config.toml).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// CA certificate for a TLS endpoint.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tlscacert: Option<PathBuf>,
+    /// Client certificate for a TLS endpoint.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tlscert: Option<PathBuf>,
+    /// Client key for a TLS endpoint.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tlskey: Option<PathBuf>,
     /// Use built-in sample data instead of a real backend; nothing real is touched.
     #[arg(long, global = true)]
     pub demo: bool,
@@ -49,14 +59,9 @@ pub enum Commands {
 /// Why no backend could be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
-    /// The endpoint given is malformed.
-    #[error("invalid endpoint {endpoint:?}: {reason}")]
-    Invalid {
-        /// What was given.
-        endpoint: String,
-        /// What is wrong and what is accepted.
-        reason: String,
-    },
+    /// The endpoint given is malformed or unknown.
+    #[error(transparent)]
+    Endpoint(#[from] BackendError),
     /// No backend of this build serves the endpoint.
     #[error("{0}")]
     NoBackend(String),
@@ -71,40 +76,29 @@ pub fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
     Ok(config)
 }
 
-/// Opens the backend the options and the config ask for.
+/// Opens the backend the options and the config ask for. Nothing is contacted yet: a
+/// Docker-compatible endpoint is reached on the first request.
 pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectError> {
     if cli.demo {
         return Ok(AnyBackend::Fake(FakeBackend::new()));
     }
-    let endpoint = cli
+    let name = cli
         .host
         .clone()
         .unwrap_or_else(|| config.general.endpoint.clone());
-    if endpoint.contains("://") {
-        config::check_url(&endpoint).map_err(|reason| SelectError::Invalid {
-            endpoint: endpoint.clone(),
-            reason,
-        })?;
-    } else if !(endpoint.is_empty()
-        || matches!(endpoint.as_str(), "docker" | "podman" | "engine")
-        || config.endpoints.contains_key(&endpoint))
-    {
-        return Err(SelectError::Invalid {
-            reason: "not a URL and not a name from [endpoints] in the config file; use docker, podman, unix:///path/to.sock or tcp://host:port".into(),
-            endpoint,
-        });
-    }
-    let which = if endpoint.is_empty() || endpoint == "engine" {
-        format!(
-            "the embedded engine (root {})",
+    if name.is_empty() || name == "engine" {
+        return Err(SelectError::NoBackend(format!(
+            "this build of dockhand cannot open the embedded engine (root {}) yet; use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)",
             config.engine.root.display()
-        )
-    } else {
-        format!("the Docker-compatible endpoint {endpoint}")
+        )));
+    }
+    let tls = TlsArgs {
+        ca: cli.tlscacert.clone(),
+        cert: cli.tlscert.clone(),
+        key: cli.tlskey.clone(),
     };
-    Err(SelectError::NoBackend(format!(
-        "this build of dockhand cannot open {which} yet; it ships only the demo backend: run `dockhand --demo`"
-    )))
+    let endpoint = endpoint::resolve(&name, &tls, config)?;
+    Ok(AnyBackend::Docker(DockerBackend::new(endpoint)))
 }
 
 /// Writes a completion script for `shell` to stdout.

@@ -117,6 +117,90 @@ pub fn rfc3339(secs: i64) -> String {
     format!("{}Z", &full[..19])
 }
 
+/// Days since 1970-01-01 of a civil date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an RFC 3339 time (`2024-05-01T12:00:00.123456789Z`, `…+02:00`) into Unix nanoseconds.
+/// Docker's zero time (`0001-01-01T00:00:00Z`) and malformed input give `None`.
+pub fn parse_rfc3339_nanos(s: &str) -> Option<i128> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if y <= 1 || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60
+    {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut frac: i128 = 0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        let text = &r[..digits];
+        let mut padded = text.chars().take(9).collect::<String>();
+        while padded.len() < 9 {
+            padded.push('0');
+        }
+        frac = padded.parse().ok()?;
+        rest = &r[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let oh: i64 = rest.get(1..3)?.parse().ok()?;
+            let om: i64 = rest.get(4..6)?.parse().ok()?;
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    Some(i128::from(secs) * 1_000_000_000 + frac)
+}
+
+/// Parses an RFC 3339 time into Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    parse_rfc3339_nanos(s).map(|ns| ns.div_euclid(1_000_000_000) as i64)
+}
+
+/// The inverse of [`human_duration`]: "3 hours" → 10800 seconds, "About a minute" → 60.
+pub fn parse_human_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    match s {
+        "Less than a second" => return Some(0),
+        "About a minute" => return Some(60),
+        "About an hour" => return Some(3600),
+        _ => {}
+    }
+    let (n, unit) = s.split_once(' ')?;
+    let n: u64 = n.parse().ok()?;
+    let unit_secs = match unit.trim_end_matches('s') {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        "week" => 7 * 86_400,
+        "month" => 30 * 86_400,
+        "year" => 365 * 86_400,
+        _ => return None,
+    };
+    Some(n * unit_secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +219,45 @@ mod tests {
         assert_eq!(human_duration(s(20 * 86_400)), "2 weeks");
         assert_eq!(human_duration(s(90 * 86_400)), "3 months");
         assert_eq!(human_duration(s(800 * 86_400)), "2 years");
+    }
+
+    #[test]
+    fn rfc3339_parses_back() {
+        for secs in [0, 951_782_400, 1_700_000_000] {
+            assert_eq!(parse_rfc3339(&rfc3339(secs)), Some(secs));
+        }
+        let ns = 1_700_000_000_123_456_789;
+        assert_eq!(parse_rfc3339_nanos(&rfc3339_nanos(ns)), Some(ns));
+        assert_eq!(
+            parse_rfc3339("2023-11-14T23:13:20+01:00"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_nanos("2023-11-14T22:13:20.5Z"),
+            Some(1_700_000_000_500_000_000)
+        );
+        assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn human_durations_parse_back() {
+        for secs in [
+            0,
+            1,
+            59,
+            60,
+            45 * 60,
+            3600,
+            5 * 3600,
+            3 * 86_400,
+            14 * 86_400,
+        ] {
+            let text = human_duration(Duration::from_secs(secs));
+            let back = parse_human_duration(&text).unwrap();
+            assert_eq!(human_duration(Duration::from_secs(back)), text);
+        }
+        assert_eq!(parse_human_duration("3 fortnights"), None);
     }
 
     #[test]

@@ -1,0 +1,1020 @@
+//! The Docker-compatible backend: Docker or Podman over their HTTP API (bollard), on a unix
+//! socket or tcp, with TLS when given. The API version is negotiated on first use, so an
+//! unreachable endpoint does not delay start-up; it fails requests as `Unavailable` instead.
+
+mod convert;
+pub mod endpoint;
+mod errors;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::models as m;
+use bollard::query_parameters as q;
+use futures::stream::{self, StreamExt};
+use tokio::sync::OnceCell;
+
+use super::error::{BackendError, Result};
+use super::types::*;
+use super::{Backend, ResultStream};
+use crate::util::time::{Clock, parse_rfc3339_nanos};
+pub use endpoint::{Endpoint, TlsArgs, TlsFiles};
+use errors::Subject;
+
+/// Seconds a request may wait for the daemon's answer (streams are not limited).
+const REQUEST_TIMEOUT_SECS: u64 = 60;
+
+struct Inner {
+    endpoint: Endpoint,
+    client: OnceCell<Docker>,
+    clock: Clock,
+}
+
+/// A Docker-compatible endpoint. Cloning shares the connection.
+#[derive(Clone)]
+pub struct DockerBackend {
+    inner: Arc<Inner>,
+}
+
+fn subject(kind: ObjectKind, reference: &str) -> Option<Subject<'_>> {
+    Some(Subject { kind, reference })
+}
+
+/// Splits `name[:tag]` or `name@digest` into the repository and the tag (`latest` by default).
+fn split_reference(reference: &str) -> (String, Option<String>) {
+    if reference.contains('@') {
+        return (reference.to_string(), None);
+    }
+    match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), Some(tag.to_string())),
+        _ => (reference.to_string(), Some("latest".to_string())),
+    }
+}
+
+fn filters(pairs: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+        .collect()
+}
+
+impl DockerBackend {
+    /// A backend for `endpoint`; nothing is contacted until the first request.
+    pub fn new(endpoint: Endpoint) -> DockerBackend {
+        DockerBackend {
+            inner: Arc::new(Inner {
+                endpoint,
+                client: OnceCell::new(),
+                clock: Clock::System,
+            }),
+        }
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        &self.inner.endpoint.url
+    }
+
+    fn err(&self, e: bollard::errors::Error, subject: Option<Subject<'_>>) -> BackendError {
+        errors::map(e, self.url(), subject)
+    }
+
+    fn connect(&self) -> Result<Docker> {
+        let url = self.url();
+        let version = bollard::API_DEFAULT_VERSION;
+        let result = if url.starts_with("unix://") {
+            Docker::connect_with_unix(url, REQUEST_TIMEOUT_SECS, version)
+        } else if let Some(tls) = &self.inner.endpoint.tls {
+            Docker::connect_with_ssl(
+                url,
+                &tls.key,
+                &tls.cert,
+                &tls.ca,
+                REQUEST_TIMEOUT_SECS,
+                version,
+            )
+        } else if url.starts_with("https://") {
+            return Err(BackendError::invalid(format!(
+                "{url} uses TLS: give --tlscacert, --tlscert and --tlskey (or set them for the endpoint in the config)"
+            )));
+        } else {
+            Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, version)
+        };
+        result.map_err(|e| self.err(e, None))
+    }
+
+    /// The client, connected and with the API version negotiated on first use.
+    async fn api(&self) -> Result<&Docker> {
+        self.inner
+            .client
+            .get_or_try_init(|| async {
+                let raw = self.connect()?;
+                raw.negotiate_version().await.map_err(|e| self.err(e, None))
+            })
+            .await
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    /// Every container, as the API lists them (for counting users of images, volumes, networks).
+    async fn raw_containers(&self) -> Result<Vec<m::ContainerSummary>> {
+        let options = q::ListContainersOptionsBuilder::default().all(true).build();
+        self.api()
+            .await?
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.err(e, None))
+    }
+
+    /// Treats "not modified" (already started, already stopped) as success, as docker does.
+    fn unmodified_ok(
+        &self,
+        r: std::result::Result<(), bollard::errors::Error>,
+        s: Option<Subject<'_>>,
+    ) -> Result<()> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(e) => Err(self.err(e, s)),
+        }
+    }
+
+    fn container_names_by_volume(
+        containers: &[m::ContainerSummary],
+    ) -> BTreeMap<String, Vec<String>> {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for c in containers {
+            let name = c
+                .names
+                .as_ref()
+                .and_then(|n| n.first())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default();
+            for v in convert::summary_volume_names(c) {
+                map.entry(v).or_default().push(name.clone());
+            }
+        }
+        map
+    }
+}
+
+/// The list API's network record in the inspect shape, so one conversion serves both.
+fn network_as_inspect(n: m::Network) -> m::NetworkInspect {
+    m::NetworkInspect {
+        name: n.name,
+        id: n.id,
+        created: n.created,
+        scope: n.scope,
+        driver: n.driver,
+        ipam: n.ipam,
+        internal: n.internal,
+        labels: n.labels,
+        ..Default::default()
+    }
+}
+
+fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
+    let mut port_bindings: m::PortMap = HashMap::new();
+    for p in &spec.ports {
+        let key = format!("{}/{}", p.container_port, p.protocol);
+        let entry = port_bindings.entry(key).or_insert_with(|| Some(Vec::new()));
+        if let (Some(list), Some(hp)) = (entry.as_mut(), p.host_port) {
+            list.push(m::PortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: Some(hp.to_string()),
+            });
+        }
+    }
+    let exposed: Vec<String> = port_bindings.keys().cloned().collect();
+    let mut binds = Vec::new();
+    let mut tmpfs = HashMap::new();
+    for mnt in &spec.mounts {
+        match mnt.kind {
+            MountKind::Tmpfs => {
+                tmpfs.insert(mnt.destination.clone(), String::new());
+            }
+            _ => binds.push(format!(
+                "{}:{}{}",
+                mnt.source,
+                mnt.destination,
+                if mnt.read_only { ":ro" } else { "" }
+            )),
+        }
+    }
+    let restart = match spec.restart_policy {
+        RestartPolicy::No => None,
+        p => Some(m::RestartPolicy {
+            name: Some(match p {
+                RestartPolicy::Always => m::RestartPolicyNameEnum::ALWAYS,
+                RestartPolicy::UnlessStopped => m::RestartPolicyNameEnum::UNLESS_STOPPED,
+                _ => m::RestartPolicyNameEnum::ON_FAILURE,
+            }),
+            maximum_retry_count: match p {
+                RestartPolicy::OnFailure { max_retries } => Some(i64::from(max_retries)),
+                _ => None,
+            },
+        }),
+    };
+    let host_config = m::HostConfig {
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        binds: (!binds.is_empty()).then_some(binds),
+        tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+        restart_policy: restart,
+        memory: spec.resources.memory.map(|v| v as i64),
+        nano_cpus: spec.resources.nano_cpus.map(|v| v as i64),
+        cpu_shares: spec.resources.cpu_shares.map(|v| v as i64),
+        pids_limit: spec.resources.pids_limit,
+        network_mode: spec.network.clone(),
+        auto_remove: spec.auto_remove.then_some(true),
+        ..Default::default()
+    };
+    m::ContainerCreateBody {
+        image: Some(spec.image),
+        cmd: (!spec.cmd.is_empty()).then_some(spec.cmd),
+        entrypoint: spec.entrypoint,
+        env: (!spec.env.is_empty()).then_some(spec.env),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        hostname: spec.hostname,
+        working_dir: spec.working_dir,
+        user: spec.user,
+        labels: (!spec.labels.is_empty()).then(|| spec.labels.into_iter().collect()),
+        tty: Some(spec.tty),
+        open_stdin: Some(spec.open_stdin),
+        attach_stdin: Some(spec.open_stdin),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        stdin_once: Some(spec.open_stdin),
+        host_config: Some(host_config),
+        ..Default::default()
+    }
+}
+
+/// Splits a log frame into lines, reading the timestamp Docker puts before each.
+fn log_lines(stream: LogStream, bytes: &[u8], fallback_ns: i128) -> Vec<LogLine> {
+    String::from_utf8_lossy(bytes)
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (timestamp_ns, text) = match l.split_once(' ') {
+                Some((ts, rest)) => match parse_rfc3339_nanos(ts) {
+                    Some(ns) => (ns, rest),
+                    None => (fallback_ns, l),
+                },
+                None => match parse_rfc3339_nanos(l) {
+                    Some(ns) => (ns, ""),
+                    None => (fallback_ns, l),
+                },
+            };
+            LogLine {
+                stream,
+                timestamp_ns,
+                text: text.to_string(),
+            }
+        })
+        .collect()
+}
+
+impl Backend for DockerBackend {
+    async fn ping(&self) -> Result<()> {
+        self.api()
+            .await?
+            .ping()
+            .await
+            .map(drop)
+            .map_err(|e| self.err(e, None))
+    }
+
+    async fn info(&self) -> Result<SystemInfo> {
+        let api = self.api().await?;
+        let info = api.info().await.map_err(|e| self.err(e, None))?;
+        let version = api.version().await.map_err(|e| self.err(e, None))?;
+        let backend = if version
+            .components
+            .iter()
+            .flatten()
+            .any(|c| c.name.to_ascii_lowercase().contains("podman"))
+        {
+            "podman"
+        } else {
+            "docker"
+        };
+        let n = |v: Option<i64>| v.unwrap_or(0).max(0) as usize;
+        Ok(SystemInfo {
+            backend: backend.into(),
+            endpoint: self.url().to_string(),
+            server_version: info.server_version.unwrap_or_default(),
+            api_version: Some(api.client_version().to_string()),
+            operating_system: info.operating_system.unwrap_or_default(),
+            kernel_version: info.kernel_version.unwrap_or_default(),
+            storage_driver: info.driver.unwrap_or_default(),
+            cgroup_version: info
+                .cgroup_version
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            root_dir: info.docker_root_dir.unwrap_or_default(),
+            ncpu: info.ncpu.unwrap_or(0).max(0) as u32,
+            mem_total: info.mem_total.unwrap_or(0).max(0) as u64,
+            containers: n(info.containers),
+            containers_running: n(info.containers_running),
+            containers_paused: n(info.containers_paused),
+            containers_stopped: n(info.containers_stopped),
+            images: n(info.images),
+        })
+    }
+
+    async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        let options = q::ListContainersOptionsBuilder::default().all(all).build();
+        let list = self
+            .api()
+            .await?
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.err(e, None))?;
+        let now = self.now();
+        Ok(list
+            .into_iter()
+            .map(|c| convert::container_summary(c, now))
+            .collect())
+    }
+
+    async fn inspect_container(&self, reference: &str) -> Result<ContainerDetails> {
+        let c = self
+            .api()
+            .await?
+            .inspect_container(reference, None)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))?;
+        Ok(convert::container_details(c))
+    }
+
+    async fn create_container(&self, spec: ContainerSpec) -> Result<String> {
+        let image = spec.image.clone();
+        let options = spec
+            .name
+            .as_ref()
+            .map(|n| q::CreateContainerOptionsBuilder::default().name(n).build());
+        let created = self
+            .api()
+            .await?
+            .create_container(options, create_body(spec))
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Image, &image)))?;
+        Ok(created.id)
+    }
+
+    async fn start_container(&self, reference: &str) -> Result<()> {
+        let r = self.api().await?.start_container(reference, None).await;
+        self.unmodified_ok(r, subject(ObjectKind::Container, reference))
+    }
+
+    async fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
+        let options = timeout.map(|t| {
+            q::StopContainerOptionsBuilder::default()
+                .t(t.as_secs() as i32)
+                .build()
+        });
+        let r = self.api().await?.stop_container(reference, options).await;
+        self.unmodified_ok(r, subject(ObjectKind::Container, reference))
+    }
+
+    async fn kill_container(&self, reference: &str, signal: Option<&str>) -> Result<()> {
+        let options = signal.map(|s| q::KillContainerOptionsBuilder::default().signal(s).build());
+        self.api()
+            .await?
+            .kill_container(reference, options)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))
+    }
+
+    async fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
+        let options = timeout.map(|t| {
+            q::RestartContainerOptionsBuilder::default()
+                .t(t.as_secs() as i32)
+                .build()
+        });
+        self.api()
+            .await?
+            .restart_container(reference, options)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))
+    }
+
+    async fn pause_container(&self, reference: &str) -> Result<()> {
+        self.api()
+            .await?
+            .pause_container(reference)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))
+    }
+
+    async fn unpause_container(&self, reference: &str) -> Result<()> {
+        self.api()
+            .await?
+            .unpause_container(reference)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))
+    }
+
+    async fn remove_container(&self, reference: &str, options: RemoveOptions) -> Result<()> {
+        let o = q::RemoveContainerOptionsBuilder::default()
+            .force(options.force)
+            .v(options.volumes)
+            .build();
+        self.api()
+            .await?
+            .remove_container(reference, Some(o))
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))
+    }
+
+    async fn rename_container(&self, reference: &str, new_name: &str) -> Result<()> {
+        let o = q::RenameContainerOptionsBuilder::default()
+            .name(new_name)
+            .build();
+        self.api()
+            .await?
+            .rename_container(reference, o)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))
+    }
+
+    async fn wait_container(&self, reference: &str) -> Result<i64> {
+        let mut stream = self.api().await?.wait_container(reference, None);
+        match stream.next().await {
+            Some(Ok(r)) => Ok(r.status_code),
+            // bollard reports a non-zero exit as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(self.err(e, subject(ObjectKind::Container, reference))),
+            None => Err(BackendError::Internal {
+                message: format!(
+                    "{}: the wait for {reference} ended without an exit code",
+                    self.url()
+                ),
+                source: None,
+            }),
+        }
+    }
+
+    async fn top_container(&self, reference: &str) -> Result<TopOutput> {
+        let top = self
+            .api()
+            .await?
+            .top_processes(reference, None)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))?;
+        Ok(TopOutput {
+            titles: top.titles.unwrap_or_default(),
+            processes: top.processes.unwrap_or_default(),
+        })
+    }
+
+    async fn container_logs(
+        &self,
+        reference: &str,
+        options: LogOptions,
+    ) -> Result<ResultStream<LogLine>> {
+        // Resolve first, so a wrong name fails now rather than on the first poll.
+        let id = self.inspect_container(reference).await?.summary.id;
+        let o = q::LogsOptionsBuilder::default()
+            .follow(options.follow)
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .tail(
+                &options
+                    .tail
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "all".into()),
+            )
+            .since(options.since.unwrap_or(0) as i32)
+            .build();
+        let me = self.clone();
+        let clock = self.inner.clock;
+        let stream = self.api().await?.logs(&id, Some(o)).flat_map(move |item| {
+            let lines: Vec<Result<LogLine>> = match item {
+                Ok(LogOutput::StdErr { message }) => {
+                    log_lines(LogStream::Stderr, &message, clock.now_ns())
+                        .into_iter()
+                        .map(Ok)
+                        .collect()
+                }
+                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                    log_lines(LogStream::Stdout, &message, clock.now_ns())
+                        .into_iter()
+                        .map(Ok)
+                        .collect()
+                }
+                Ok(LogOutput::StdIn { .. }) => Vec::new(),
+                Err(e) => vec![Err(me.err(e, subject(ObjectKind::Container, &id)))],
+            };
+            stream::iter(lines)
+        });
+        Ok(stream.boxed())
+    }
+
+    async fn container_stats(&self, reference: &str) -> Result<ResultStream<StatsSample>> {
+        let details = self.inspect_container(reference).await?;
+        if !details.summary.state.is_alive() {
+            return Ok(stream::empty().boxed());
+        }
+        let o = q::StatsOptionsBuilder::default()
+            .stream(true)
+            .one_shot(false)
+            .build();
+        let me = self.clone();
+        let id = details.summary.id;
+        let stream = self
+            .api()
+            .await?
+            .stats(&id.clone(), Some(o))
+            // A stopped container's samples carry Docker's zero time; the stream is over then.
+            .take_while(|item| {
+                let alive = match item {
+                    Ok(s) => s.read.as_deref().is_some_and(|r| !r.starts_with("0001-")),
+                    Err(_) => true,
+                };
+                std::future::ready(alive)
+            })
+            .map(move |item| {
+                item.map(|s| convert::stats(&s, me.now()))
+                    .map_err(|e| me.err(e, subject(ObjectKind::Container, &id)))
+            });
+        Ok(stream.boxed())
+    }
+
+    async fn prune_containers(&self) -> Result<PruneReport> {
+        let r = self
+            .api()
+            .await?
+            .prune_containers(None)
+            .await
+            .map_err(|e| self.err(e, None))?;
+        Ok(PruneReport {
+            deleted: r.containers_deleted.unwrap_or_default(),
+            space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64,
+        })
+    }
+
+    async fn list_images(&self, all: bool) -> Result<Vec<ImageSummary>> {
+        let options = q::ListImagesOptionsBuilder::default().all(all).build();
+        let images = self
+            .api()
+            .await?
+            .list_images(Some(options))
+            .await
+            .map_err(|e| self.err(e, None))?;
+        let containers = self.raw_containers().await?;
+        Ok(images
+            .into_iter()
+            .map(|i| {
+                let users = containers
+                    .iter()
+                    .filter(|c| c.image_id.as_deref() == Some(i.id.as_str()))
+                    .count();
+                convert::image_summary(i, users)
+            })
+            .collect())
+    }
+
+    async fn inspect_image(&self, reference: &str) -> Result<ImageDetails> {
+        let i = self
+            .api()
+            .await?
+            .inspect_image(reference)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Image, reference)))?;
+        let id = i.id.clone().unwrap_or_default();
+        let users = self
+            .raw_containers()
+            .await?
+            .iter()
+            .filter(|c| c.image_id.as_deref() == Some(id.as_str()))
+            .count();
+        Ok(convert::image_details(i, users))
+    }
+
+    async fn image_history(&self, reference: &str) -> Result<Vec<HistoryEntry>> {
+        let h = self
+            .api()
+            .await?
+            .image_history(reference)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Image, reference)))?;
+        Ok(h.into_iter().map(convert::history_entry).collect())
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<ResultStream<PullProgress>> {
+        let (repo, tag) = split_reference(reference);
+        let mut builder = q::CreateImageOptionsBuilder::default().from_image(&repo);
+        if let Some(tag) = &tag {
+            builder = builder.tag(tag);
+        }
+        let raw = self
+            .api()
+            .await?
+            .create_image(Some(builder.build()), None, None);
+        let me = self.clone();
+        let reference = reference.to_string();
+        // Carry the digest announced near the end into the final `Done`.
+        let stream = stream::unfold(
+            (raw.boxed(), String::new(), false),
+            move |(mut raw, mut digest, done)| {
+                let me = me.clone();
+                let reference = reference.clone();
+                async move {
+                    if done {
+                        return None;
+                    }
+                    loop {
+                        match raw.next().await {
+                            Some(Ok(info)) => {
+                                if let Some(d) = info
+                                    .status
+                                    .as_deref()
+                                    .and_then(|s| s.strip_prefix("Digest: "))
+                                {
+                                    digest = d.to_string();
+                                }
+                                if let Some(status) = convert::pull_status(&info) {
+                                    let id = info.id.unwrap_or_default();
+                                    return Some((
+                                        Ok(PullProgress { id, status }),
+                                        (raw, digest, false),
+                                    ));
+                                }
+                            }
+                            Some(Err(e)) => {
+                                let err = me.err(e, subject(ObjectKind::Image, &reference));
+                                return Some((Err(err), (raw, digest, true)));
+                            }
+                            None => {
+                                let item = PullProgress {
+                                    id: reference.clone(),
+                                    status: PullStatus::Done {
+                                        digest: digest.clone(),
+                                    },
+                                };
+                                return Some((Ok(item), (raw, digest, true)));
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(stream.boxed())
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        let (repo, tag) = split_reference(target);
+        if repo.contains('@') {
+            return Err(BackendError::invalid(format!(
+                "cannot tag with a digest ({target}); give name:tag"
+            )));
+        }
+        let o = q::TagImageOptionsBuilder::default()
+            .repo(&repo)
+            .tag(tag.as_deref().unwrap_or("latest"))
+            .build();
+        self.api()
+            .await?
+            .tag_image(source, Some(o))
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Image, source)))
+    }
+
+    async fn remove_image(&self, reference: &str, force: bool) -> Result<Vec<String>> {
+        let o = q::RemoveImageOptionsBuilder::default().force(force).build();
+        let items = self
+            .api()
+            .await?
+            .remove_image(reference, Some(o), None)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Image, reference)))?;
+        Ok(items
+            .into_iter()
+            .flat_map(|i| {
+                i.untagged
+                    .map(|u| format!("Untagged: {u}"))
+                    .into_iter()
+                    .chain(i.deleted.map(|d| format!("Deleted: {d}")))
+            })
+            .collect())
+    }
+
+    async fn prune_images(&self, all: bool) -> Result<PruneReport> {
+        let f = if all {
+            filters(&[("dangling", "false")])
+        } else {
+            filters(&[("dangling", "true")])
+        };
+        let o = q::PruneImagesOptionsBuilder::default().filters(&f).build();
+        let r = self
+            .api()
+            .await?
+            .prune_images(Some(o))
+            .await
+            .map_err(|e| self.err(e, None))?;
+        Ok(PruneReport {
+            deleted: r
+                .images_deleted
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.deleted.or(i.untagged))
+                .collect(),
+            space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64,
+        })
+    }
+
+    async fn list_volumes(&self) -> Result<Vec<VolumeSummary>> {
+        let list = self
+            .api()
+            .await?
+            .list_volumes(None::<q::ListVolumesOptions>)
+            .await
+            .map_err(|e| self.err(e, None))?;
+        let users = Self::container_names_by_volume(&self.raw_containers().await?);
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                let used_by = users.get(&v.name).cloned().unwrap_or_default();
+                convert::volume(v, used_by)
+            })
+            .collect())
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<VolumeSummary> {
+        let v = self
+            .api()
+            .await?
+            .inspect_volume(name)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Volume, name)))?;
+        let users = Self::container_names_by_volume(&self.raw_containers().await?);
+        let used_by = users.get(&v.name).cloned().unwrap_or_default();
+        Ok(convert::volume(v, used_by))
+    }
+
+    async fn create_volume(&self, spec: VolumeSpec) -> Result<VolumeSummary> {
+        let request = m::VolumeCreateRequest {
+            name: spec.name,
+            driver: spec.driver,
+            labels: Some(spec.labels.into_iter().collect()),
+            ..Default::default()
+        };
+        let v = self
+            .api()
+            .await?
+            .create_volume(request)
+            .await
+            .map_err(|e| self.err(e, None))?;
+        Ok(convert::volume(v, Vec::new()))
+    }
+
+    async fn remove_volume(&self, name: &str, force: bool) -> Result<()> {
+        let o = q::RemoveVolumeOptionsBuilder::default()
+            .force(force)
+            .build();
+        self.api()
+            .await?
+            .remove_volume(name, Some(o))
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Volume, name)))
+    }
+
+    async fn prune_volumes(&self) -> Result<PruneReport> {
+        let r = self
+            .api()
+            .await?
+            .prune_volumes(None::<q::PruneVolumesOptions>)
+            .await
+            .map_err(|e| self.err(e, None))?;
+        Ok(PruneReport {
+            deleted: r.volumes_deleted.unwrap_or_default(),
+            space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64,
+        })
+    }
+
+    async fn list_networks(&self) -> Result<Vec<NetworkSummary>> {
+        let list = self
+            .api()
+            .await?
+            .list_networks(None::<q::ListNetworksOptions>)
+            .await
+            .map_err(|e| self.err(e, None))?;
+        // The list API leaves out members; take them from the running containers.
+        let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for c in self.list_containers(false).await? {
+            for n in &c.networks {
+                members.entry(n.clone()).or_default().push(c.name.clone());
+            }
+        }
+        Ok(list
+            .into_iter()
+            .map(|n| {
+                let names = n
+                    .name
+                    .as_ref()
+                    .and_then(|name| members.get(name))
+                    .cloned()
+                    .unwrap_or_default();
+                convert::network(network_as_inspect(n), names)
+            })
+            .collect())
+    }
+
+    async fn inspect_network(&self, reference: &str) -> Result<NetworkSummary> {
+        let n = self
+            .api()
+            .await?
+            .inspect_network(reference, None)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Network, reference)))?;
+        Ok(convert::network(n, Vec::new()))
+    }
+
+    async fn create_network(&self, spec: NetworkSpec) -> Result<String> {
+        let ipam = spec.subnet.as_ref().map(|subnet| m::Ipam {
+            config: Some(vec![m::IpamConfig {
+                subnet: Some(subnet.clone()),
+                gateway: spec.gateway.clone(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
+        let request = m::NetworkCreateRequest {
+            name: spec.name,
+            driver: spec.driver,
+            internal: Some(spec.internal),
+            labels: Some(spec.labels.into_iter().collect()),
+            ipam,
+            ..Default::default()
+        };
+        let r = self
+            .api()
+            .await?
+            .create_network(request)
+            .await
+            .map_err(|e| self.err(e, None))?;
+        Ok(r.id)
+    }
+
+    async fn remove_network(&self, reference: &str) -> Result<()> {
+        self.api()
+            .await?
+            .remove_network(reference)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Network, reference)))
+    }
+
+    async fn prune_networks(&self) -> Result<PruneReport> {
+        let r = self
+            .api()
+            .await?
+            .prune_networks(None)
+            .await
+            .map_err(|e| self.err(e, None))?;
+        Ok(PruneReport {
+            deleted: r.networks_deleted.unwrap_or_default(),
+            space_reclaimed: 0,
+        })
+    }
+
+    async fn connect_network(&self, network: &str, container: &str) -> Result<()> {
+        let request = m::NetworkConnectRequest {
+            container: container.to_string(),
+            ..Default::default()
+        };
+        self.api()
+            .await?
+            .connect_network(network, request)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Network, network)))
+    }
+
+    async fn disconnect_network(&self, network: &str, container: &str, force: bool) -> Result<()> {
+        let request = m::NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(force),
+        };
+        self.api()
+            .await?
+            .disconnect_network(network, request)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Network, network)))
+    }
+
+    async fn events(&self) -> Result<ResultStream<Event>> {
+        let me = self.clone();
+        let stream = self.api().await?.events(None).filter_map(move |item| {
+            let out = match item {
+                Ok(e) => {
+                    let kind = match e.typ.map(|t| t.to_string()).as_deref() {
+                        Some("container") => Some(ObjectKind::Container),
+                        Some("image") => Some(ObjectKind::Image),
+                        Some("volume") => Some(ObjectKind::Volume),
+                        Some("network") => Some(ObjectKind::Network),
+                        _ => None,
+                    };
+                    kind.map(|kind| {
+                        let actor = e.actor.unwrap_or_default();
+                        Ok(Event {
+                            time: e.time.unwrap_or(0),
+                            kind,
+                            // "exec_start: sh" and the like: the verb is what matters.
+                            action: e
+                                .action
+                                .unwrap_or_default()
+                                .split(':')
+                                .next()
+                                .unwrap_or_default()
+                                .to_string(),
+                            id: actor.id.unwrap_or_default(),
+                            name: actor.attributes.and_then(|a| a.get("name").cloned()),
+                        })
+                    })
+                }
+                Err(e) => Some(Err(me.err(e, None))),
+            };
+            std::future::ready(out)
+        });
+        Ok(stream.boxed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_repository_and_tag() {
+        assert_eq!(
+            split_reference("busybox"),
+            ("busybox".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            split_reference("localhost:5000/app:v2"),
+            ("localhost:5000/app".into(), Some("v2".into()))
+        );
+        assert_eq!(
+            split_reference("localhost:5000/app"),
+            ("localhost:5000/app".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            split_reference("app@sha256:ab"),
+            ("app@sha256:ab".into(), None)
+        );
+    }
+
+    #[test]
+    fn log_frames_split_into_timestamped_lines() {
+        let lines = log_lines(
+            LogStream::Stderr,
+            b"2024-05-01T12:00:00.000000001Z first\n2024-05-01T12:00:01Z second\r\n",
+            0,
+        );
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].text, "first");
+        assert_eq!(lines[0].timestamp_ns % 1_000_000_000, 1);
+        assert_eq!(lines[1].text, "second");
+        assert_eq!(lines[1].stream, LogStream::Stderr);
+    }
+
+    #[test]
+    fn create_body_publishes_ports_and_mounts() {
+        let spec = ContainerSpec {
+            image: "busybox".into(),
+            ports: vec![PortMapping {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(8080),
+                container_port: 80,
+                protocol: Protocol::Tcp,
+            }],
+            mounts: vec![Mount {
+                kind: MountKind::Bind,
+                source: "/srv".into(),
+                destination: "/data".into(),
+                read_only: true,
+            }],
+            restart_policy: RestartPolicy::OnFailure { max_retries: 3 },
+            ..ContainerSpec::default()
+        };
+        let body = create_body(spec);
+        let host = body.host_config.unwrap();
+        assert_eq!(host.binds.unwrap(), vec!["/srv:/data:ro"]);
+        let ports = host.port_bindings.unwrap();
+        let binding = &ports["80/tcp"].as_ref().unwrap()[0];
+        assert_eq!(binding.host_port.as_deref(), Some("8080"));
+        assert_eq!(host.restart_policy.unwrap().maximum_retry_count, Some(3));
+        assert_eq!(body.exposed_ports.unwrap(), vec!["80/tcp"]);
+    }
+}
