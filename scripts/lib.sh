@@ -30,3 +30,24 @@ ensure_cargo() {
 
 # Packages needed to build dockhand.
 BUILD_PACKAGES=(gcc pkg-config libseccomp-dev)
+
+# Starts dockerd in the background unless a daemon already answers on /var/run/docker.sock.
+ensure_dockerd() {
+    local docker=/usr/bin/docker
+    [ -x "$docker" ] || docker=docker
+    if "$docker" version >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "starting dockerd (log: /tmp/dockhand-test-dockerd.log)"
+    nohup dockerd >/tmp/dockhand-test-dockerd.log 2>&1 &
+    local i
+    for i in $(seq 1 60); do
+        if "$docker" version >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 1
+    done
+    echo "dockerd did not start within 60 s; see /tmp/dockhand-test-dockerd.log" >&2
+    tail -20 /tmp/dockhand-test-dockerd.log >&2 || true
+    return 1
+}

@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-# tmux drives the real binary in the end-to-end tests; busybox-static builds test images.
-ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux
+# tmux drives the real binary in the end-to-end tests; busybox-static builds test images;
+# the Docker backend is tested against a real dockerd.
+ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux docker.io
 ensure_cargo
+ensure_dockerd
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

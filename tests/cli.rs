@@ -85,7 +85,8 @@ fn a_bad_endpoint_is_refused_with_what_is_accepted() {
     assert_eq!(out.status.code(), Some(125));
     let err = stderr(&out);
     assert!(
-        err.contains("\"ssh://build-box\" has an unknown scheme") && err.contains("tcp://host:port"),
+        err.contains("\"ssh://build-box\" has an unknown scheme")
+            && err.contains("tcp://host:port"),
         "{err}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_dockhand"))

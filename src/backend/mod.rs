@@ -4,6 +4,7 @@
 //! models into the domain types of [`types`]; none of their types cross this seam.
 //! [`AnyBackend`] dispatches to the implementation chosen at start-up.
 
+pub mod change;
 pub mod docker;
 pub mod error;
 pub mod fake;
@@ -21,6 +22,19 @@ pub use types::*;
 
 /// A stream of results that lives independently of the backend handle.
 pub type ResultStream<T> = BoxStream<'static, Result<T>>;
+
+/// A stream of bytes: image archives in and out.
+pub type ByteStream = BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// Reads a byte stream to the end.
+pub async fn collect_bytes(mut stream: ByteStream) -> std::io::Result<Vec<u8>> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
 
 /// Everything the TUI and the CLI ask of a container backend.
 ///
@@ -111,6 +125,19 @@ pub trait Backend: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<ResultStream<PullProgress>>> + Send;
+    /// Loads images from a `docker save` archive; returns `Loaded image: …` lines.
+    fn load_images(&self, archive: ByteStream) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Writes the images as a `docker save` archive that `docker load` accepts.
+    fn save_images(&self, references: &[String])
+    -> impl Future<Output = Result<ByteStream>> + Send;
+    /// Makes an image of one layer from a root filesystem tarball; `changes` are Dockerfile
+    /// instructions (`CMD ["sh"]`, `ENV A=b`, `WORKDIR /app`, …). Returns the image id.
+    fn import_image(
+        &self,
+        rootfs: ByteStream,
+        reference: Option<&str>,
+        changes: &[String],
+    ) -> impl Future<Output = Result<String>> + Send;
     /// Adds the reference `target` to an image.
     fn tag_image(&self, source: &str, target: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes a reference, and the image when no reference is left. Returns what was untagged
@@ -229,6 +256,9 @@ dispatch! {
     fn inspect_image(&self, reference: &str) -> ImageDetails;
     fn image_history(&self, reference: &str) -> Vec<HistoryEntry>;
     fn pull_image(&self, reference: &str) -> ResultStream<PullProgress>;
+    fn load_images(&self, archive: ByteStream) -> Vec<String>;
+    fn save_images(&self, references: &[String]) -> ByteStream;
+    fn import_image(&self, rootfs: ByteStream, reference: Option<&str>, changes: &[String]) -> String;
     fn tag_image(&self, source: &str, target: &str) -> ();
     fn remove_image(&self, reference: &str, force: bool) -> Vec<String>;
     fn prune_images(&self, all: bool) -> PruneReport;

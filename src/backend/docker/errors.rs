@@ -65,9 +65,10 @@ pub fn map(err: ApiError, endpoint: &str, subject: Option<Subject<'_>>) -> Backe
                     };
                     BackendError::NotFound { kind, reference }
                 }
-                409 => BackendError::conflict(message),
+                // Docker answers 403 for objects in use or predefined ("has active endpoints").
+                409 | 403 => BackendError::conflict(message),
                 400 => BackendError::invalid(message),
-                401 | 403 => BackendError::PermissionDenied {
+                401 => BackendError::PermissionDenied {
                     message,
                     source: None,
                 },

@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 
 use super::error::{BackendError, Result};
 use super::types::*;
-use super::{Backend, ResultStream};
+use super::{Backend, ByteStream, ResultStream};
 use crate::util::time::{Clock, parse_rfc3339_nanos};
 pub use endpoint::{Endpoint, TlsArgs, TlsFiles};
 use errors::Subject;
@@ -672,6 +672,94 @@ impl Backend for DockerBackend {
         Ok(stream.boxed())
     }
 
+    async fn load_images(&self, archive: ByteStream) -> Result<Vec<String>> {
+        let o = q::ImportImageOptionsBuilder::default().quiet(true).build();
+        let mut stream = self
+            .api()
+            .await?
+            .import_image(o, bollard::body_try_stream(archive), None);
+        let mut loaded = Vec::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| match e {
+                bollard::errors::Error::DockerStreamError { error } => {
+                    BackendError::invalid(format!("the archive was refused: {error}"))
+                }
+                other => self.err(other, None),
+            })?;
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(BackendError::invalid(format!(
+                    "the archive was refused: {message}"
+                )));
+            }
+            for line in info.stream.iter().flat_map(|s| s.lines()) {
+                if line.starts_with("Loaded image") {
+                    loaded.push(line.trim().to_string());
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    async fn save_images(&self, references: &[String]) -> Result<ByteStream> {
+        // Check each name first: the archive stream would only fail on its first read.
+        for r in references {
+            self.api()
+                .await?
+                .inspect_image(r)
+                .await
+                .map_err(|e| self.err(e, subject(ObjectKind::Image, r)))?;
+        }
+        let names: Vec<&str> = references.iter().map(String::as_str).collect();
+        let me = self.clone();
+        let stream = self
+            .api()
+            .await?
+            .export_images(&names)
+            .map(move |chunk| chunk.map_err(|e| std::io::Error::other(me.err(e, None))));
+        Ok(stream.boxed())
+    }
+
+    async fn import_image(
+        &self,
+        rootfs: ByteStream,
+        reference: Option<&str>,
+        changes: &[String],
+    ) -> Result<String> {
+        // Refuse bad instructions here with the same words as the other backends.
+        crate::backend::change::parse(changes)?;
+        let mut builder = q::CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .changes(changes.to_vec());
+        if let Some(r) = reference {
+            let (repo, tag) = split_reference(r);
+            builder = builder.repo(&repo).tag(tag.as_deref().unwrap_or("latest"));
+        }
+        let mut stream = self.api().await?.create_image(
+            Some(builder.build()),
+            Some(bollard::body_try_stream(rootfs)),
+            None,
+        );
+        let mut id = String::new();
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| match e {
+                bollard::errors::Error::DockerStreamError { error } => {
+                    BackendError::invalid(format!("the root filesystem was refused: {error}"))
+                }
+                other => self.err(other, None),
+            })?;
+            if let Some(s) = info.status.filter(|s| s.starts_with("sha256:")) {
+                id = s;
+            }
+        }
+        if id.is_empty() {
+            return Err(BackendError::Internal {
+                message: format!("{}: the import finished without an image id", self.url()),
+                source: None,
+            });
+        }
+        Ok(id)
+    }
+
     async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
         let (repo, tag) = split_reference(target);
         if repo.contains('@') {
@@ -915,7 +1003,10 @@ impl Backend for DockerBackend {
 
     async fn events(&self) -> Result<ResultStream<Event>> {
         let me = self.clone();
-        let stream = self.api().await?.events(None).filter_map(move |item| {
+        // The request is sent on the first poll; `since` keeps what happens before that.
+        let since = self.now().to_string();
+        let o = q::EventsOptionsBuilder::default().since(&since).build();
+        let stream = self.api().await?.events(Some(o)).filter_map(move |item| {
             let out = match item {
                 Ok(e) => {
                     let kind = match e.typ.map(|t| t.to_string()).as_deref() {

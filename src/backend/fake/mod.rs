@@ -5,6 +5,7 @@
 //! and removing images, creating and removing volumes and networks. Every change is published
 //! on the events stream. With a fixed clock everything it reports is deterministic.
 
+mod archive;
 mod inspect;
 mod sample;
 mod state;
@@ -20,7 +21,7 @@ use tokio::sync::broadcast;
 
 use super::error::{BackendError, Result};
 use super::types::*;
-use super::{Backend, ResultStream};
+use super::{Backend, ByteStream, ResultStream, collect_bytes};
 pub use crate::util::time::Clock;
 pub use state::{FakeContainer, FakeImage, FakeNetwork, FakeVolume, State};
 use state::{normalize_reference, signal_number, valid_name, validate_reference};
@@ -706,6 +707,92 @@ impl Backend for FakeBackend {
             Ok(p)
         });
         Ok(paced.chain(finish).boxed())
+    }
+
+    async fn load_images(&self, archive: ByteStream) -> Result<Vec<String>> {
+        let bytes = collect_bytes(archive)
+            .await
+            .map_err(|e| BackendError::invalid(format!("cannot read the archive: {e}")))?;
+        let images = archive::read(&bytes)?;
+        let mut report = Vec::new();
+        let mut loaded = Vec::new();
+        {
+            let mut st = self.state();
+            for img in images {
+                for tag in &img.summary.repo_tags {
+                    for other in &mut st.images {
+                        other.summary.repo_tags.retain(|t| t != tag);
+                    }
+                    report.push(format!("Loaded image: {tag}"));
+                }
+                if img.summary.repo_tags.is_empty() {
+                    report.push(format!("Loaded image ID: {}", img.summary.id));
+                }
+                loaded.push(img.summary.id.clone());
+                match st
+                    .images
+                    .iter_mut()
+                    .find(|i| i.summary.id == img.summary.id)
+                {
+                    Some(existing) => existing.summary.repo_tags.extend(img.summary.repo_tags),
+                    None => st.images.push(img),
+                }
+            }
+        }
+        for id in loaded {
+            self.emit(ObjectKind::Image, "load", &id, None);
+        }
+        Ok(report)
+    }
+
+    async fn save_images(&self, references: &[String]) -> Result<ByteStream> {
+        let bytes = {
+            let st = self.state();
+            let mut chosen = Vec::new();
+            for r in references {
+                let img = &st.images[st.image_index(r)?];
+                let normalized = normalize_reference(r);
+                let tags = if img.summary.repo_tags.contains(&normalized) {
+                    vec![normalized]
+                } else {
+                    img.summary.repo_tags.clone()
+                };
+                chosen.push((img, tags));
+            }
+            archive::write(&chosen)?
+        };
+        Ok(stream::once(async move { Ok(bytes::Bytes::from(bytes)) }).boxed())
+    }
+
+    async fn import_image(
+        &self,
+        rootfs: ByteStream,
+        reference: Option<&str>,
+        changes: &[String],
+    ) -> Result<String> {
+        let changes = super::change::parse(changes)?;
+        if let Some(r) = reference {
+            validate_reference(r)?;
+        }
+        let bytes = collect_bytes(rootfs)
+            .await
+            .map_err(|e| BackendError::invalid(format!("cannot read the root filesystem: {e}")))?;
+        let mut img = archive::import(&bytes, &changes, self.now())?;
+        let id = img.summary.id.clone();
+        {
+            let mut st = self.state();
+            if let Some(r) = reference {
+                let tag = normalize_reference(r);
+                for other in &mut st.images {
+                    other.summary.repo_tags.retain(|t| *t != tag);
+                }
+                img.summary.repo_tags.push(tag);
+            }
+            st.images.retain(|i| i.summary.id != id);
+            st.images.push(img);
+        }
+        self.emit(ObjectKind::Image, "import", &id, reference);
+        Ok(id)
     }
 
     async fn tag_image(&self, source: &str, target: &str) -> Result<()> {

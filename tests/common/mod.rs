@@ -1,0 +1,89 @@
+//! Shared test support: images built from busybox, unique names, and cleanup that runs even
+//! when a test fails.
+#![allow(dead_code)]
+
+pub mod images;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use dockhand::backend::{AnyBackend, Backend, ByteStream, RemoveOptions};
+use futures::StreamExt;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A name no other test (or test run) uses: `dh-test-<pid>-<n>-<what>`.
+pub fn unique(what: &str) -> String {
+    format!(
+        "dh-test-{}-{}-{what}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Bytes as the backends take archives.
+pub fn byte_stream(data: Vec<u8>) -> ByteStream {
+    futures::stream::once(async move { Ok(Bytes::from(data)) }).boxed()
+}
+
+/// Objects a test created, removed on drop whatever happened.
+pub struct Cleanup {
+    backend: AnyBackend,
+    /// Container names or ids.
+    pub containers: Vec<String>,
+    /// Image references.
+    pub images: Vec<String>,
+    /// Volume names.
+    pub volumes: Vec<String>,
+    /// Network names.
+    pub networks: Vec<String>,
+}
+
+impl Cleanup {
+    /// Nothing to clean yet.
+    pub fn new(backend: &AnyBackend) -> Cleanup {
+        Cleanup {
+            backend: backend.clone(),
+            containers: Vec::new(),
+            images: Vec::new(),
+            volumes: Vec::new(),
+            networks: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let backend = self.backend.clone();
+        let containers = std::mem::take(&mut self.containers);
+        let images = std::mem::take(&mut self.images);
+        let volumes = std::mem::take(&mut self.volumes);
+        let networks = std::mem::take(&mut self.networks);
+        // Drop may run inside a runtime; do the work on a thread with its own.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let force = RemoveOptions {
+                    force: true,
+                    volumes: true,
+                };
+                for c in &containers {
+                    let _ = backend.remove_container(c, force).await;
+                }
+                for n in &networks {
+                    let _ = backend.remove_network(n).await;
+                }
+                for v in &volumes {
+                    let _ = backend.remove_volume(v, true).await;
+                }
+                for i in &images {
+                    let _ = backend.remove_image(i, true).await;
+                }
+            });
+        });
+        let _ = done.join();
+    }
+}
