@@ -12,7 +12,7 @@ use dockhand::tui::keymap::Keymap;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(err) => {
             eprintln!("dockhand: {err:#}");
             ExitCode::from(125)
@@ -20,13 +20,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Some(Commands::Completions { shell }) = &cli.command {
         cli::completions(*shell);
-        return Ok(());
+        return Ok(0);
     }
     let config = cli::load_config(&cli)?;
     let backend = cli::select_backend(&cli, &config)?;
+    if let Some(command) = &cli.command {
+        return runtime()?.block_on(cli::run(&backend, command));
+    }
     let keymap = Keymap::new(config.keys.clone()).context("key bindings")?;
     let options = AppOptions {
         endpoint: backend.endpoint_label(),
@@ -36,11 +46,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ui: config.ui.clone(),
         clock: dockhand::util::time::Clock::System,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime
+    runtime()?
         .block_on(dockhand::tui::run(backend, options))
-        .context("terminal error")
+        .context("terminal error")?;
+    Ok(0)
 }

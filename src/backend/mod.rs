@@ -8,6 +8,7 @@ pub mod change;
 pub mod docker;
 pub mod error;
 pub mod fake;
+pub mod parse;
 pub mod types;
 
 use std::future::Future;
@@ -25,6 +26,19 @@ pub type ResultStream<T> = BoxStream<'static, Result<T>>;
 
 /// A stream of bytes: image archives in and out.
 pub type ByteStream = BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// Where a session's input goes.
+pub type SessionInput = std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
+
+/// A running exec or attach session: its output, and its input when stdin was asked for.
+pub struct Session {
+    /// Which session.
+    pub id: SessionId,
+    /// Output until the process ends or the session is detached.
+    pub output: ResultStream<OutputChunk>,
+    /// Input, when stdin is attached.
+    pub input: Option<SessionInput>,
+}
 
 /// Reads a byte stream to the end.
 pub async fn collect_bytes(mut stream: ByteStream) -> std::io::Result<Vec<u8>> {
@@ -108,6 +122,21 @@ pub trait Backend: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<ResultStream<StatsSample>>> + Send;
+    /// Runs a process in a running container.
+    fn exec(&self, container: &str, spec: ExecSpec)
+    -> impl Future<Output = Result<Session>> + Send;
+    /// Attaches to a container's main process (its output from now on, and stdin when asked).
+    fn attach(&self, container: &str, stdin: bool) -> impl Future<Output = Result<Session>> + Send;
+    /// Tells a TTY session its new size.
+    fn resize_session(
+        &self,
+        id: &SessionId,
+        cols: u16,
+        rows: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Exit code of a session's process; `None` while it runs.
+    fn session_exit_code(&self, id: &SessionId)
+    -> impl Future<Output = Result<Option<i64>>> + Send;
     /// Removes every stopped container.
     fn prune_containers(&self) -> impl Future<Output = Result<PruneReport>> + Send;
 
@@ -251,6 +280,10 @@ dispatch! {
     fn top_container(&self, reference: &str) -> TopOutput;
     fn container_logs(&self, reference: &str, options: LogOptions) -> ResultStream<LogLine>;
     fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
+    fn exec(&self, container: &str, spec: ExecSpec) -> Session;
+    fn attach(&self, container: &str, stdin: bool) -> Session;
+    fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> ();
+    fn session_exit_code(&self, id: &SessionId) -> Option<i64>;
     fn prune_containers(&self) -> PruneReport;
     fn list_images(&self, all: bool) -> Vec<ImageSummary>;
     fn inspect_image(&self, reference: &str) -> ImageDetails;

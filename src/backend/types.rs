@@ -455,6 +455,41 @@ pub struct LogOptions {
     pub since: Option<UnixTime>,
 }
 
+/// What to run with `exec`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExecSpec {
+    /// Command and arguments.
+    pub cmd: Vec<String>,
+    /// Extra environment as `KEY=value`.
+    pub env: Vec<String>,
+    /// Working directory (the container's when `None`).
+    pub working_dir: Option<String>,
+    /// User (the container's when `None`).
+    pub user: Option<String>,
+    /// Allocate a TTY.
+    pub tty: bool,
+    /// Attach stdin.
+    pub stdin: bool,
+}
+
+/// A piece of output from an exec or attach session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputChunk {
+    /// stdout or stderr (a TTY session has only stdout).
+    pub stream: LogStream,
+    /// The bytes, as written.
+    pub data: bytes::Bytes,
+}
+
+/// Which session, for resizing and exit codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionId {
+    /// An exec instance by id.
+    Exec(String),
+    /// An attachment to a container's main process, by container id.
+    Attach(String),
+}
+
 /// One sample of a container's resource usage.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct StatsSample {

@@ -1,4 +1,12 @@
-//! Command-line interface: global options, subcommands, and choosing the backend.
+//! Command-line interface: global options, subcommands (docker's flags and output), and
+//! choosing the backend. Every command goes through the `Backend` seam.
+
+pub mod container;
+pub mod image;
+pub mod output;
+pub mod session;
+pub mod system;
+pub mod volume;
 
 use std::path::PathBuf;
 
@@ -6,7 +14,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
 use crate::backend::docker::{TlsArgs, endpoint};
-use crate::backend::{AnyBackend, BackendError, DockerBackend, FakeBackend};
+use crate::backend::{
+    AnyBackend, Backend, BackendError, DockerBackend, ExecSpec, FakeBackend, RemoveOptions,
+};
 use crate::config::{self, Config};
 
 /// Keyboard-driven terminal UI for containers, images, volumes and networks.
@@ -49,11 +59,402 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
+    /// List containers.
+    Ps(container::PsArgs),
+    /// Create and start a container.
+    Run(container::RunArgs),
+    /// Create a container.
+    Create(container::ContainerOptions),
+    /// Start containers.
+    Start {
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Stop containers (stop signal, then SIGKILL after the timeout).
+    Stop {
+        /// Seconds to wait before killing.
+        #[arg(short, long)]
+        time: Option<u64>,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Send a signal to containers (SIGKILL by default).
+    Kill {
+        /// Signal to send.
+        #[arg(short, long)]
+        signal: Option<String>,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Restart containers.
+    Restart {
+        /// Seconds to wait before killing.
+        #[arg(short, long)]
+        time: Option<u64>,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Pause all processes in containers.
+    Pause {
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Unpause containers.
+    Unpause {
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Remove containers.
+    Rm {
+        /// Kill and remove running containers.
+        #[arg(short, long)]
+        force: bool,
+        /// Remove anonymous volumes too.
+        #[arg(short, long)]
+        volumes: bool,
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// Rename a container.
+    Rename {
+        /// Container.
+        container: String,
+        /// New name.
+        new_name: String,
+    },
+    /// Fetch the logs of a container.
+    Logs(container::LogsArgs),
+    /// Run a command in a running container.
+    Exec(ExecArgs),
+    /// Attach to a running container's input and output (detach with ctrl-p ctrl-q).
+    Attach {
+        /// Do not attach stdin.
+        #[arg(long)]
+        no_stdin: bool,
+        /// Container.
+        container: String,
+    },
+    /// Detailed information on containers, images, volumes or networks.
+    Inspect {
+        /// Only look for this kind: container, image, volume, network.
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// Names or ids.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Processes of a container.
+    Top {
+        /// Container.
+        container: String,
+    },
+    /// Live resource usage of containers.
+    Stats {
+        /// Show all containers (default shows just running).
+        #[arg(short, long)]
+        all: bool,
+        /// Print one table and exit.
+        #[arg(long)]
+        no_stream: bool,
+        /// Containers (default: all running).
+        containers: Vec<String>,
+    },
+    /// Block until containers stop, then print their exit codes.
+    Wait {
+        /// Containers.
+        #[arg(required = true)]
+        containers: Vec<String>,
+    },
+    /// List images.
+    Images {
+        /// Show all images.
+        #[arg(short, long)]
+        all: bool,
+        /// Only show image IDs.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Only images of this repository.
+        repository: Option<String>,
+    },
+    /// Download an image from a registry.
+    Pull {
+        /// Image reference.
+        image: String,
+    },
+    /// Load images from a tar archive (file or stdin).
+    Load {
+        /// Archive to read (default: stdin).
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// Suppress the load output.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Save images to a tar archive (file or stdout).
+    Save {
+        /// File to write (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Images.
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Import a root filesystem tarball (file or - for stdin) as an image.
+    Import {
+        /// Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR).
+        #[arg(short, long = "change")]
+        change: Vec<String>,
+        /// Tarball, or - for stdin.
+        file: PathBuf,
+        /// Name for the image.
+        reference: Option<String>,
+    },
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag {
+        /// Source image.
+        source: String,
+        /// New reference.
+        target: String,
+    },
+    /// Remove images.
+    Rmi {
+        /// Force removal.
+        #[arg(short, long)]
+        force: bool,
+        /// Images.
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Show the history of an image.
+    History {
+        /// Don't truncate output.
+        #[arg(long)]
+        no_trunc: bool,
+        /// Only show image IDs.
+        #[arg(short, long)]
+        quiet: bool,
+        /// Image.
+        image: String,
+    },
+    /// Manage images.
+    #[command(subcommand)]
+    Image(ImageCmd),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(ContainerCmd),
+    /// Manage volumes.
+    #[command(subcommand)]
+    Volume(volume::VolumeCmd),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(volume::NetworkCmd),
+    /// Live events from the backend.
+    Events,
+    /// System-wide information.
+    Info,
+    /// Version of dockhand and of the backend.
+    Version,
     /// Print a shell completion script (e.g. `dockhand completions bash > /etc/bash_completion.d/dockhand`).
     Completions {
         /// Shell to generate for.
         shell: Shell,
     },
+}
+
+/// `exec` options.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// Keep STDIN open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables.
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (name or UID[:GID]).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Container.
+    pub container: String,
+    /// Command and arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// `image …`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCmd {
+    /// Remove unused images.
+    Prune {
+        /// Remove all images without containers, not just dangling ones.
+        #[arg(short, long)]
+        all: bool,
+        /// Do not ask.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+/// `container …`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCmd {
+    /// Remove all stopped containers.
+    Prune {
+        /// Do not ask.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+/// Runs a subcommand and returns the process exit status.
+pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
+    use container::each;
+    let ok = |()| 0;
+    Ok(match command {
+        Commands::Ps(a) => container::ps(b, a).await.map(ok)?,
+        Commands::Run(a) => container::run(b, a).await?,
+        Commands::Create(o) => container::create_cmd(b, o).await.map(ok)?,
+        Commands::Start { containers } => {
+            each(containers, async |c| b.start_container(&c).await).await
+        }
+        Commands::Stop { time, containers } => {
+            let t = container::timeout(*time);
+            each(containers, async |c| b.stop_container(&c, t).await).await
+        }
+        Commands::Kill { signal, containers } => {
+            each(containers, async |c| {
+                b.kill_container(&c, signal.as_deref()).await
+            })
+            .await
+        }
+        Commands::Restart { time, containers } => {
+            let t = container::timeout(*time);
+            each(containers, async |c| b.restart_container(&c, t).await).await
+        }
+        Commands::Pause { containers } => {
+            each(containers, async |c| b.pause_container(&c).await).await
+        }
+        Commands::Unpause { containers } => {
+            each(containers, async |c| b.unpause_container(&c).await).await
+        }
+        Commands::Rm {
+            force,
+            volumes,
+            containers,
+        } => {
+            let o = RemoveOptions {
+                force: *force,
+                volumes: *volumes,
+            };
+            each(containers, async |c| b.remove_container(&c, o).await).await
+        }
+        Commands::Rename {
+            container,
+            new_name,
+        } => b.rename_container(container, new_name).await.map(ok)?,
+        Commands::Logs(a) => container::logs(b, a).await.map(ok)?,
+        Commands::Exec(a) => exec(b, a).await?,
+        Commands::Attach {
+            no_stdin,
+            container,
+        } => {
+            let tty = b.inspect_container(container).await?.tty;
+            let s = b.attach(container, !no_stdin).await?;
+            session::drive(b, s, tty).await?;
+            let d = b.inspect_container(container).await?;
+            if d.summary.state.is_alive() {
+                0
+            } else {
+                d.summary.exit_code.unwrap_or(0) as i32
+            }
+        }
+        Commands::Inspect { kind, names } => system::inspect(b, names, kind.as_deref()).await?,
+        Commands::Top { container } => container::top(b, container).await.map(ok)?,
+        Commands::Stats {
+            all,
+            no_stream,
+            containers,
+        } => container::stats(b, containers, *all, *no_stream)
+            .await
+            .map(ok)?,
+        Commands::Wait { containers } => container::wait(b, containers).await?,
+        Commands::Images {
+            all,
+            quiet,
+            repository,
+        } => image::images(b, *all, *quiet, repository.as_deref())
+            .await
+            .map(ok)?,
+        Commands::Pull { image } => image::pull_with_progress(b, image).await.map(ok)?,
+        Commands::Load { input, quiet } => {
+            image::load(b, input.as_deref(), *quiet).await.map(ok)?
+        }
+        Commands::Save { output, images } => {
+            image::save(b, output.as_deref(), images).await.map(ok)?
+        }
+        Commands::Import {
+            change,
+            file,
+            reference,
+        } => image::import(b, file, reference.as_deref(), change)
+            .await
+            .map(ok)?,
+        Commands::Tag { source, target } => b.tag_image(source, target).await.map(ok)?,
+        Commands::Rmi { force, images } => image::rmi(b, images, *force).await?,
+        Commands::History {
+            no_trunc,
+            quiet,
+            image,
+        } => image::history(b, image, *no_trunc, *quiet).await.map(ok)?,
+        Commands::Image(ImageCmd::Prune { all, force }) => {
+            image::prune(b, *all, *force).await.map(ok)?
+        }
+        Commands::Container(ContainerCmd::Prune { force }) => {
+            container::prune(b, *force).await.map(ok)?
+        }
+        Commands::Volume(cmd) => volume::volume(b, cmd).await?,
+        Commands::Network(cmd) => volume::network(b, cmd).await?,
+        Commands::Events => system::events(b).await.map(ok)?,
+        Commands::Info => system::info(b).await.map(ok)?,
+        Commands::Version => system::version(b).await.map(ok)?,
+        Commands::Completions { shell } => {
+            completions(*shell);
+            0
+        }
+    })
+}
+
+/// `exec`: the process's exit status; 126/127 when the command cannot run, as docker.
+async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
+    let mut env = Vec::new();
+    for e in &a.env {
+        env.extend(crate::backend::parse::env(e, |k| std::env::var(k).ok())?);
+    }
+    let spec = ExecSpec {
+        cmd: a.command.clone(),
+        env,
+        working_dir: a.workdir.clone(),
+        user: a.user.clone(),
+        tty: a.tty,
+        stdin: a.interactive,
+    };
+    if a.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        anyhow::bail!("the input device is not a TTY; drop -t or run from a terminal");
+    }
+    let s = b.exec(&a.container, spec).await?;
+    Ok(session::drive(b, s, a.tty).await? as i32)
 }
 
 /// Why no backend could be opened.

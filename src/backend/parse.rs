@@ -1,0 +1,345 @@
+//! Docker-style option values turned into domain types: `-p`, `-v`, `--mount`, `--memory`,
+//! `--cpus`, `--restart`, `--since`. Shared by the CLI and the TUI's run dialog; each error
+//! names the value and the accepted form.
+
+use super::error::{BackendError, Result};
+use super::types::{Mount, MountKind, PortMapping, Protocol, RestartPolicy};
+
+fn bad(what: &str, value: &str, form: &str) -> BackendError {
+    BackendError::invalid(format!("invalid {what} {value:?}: {form}"))
+}
+
+const PORT_FORM: &str = "write [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp|sctp] or CONTAINER_PORT[/PROTO], e.g. 8080:80 or 127.0.0.1:53:53/udp";
+
+fn port_number(s: &str, value: &str) -> Result<u16> {
+    match s.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(bad("port", value, PORT_FORM)),
+    }
+}
+
+/// `-p [ip:][host:]container[/proto]`. An empty host port (`127.0.0.1::80`) asks for any free one,
+/// written as port 0.
+pub fn port(value: &str) -> Result<PortMapping> {
+    let (addr, proto) = match value.rsplit_once('/') {
+        Some((a, p)) => (a, p),
+        None => (value, "tcp"),
+    };
+    let protocol = match proto {
+        "tcp" => Protocol::Tcp,
+        "udp" => Protocol::Udp,
+        "sctp" => Protocol::Sctp,
+        _ => return Err(bad("port", value, PORT_FORM)),
+    };
+    // IPv6 host addresses come in brackets: [::1]:8080:80.
+    let (ip, rest) = if let Some(r) = addr.strip_prefix('[') {
+        let (ip, rest) = r
+            .split_once("]:")
+            .ok_or_else(|| bad("port", value, PORT_FORM))?;
+        (Some(ip.to_string()), rest)
+    } else {
+        let parts: Vec<&str> = addr.split(':').collect();
+        match parts.len() {
+            1 | 2 => (None, addr),
+            3 => (Some(parts[0].to_string()), &addr[parts[0].len() + 1..]),
+            _ => return Err(bad("port", value, PORT_FORM)),
+        }
+    };
+    if let Some(ip) = &ip {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(bad("port", value, PORT_FORM));
+        }
+    }
+    let (host_port, container_port) = match rest.split_once(':') {
+        Some((h, c)) => (
+            if h.is_empty() {
+                Some(0)
+            } else {
+                Some(port_number(h, value)?)
+            },
+            port_number(c, value)?,
+        ),
+        None if ip.is_none() => (None, port_number(rest, value)?),
+        None => return Err(bad("port", value, PORT_FORM)),
+    };
+    Ok(PortMapping {
+        host_ip: ip.or_else(|| host_port.map(|_| "0.0.0.0".to_string())),
+        host_port,
+        container_port,
+        protocol,
+    })
+}
+
+const VOLUME_FORM: &str =
+    "write /host/path:/container/path[:ro], NAME:/container/path[:ro] or /container/path";
+
+/// `-v SOURCE:TARGET[:ro|rw]` (a source starting with `/` is a bind mount, else a named
+/// volume) or `-v TARGET` (an anonymous volume, named by the backend; source left empty).
+pub fn volume(value: &str) -> Result<Mount> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [t] => ("", *t, None),
+        [s, t] => (*s, *t, None),
+        [s, t, m] => (*s, *t, Some(*m)),
+        _ => return Err(bad("volume", value, VOLUME_FORM)),
+    };
+    if !target.starts_with('/') {
+        return Err(bad("volume", value, VOLUME_FORM));
+    }
+    let read_only = match mode {
+        None | Some("rw") => false,
+        Some("ro") => true,
+        Some(_) => return Err(bad("volume", value, VOLUME_FORM)),
+    };
+    let kind = if source.starts_with('/') {
+        MountKind::Bind
+    } else {
+        if !source.is_empty()
+            && !source
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
+            return Err(bad(
+                "volume",
+                value,
+                "a volume name is letters, digits, '_', '.' and '-'; a host path starts with /",
+            ));
+        }
+        MountKind::Volume
+    };
+    Ok(Mount {
+        kind,
+        source: source.to_string(),
+        destination: target.to_string(),
+        read_only,
+    })
+}
+
+const MOUNT_FORM: &str = "write type=bind|volume|tmpfs,source=…,target=/path[,readonly]";
+
+/// `--mount type=bind,source=/a,target=/b,readonly`.
+pub fn mount(value: &str) -> Result<Mount> {
+    let mut kind = MountKind::Volume;
+    let mut source = String::new();
+    let mut target = String::new();
+    let mut read_only = false;
+    for field in value.split(',') {
+        let (k, v) = field.split_once('=').unwrap_or((field, ""));
+        match k {
+            "type" => {
+                kind = match v {
+                    "bind" => MountKind::Bind,
+                    "volume" => MountKind::Volume,
+                    "tmpfs" => MountKind::Tmpfs,
+                    _ => return Err(bad("mount", value, MOUNT_FORM)),
+                }
+            }
+            "source" | "src" => source = v.to_string(),
+            "target" | "destination" | "dst" => target = v.to_string(),
+            "readonly" | "ro" => read_only = matches!(v, "" | "true" | "1"),
+            _ => return Err(bad("mount", value, MOUNT_FORM)),
+        }
+    }
+    if !target.starts_with('/') || (kind == MountKind::Bind && !source.starts_with('/')) {
+        return Err(bad("mount", value, MOUNT_FORM));
+    }
+    Ok(Mount {
+        kind,
+        source,
+        destination: target,
+        read_only,
+    })
+}
+
+/// `--memory 512m`: a number with an optional b, k, m or g suffix.
+pub fn memory(value: &str) -> Result<u64> {
+    let v = value.trim().to_ascii_lowercase();
+    let v = v
+        .strip_suffix('b')
+        .filter(|r| r.ends_with(['k', 'm', 'g']))
+        .unwrap_or(&v);
+    let (num, mult) = match v.chars().last() {
+        Some('k') => (&v[..v.len() - 1], 1u64 << 10),
+        Some('m') => (&v[..v.len() - 1], 1 << 20),
+        Some('g') => (&v[..v.len() - 1], 1 << 30),
+        Some('b') => (&v[..v.len() - 1], 1),
+        _ => (v, 1),
+    };
+    match num.parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => {
+            let bytes = (n * mult as f64) as u64;
+            if bytes < 6 << 20 {
+                Err(bad("memory limit", value, "the minimum is 6m"))
+            } else {
+                Ok(bytes)
+            }
+        }
+        _ => Err(bad(
+            "memory limit",
+            value,
+            "write a size such as 512m or 2g",
+        )),
+    }
+}
+
+/// `--cpus 1.5` in billionths of a CPU.
+pub fn cpus(value: &str) -> Result<u64> {
+    match value.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n <= 1024.0 => Ok((n * 1e9).round() as u64),
+        _ => Err(bad(
+            "--cpus value",
+            value,
+            "write a positive number of CPUs such as 0.5 or 2",
+        )),
+    }
+}
+
+/// `--restart no|always|unless-stopped|on-failure[:N]`.
+pub fn restart(value: &str) -> Result<RestartPolicy> {
+    let form = "write no, always, unless-stopped, on-failure or on-failure:N";
+    match value.split_once(':') {
+        None => match value {
+            "no" | "" => Ok(RestartPolicy::No),
+            "always" => Ok(RestartPolicy::Always),
+            "unless-stopped" => Ok(RestartPolicy::UnlessStopped),
+            "on-failure" => Ok(RestartPolicy::OnFailure { max_retries: 0 }),
+            _ => Err(bad("restart policy", value, form)),
+        },
+        Some(("on-failure", n)) => n
+            .parse()
+            .map(|max_retries| RestartPolicy::OnFailure { max_retries })
+            .map_err(|_| bad("restart policy", value, form)),
+        Some(_) => Err(bad(
+            "restart policy",
+            value,
+            "only on-failure takes a count (on-failure:3)",
+        )),
+    }
+}
+
+/// `--since` for logs: Unix seconds, an RFC 3339 time, or a duration back from `now` (`10m`, `2h`).
+pub fn since(value: &str, now: i64) -> Result<i64> {
+    let form = "write a duration such as 10m or 2h, an RFC 3339 time, or Unix seconds";
+    if let Ok(secs) = value.parse::<i64>() {
+        return Ok(secs);
+    }
+    if let Some(t) = crate::util::time::parse_rfc3339(value) {
+        return Ok(t);
+    }
+    let (num, unit) = value.split_at(
+        value
+            .find(|c: char| c.is_ascii_alphabetic())
+            .ok_or_else(|| bad("time", value, form))?,
+    );
+    let n: f64 = num.parse().map_err(|_| bad("time", value, form))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86_400.0,
+        _ => return Err(bad("time", value, form)),
+    };
+    Ok(now - secs as i64)
+}
+
+/// `-e KEY=value`, or `-e KEY` taking the value from the caller's environment.
+pub fn env(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>> {
+    if value.is_empty() || value.starts_with('=') {
+        return Err(bad("environment variable", value, "write KEY=value or KEY"));
+    }
+    Ok(if value.contains('=') {
+        Some(value.to_string())
+    } else {
+        lookup(value).map(|v| format!("{value}={v}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_follow_docker() {
+        let p = port("8080:80").unwrap();
+        assert_eq!(
+            (p.host_ip.as_deref(), p.host_port, p.container_port),
+            (Some("0.0.0.0"), Some(8080), 80)
+        );
+        let p = port("127.0.0.1:5353:53/udp").unwrap();
+        assert_eq!(
+            (p.host_ip.as_deref(), p.protocol),
+            (Some("127.0.0.1"), Protocol::Udp)
+        );
+        let p = port("80").unwrap();
+        assert_eq!((p.host_port, p.host_ip), (None, None));
+        let p = port("127.0.0.1::80").unwrap();
+        assert_eq!(p.host_port, Some(0));
+        let p = port("[::1]:8080:80").unwrap();
+        assert_eq!(p.host_ip.as_deref(), Some("::1"));
+        for bad in [
+            "",
+            "http",
+            "8080:80/icmp",
+            "70000:80",
+            "a.b.c.d:1:2",
+            "1:2:3:4",
+            "0:80",
+        ] {
+            let err = port(bad).unwrap_err().to_string();
+            assert!(err.contains("CONTAINER_PORT"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn volumes_and_mounts_follow_docker() {
+        let v = volume("/srv/data:/data:ro").unwrap();
+        assert_eq!((v.kind, v.read_only), (MountKind::Bind, true));
+        let v = volume("pgdata:/var/lib/postgresql/data").unwrap();
+        assert_eq!(v.kind, MountKind::Volume);
+        let v = volume("/scratch").unwrap();
+        assert_eq!((v.kind, v.source.as_str()), (MountKind::Volume, ""));
+        assert!(volume("data").is_err());
+        assert!(volume("/a:/b:rx").is_err());
+        assert!(volume("bad name:/x").is_err());
+        let m = mount("type=bind,source=/a,target=/b,readonly").unwrap();
+        assert_eq!((m.kind, m.read_only), (MountKind::Bind, true));
+        assert_eq!(
+            mount("type=tmpfs,target=/run").unwrap().kind,
+            MountKind::Tmpfs
+        );
+        assert!(mount("type=bind,source=rel,target=/b").is_err());
+        assert!(mount("type=nfs,target=/b").is_err());
+    }
+
+    #[test]
+    fn limits_and_policies() {
+        assert_eq!(memory("512m").unwrap(), 512 << 20);
+        assert_eq!(memory("1G").unwrap(), 1 << 30);
+        assert_eq!(memory("64mb").unwrap(), 64 << 20);
+        assert!(memory("1k").unwrap_err().to_string().contains("minimum"));
+        assert!(memory("lots").is_err());
+        assert_eq!(cpus("1.5").unwrap(), 1_500_000_000);
+        assert!(cpus("-1").is_err());
+        assert_eq!(
+            restart("on-failure:3").unwrap(),
+            RestartPolicy::OnFailure { max_retries: 3 }
+        );
+        assert_eq!(
+            restart("unless-stopped").unwrap(),
+            RestartPolicy::UnlessStopped
+        );
+        assert!(restart("sometimes").is_err());
+        assert!(restart("always:3").is_err());
+        assert_eq!(since("10m", 1000).unwrap(), 400);
+        assert_eq!(since("1700000000", 0).unwrap(), 1_700_000_000);
+        assert_eq!(since("2023-11-14T22:13:20Z", 0).unwrap(), 1_700_000_000);
+        assert!(since("yesterday", 0).is_err());
+        assert_eq!(env("A=1", |_| None).unwrap().as_deref(), Some("A=1"));
+        assert_eq!(
+            env("HOME", |_| Some("/root".into())).unwrap().as_deref(),
+            Some("HOME=/root")
+        );
+        assert_eq!(env("UNSET", |_| None).unwrap(), None);
+        assert!(env("=x", |_| None).is_err());
+    }
+}
