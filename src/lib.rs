@@ -5,5 +5,6 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod session;
 pub mod tui;
 pub mod util;

@@ -1,5 +1,7 @@
 //! End to end: the real binary in tmux with `--demo`. Switches panes, filters, opens help,
-//! follows a rebound key from the config file and quits with exit status 0.
+//! follows a rebound key from the config file, hands the terminal to a shell and to an
+//! attached process and takes it back, runs `exec -it` from the command line, and quits
+//! with exit status 0.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +18,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(config: &str) -> Tmux {
+        Tmux::run(&["--demo"], config)
+    }
+
+    /// Starts dockhand with `args` and `--config` pointing at `config`.
+    fn run(args: &[&str], config: &str) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let socket = format!(
             "dockhand-e2e-{}-{}",
@@ -26,9 +33,10 @@ impl Tmux {
         std::fs::write(&config_path, config).unwrap();
         let status_path = dir.path().join("status");
         let command = format!(
-            "{} --demo --config {}; echo $? > {}",
+            "{} --config {} {}; echo $? > {}",
             env!("CARGO_BIN_EXE_dockhand"),
             config_path.display(),
+            args.join(" "),
             status_path.display()
         );
         let tmux = Tmux { socket, dir };
@@ -195,4 +203,67 @@ fn resize_redraws_and_ctrl_c_quits() {
     t.wait_text("COMMAND");
     t.send(&["C-c"]);
     assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn a_shell_gets_the_terminal_and_gives_it_back() {
+    let t = Tmux::start("");
+    t.wait_text("debug-shell");
+    // The selection starts on "api", which runs.
+    t.send(&["e"]);
+    t.wait_text("/ #");
+    t.send(&["hostname", "Enter"]);
+    t.wait_text("13f283549866");
+    t.send(&["stty size", "Enter"]);
+    t.wait_text("32 110");
+    t.send(&["exit 3", "Enter"]);
+    t.wait_text("sh in api ended (exit 3)");
+    // Keys reach the TUI again.
+    t.send(&["2"]);
+    t.wait_text("REPOSITORY");
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn attach_follows_output_and_ctrl_p_ctrl_q_detaches() {
+    let t = Tmux::start("");
+    t.wait_text("debug-shell");
+    t.send(&["a"]);
+    t.wait_text("attached to api; detach with ctrl-p ctrl-q");
+    t.wait_for("output from api", |s| {
+        s.contains("info: ") || s.contains("warn: ")
+    });
+    t.send(&["C-p", "C-q"]);
+    t.wait_text("detached from api");
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn a_stopped_container_gets_no_shell() {
+    let t = Tmux::start("");
+    t.wait_text("debug-shell");
+    t.send(&["G", "e"]);
+    t.wait_text("cannot open a shell in worker: it is exited; start it first");
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn exec_it_from_the_command_line_follows_resizes() {
+    let t = Tmux::run(&["--demo", "exec", "-it", "web", "sh"], "");
+    t.wait_text("/ #");
+    t.send(&["stty size", "Enter"]);
+    t.wait_text("32 110");
+    let ok = t
+        .cmd(&["resize-window", "-t", "e2e", "-x", "90", "-y", "20"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::thread::sleep(Duration::from_millis(300));
+    t.send(&["stty size", "Enter"]);
+    t.wait_text("20 90");
+    t.send(&["exit 4", "Enter"]);
+    assert_eq!(t.wait_exit(), 4);
 }

@@ -334,7 +334,7 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
         return Ok(0);
     }
     if o.interactive || o.tty {
-        let code = super::session::attach_and_start(b, &id, o.interactive, o.tty).await?;
+        let code = crate::session::attach_and_start(b, &id, o.interactive, o.tty).await?;
         if o.rm {
             b.remove_container(
                 &id,

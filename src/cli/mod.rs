@@ -4,7 +4,6 @@
 pub mod container;
 pub mod image;
 pub mod output;
-pub mod session;
 pub mod system;
 pub mod volume;
 
@@ -372,7 +371,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         } => {
             let tty = b.inspect_container(container).await?.tty;
             let s = b.attach(container, !no_stdin).await?;
-            session::drive(b, s, tty).await?;
+            crate::session::drive(b, s, tty).await?;
             let d = b.inspect_container(container).await?;
             if d.summary.state.is_alive() {
                 0
@@ -454,7 +453,7 @@ async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
         anyhow::bail!("the input device is not a TTY; drop -t or run from a terminal");
     }
     let s = b.exec(&a.container, spec).await?;
-    Ok(session::drive(b, s, a.tty).await? as i32)
+    Ok(crate::session::drive(b, s, a.tty).await? as i32)
 }
 
 /// Why no backend could be opened.

@@ -672,6 +672,8 @@ impl App {
                 }
             }),
             Command::Kill => self.confirm_kill(),
+            Command::Shell => self.handover(false),
+            Command::Attach => self.handover(true),
             Command::Remove => self.confirm_remove(),
             Command::Follow => {
                 if self.tab() == Tab::Logs {
@@ -780,6 +782,55 @@ impl App {
         let op = op(first);
         self.containers.clear_marks();
         vec![Effect::Containers(op, key_label(&targets))]
+    }
+
+    /// Asks the event loop to hand the terminal to a shell or the main process.
+    fn handover(&mut self, attach: bool) -> Vec<Effect> {
+        if self.pane != PaneKind::Containers {
+            self.say(
+                format!(
+                    "that key acts on containers; press {} for the Containers pane",
+                    self.keymap.label(Command::PaneContainers)
+                ),
+                true,
+            );
+            return Vec::new();
+        }
+        let Some(c) = self.containers.selected_row() else {
+            return Vec::new();
+        };
+        if c.state != ContainerState::Running {
+            let what = if attach {
+                "attach to"
+            } else {
+                "open a shell in"
+            };
+            let hint = if c.state == ContainerState::Paused {
+                "unpause"
+            } else {
+                "start"
+            };
+            let text = format!(
+                "cannot {what} {}: it is {}; {hint} it first",
+                c.name, c.state
+            );
+            self.say(text, true);
+            return Vec::new();
+        }
+        vec![Effect::Handover(super::effect::Handover {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            attach,
+        })]
+    }
+
+    /// Shows how a handed-over session ended and reloads what it may have changed.
+    pub fn handover_ended(&mut self, text: String, error: bool) -> Vec<Effect> {
+        self.say(text, error);
+        self.dirty = true;
+        let mut effects = vec![Effect::LoadList(PaneKind::Containers)];
+        effects.extend(self.tab_effects(true));
+        effects
     }
 
     fn confirm_kill(&mut self) -> Vec<Effect> {

@@ -80,6 +80,19 @@ pub enum Effect {
     RemoveVolumes(Vec<(String, String)>),
     /// Remove networks, given as (id, name).
     RemoveNetworks(Vec<(String, String)>),
+    /// Hand the terminal to a session in a container; the event loop carries this out itself.
+    Handover(Handover),
+}
+
+/// What to run when the terminal is handed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// Container id.
+    pub id: String,
+    /// Container name, for messages.
+    pub name: String,
+    /// A shell (exec) or the main process (attach).
+    pub attach: bool,
 }
 
 async fn timed<T>(fut: impl Future<Output = Result<T, BackendError>>) -> Outcome<T> {
@@ -177,7 +190,12 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             })
             .await
         }
-        Effect::WatchLogs(_) | Effect::WatchStats(_) | Effect::WatchEvents => return None,
+        Effect::WatchLogs(_)
+        | Effect::WatchStats(_)
+        | Effect::WatchEvents
+        | Effect::Handover(_) => {
+            return None;
+        }
     })
 }
 

@@ -28,7 +28,7 @@ use tokio::time::MissedTickBehavior;
 use crate::backend::AnyBackend;
 use action::Action;
 use app::{App, AppOptions};
-use effect::Runner;
+use effect::{Effect, Handover, Runner};
 
 /// Runs the TUI until the user quits. The terminal is restored on return and on panic.
 pub async fn run(backend: AnyBackend, options: AppOptions) -> io::Result<()> {
@@ -46,7 +46,7 @@ async fn event_loop(
     let tick_every = Duration::from_millis(options.ui.tick_rate_ms);
     let refresh_every = Duration::from_millis(options.ui.refresh_interval_ms);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut runner = Runner::new(backend, tx);
+    let mut runner = Runner::new(backend.clone(), tx);
     let mut app = App::new(options);
     let size = terminal.size()?;
     app.size = (size.width, size.height);
@@ -54,7 +54,7 @@ async fn event_loop(
         runner.run(effect);
     }
 
-    let mut input = EventStream::new();
+    let mut input = Some(EventStream::new());
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut refresh =
@@ -70,7 +70,7 @@ async fn event_loop(
             return Ok(());
         }
         let action = tokio::select! {
-            event = input.next() => match event {
+            event = async { input.as_mut()?.next().await } => match event {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
                 Some(Ok(TermEvent::Resize(w, h))) => Action::Resize(w, h),
                 Some(Ok(_)) => continue,
@@ -81,14 +81,75 @@ async fn event_loop(
             _ = tick.tick() => Action::Tick,
             _ = refresh.tick() => Action::Refresh,
         };
-        for effect in app.update(action) {
-            runner.run(effect);
-        }
+        let mut effects = app.update(action);
         // Take everything already waiting before drawing once.
         while let Ok(action) = rx.try_recv() {
-            for effect in app.update(action) {
-                runner.run(effect);
+            effects.extend(app.update(action));
+        }
+        while !effects.is_empty() {
+            let mut next = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::Handover(h) => {
+                        let (text, error) = handover(terminal, &mut input, &backend, &h).await?;
+                        next.extend(app.handover_ended(text, error));
+                    }
+                    other => runner.run(other),
+                }
             }
+            effects = next;
         }
     }
+}
+
+/// Leaves the TUI, runs a shell or attach session on the real terminal, and comes back.
+/// Returns the message for the status bar.
+async fn handover(
+    terminal: &mut ratatui::DefaultTerminal,
+    input: &mut Option<EventStream>,
+    backend: &AnyBackend,
+    h: &Handover,
+) -> io::Result<(String, bool)> {
+    // Stop reading terminal events so the session gets every key.
+    *input = None;
+    ratatui::try_restore()?;
+    let outcome = session_on_terminal(backend, h).await;
+    crossterm::terminal::enable_raw_mode()?;
+    crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    terminal.clear()?;
+    *input = Some(EventStream::new());
+    Ok(match outcome {
+        Ok(text) => (text, false),
+        Err(e) => (format!("{}: {e:#}", h.name), true),
+    })
+}
+
+async fn session_on_terminal(backend: &AnyBackend, h: &Handover) -> anyhow::Result<String> {
+    use crate::backend::{Backend, ExecSpec};
+    if h.attach {
+        let tty = backend.inspect_container(&h.id).await?.tty;
+        println!("attached to {}; detach with ctrl-p ctrl-q", h.name);
+        let s = backend.attach(&h.id, true).await?;
+        crate::session::drive(backend, s, tty).await?;
+        let now = backend.inspect_container(&h.id).await?.summary;
+        return Ok(if now.state.is_alive() {
+            format!("detached from {}", h.name)
+        } else {
+            format!("{} exited with code {}", h.name, now.exit_code.unwrap_or(0))
+        });
+    }
+    let shell = crate::session::pick_shell(backend, &h.id).await;
+    println!(
+        "{shell} in {}; type exit or press ctrl-d to return to dockhand",
+        h.name
+    );
+    let spec = ExecSpec {
+        cmd: vec![shell.clone()],
+        tty: true,
+        stdin: true,
+        ..ExecSpec::default()
+    };
+    let s = backend.exec(&h.id, spec).await?;
+    let code = crate::session::drive(backend, s, true).await?;
+    Ok(format!("{shell} in {} ended (exit {code})", h.name))
 }
