@@ -257,8 +257,8 @@ commands! {
     Pause pause ["p"] "pause or unpause";
     Remove remove ["d"] "remove (asks first)";
     Kill kill ["ctrl-k"] "kill (asks first)";
-    Shell shell ["e"] "open a shell in the container";
-    Attach attach ["a"] "attach (detach: ctrl-p ctrl-q)";
+    Shell shell ["e"] "open a shell inside";
+    Attach attach ["a"] "attach to main process";
     Logs logs ["l"] "show logs";
     Stats stats ["S"] "show stats";
     Inspect inspect ["i"] "show inspect";

@@ -114,6 +114,7 @@ fn hints(app: &App) -> Vec<Span<'static>> {
             (Command::StartStop, "start/stop"),
             (Command::Restart, "restart"),
             (Command::Remove, "remove"),
+            (Command::Shell, "shell"),
             (Command::Logs, "logs"),
             (Command::Filter, "filter"),
             (Command::Help, "help"),
