@@ -32,6 +32,7 @@ struct Harness {
     app: App,
     backend: AnyBackend,
     events: ResultStream<Event>,
+    dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -56,6 +57,7 @@ impl Harness {
             app,
             backend,
             events,
+            dir: tempfile::tempdir().unwrap(),
         };
         h.run(start).await;
         h
@@ -88,6 +90,11 @@ impl Harness {
                             Some(s) => Some(Action::Stats(id, s.unwrap())),
                             None => Some(Action::StatsEnded(id, None)),
                         }
+                    }
+                    // Saved logs go to the harness's own directory, not the checkout.
+                    Effect::SaveLogs(path, lines) => {
+                        let path = self.dir.path().join(path);
+                        effect::resolve(&self.backend, &Effect::SaveLogs(path, lines)).await
                     }
                     other => effect::resolve(&self.backend, &other).await,
                 };
@@ -487,7 +494,7 @@ async fn detail_focus_scrolls_and_log_toggles_apply() {
 #[tokio::test]
 async fn help_lists_rebound_keys_and_rebinding_works() {
     let config = Config::parse(
-        "[keys]\nquit = \"x\"\nhelp = [\"h\", \"?\"]\ndown = [\"n\", \"down\"]\n",
+        "[keys]\nquit = \"x\"\nhelp = [\"h\", \"?\"]\ndown = [\"u\", \"down\"]\n",
         Path::new("keys.toml"),
     )
     .unwrap();
@@ -496,9 +503,9 @@ async fn help_lists_rebound_keys_and_rebinding_works() {
     let screen = t.screen();
     assert!(screen.contains("x quit dockhand"), "{screen}");
     assert!(screen.contains("h/? show or hide this help"), "{screen}");
-    assert!(screen.contains("n/↓ move down"), "{screen}");
+    assert!(screen.contains("u/↓ move down"), "{screen}");
     t.key(KeyCode::Esc).await;
-    t.key(KeyCode::Char('n')).await;
+    t.key(KeyCode::Char('u')).await;
     assert_eq!(t.selected_name(), "cache");
     t.key(KeyCode::Char('q')).await;
     assert!(!t.app.quit, "q is no longer bound");
@@ -536,4 +543,64 @@ async fn an_unreachable_endpoint_keeps_the_last_data_marked_stale() {
         9,
         "the last data stays on screen"
     );
+}
+
+#[tokio::test]
+async fn log_search_highlights_jumps_filters_and_saves() {
+    let mut t = Harness::new(120, 40).await;
+    t.key(KeyCode::Enter).await; // focus the Logs tab of "api"
+    t.keys("/slow").await;
+    assert_eq!(t.app.mode, Mode::Search);
+    let matches = t.app.detail.logs.match_count();
+    assert!(matches > 0, "the demo api logs slow queries");
+    assert!(t.screen().contains(&format!("{matches} matches")));
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.app.mode, Mode::Normal);
+    assert!(
+        !t.app.detail.logs.follow,
+        "jumping to a match stops following"
+    );
+    let first = t.app.detail.logs.current_match().unwrap();
+    t.key(KeyCode::Char('n')).await;
+    let second = t.app.detail.logs.current_match().unwrap();
+    assert!(second > first);
+    t.key(KeyCode::Char('N')).await;
+    assert_eq!(t.app.detail.logs.current_match(), Some(first));
+
+    // The match is highlighted on screen.
+    let term = t.render();
+    let buf = term.backend().buffer();
+    let (x, y) = find(buf, "slow query").unwrap();
+    assert_eq!(buf[(x, y)].bg, Color::Yellow);
+
+    t.key(KeyCode::Char('F')).await;
+    assert!(t.app.detail.logs.only_matches);
+    let screen = t.screen();
+    assert!(
+        !screen.contains("info: "),
+        "only matching lines are shown:\n{screen}"
+    );
+    t.key_mod(KeyCode::Char('s'), KeyModifiers::CONTROL).await;
+    let saved: Vec<_> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1);
+    let text = std::fs::read_to_string(&saved[0]).unwrap();
+    assert_eq!(text.lines().count(), matches);
+    assert!(text.lines().all(|l| l.contains("slow")));
+    assert!(
+        saved[0]
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("dockhand-api-")
+    );
+    assert!(t.screen().contains(&format!("saved {matches} lines to")));
+
+    // Esc in search mode clears the search.
+    t.keys("/").await;
+    t.key(KeyCode::Esc).await;
+    assert_eq!(t.app.detail.logs.search(), "");
 }

@@ -37,6 +37,8 @@ pub enum Mode {
     Normal,
     /// Keys edit the filter of the current pane.
     Filter,
+    /// Keys edit the search of the Logs tab.
+    Search,
 }
 
 /// Whether the endpoint answered the last time it was asked.
@@ -512,8 +514,13 @@ impl App {
         if let Some(dialog) = self.dialog.take() {
             return self.on_dialog_key(dialog, key);
         }
-        if self.mode == Mode::Filter {
-            return self.on_filter_key(key);
+        match self.mode {
+            Mode::Filter => return self.on_filter_key(key),
+            Mode::Search => {
+                self.on_search_key(key);
+                return Vec::new();
+            }
+            Mode::Normal => {}
         }
         match self.keymap.command(key) {
             Some(command) => self.on_command(command),
@@ -578,6 +585,29 @@ impl App {
         self.sync_detail(false)
     }
 
+    fn on_search_key(&mut self, key: KeyEvent) {
+        let mut text = self.detail.logs.search().to_string();
+        match key.code {
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                let height = self.detail_height();
+                self.detail.logs.jump(true, height);
+                return;
+            }
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                text.clear();
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+            _ => return,
+        }
+        self.detail.logs.set_search(&text);
+    }
+
     /// Rows of the list area, for paging.
     fn page(&self) -> isize {
         let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
@@ -614,10 +644,39 @@ impl App {
             Command::Top => self.jump(true),
             Command::Bottom => self.jump(false),
             Command::Filter => {
-                self.mode = Mode::Filter;
-                self.focus = Focus::List;
+                if self.focus == Focus::Detail && self.tab() == Tab::Logs {
+                    self.mode = Mode::Search;
+                } else {
+                    self.mode = Mode::Filter;
+                    self.focus = Focus::List;
+                }
                 Vec::new()
             }
+            Command::NextMatch | Command::PrevMatch => {
+                let height = self.detail_height();
+                let search = self.detail.logs.search().to_string();
+                if search.is_empty() {
+                    self.say(
+                        "no log search: focus the Logs tab (enter) and press / first".into(),
+                        true,
+                    );
+                } else if !self.detail.logs.jump(command == Command::NextMatch, height) {
+                    self.say(format!("no line matches \"{search}\""), true);
+                }
+                Vec::new()
+            }
+            Command::OnlyMatches => {
+                if self.detail.logs.search().is_empty() {
+                    self.say(
+                        "no log search to filter by: press / in the Logs tab first".into(),
+                        true,
+                    );
+                } else {
+                    self.detail.logs.toggle_only_matches();
+                }
+                Vec::new()
+            }
+            Command::SaveLogs => self.save_logs(),
             Command::Back => {
                 if self.focus == Focus::Detail {
                     self.focus = Focus::List;
@@ -782,6 +841,26 @@ impl App {
         let op = op(first);
         self.containers.clear_marks();
         vec![Effect::Containers(op, key_label(&targets))]
+    }
+
+    /// Writes the shown log lines to `dockhand-NAME-TIME.log` in the current directory.
+    fn save_logs(&mut self) -> Vec<Effect> {
+        let Some(target) = self
+            .detail
+            .target
+            .clone()
+            .filter(|t| t.pane == PaneKind::Containers)
+        else {
+            self.say("select a container to save its logs".into(), true);
+            return Vec::new();
+        };
+        if self.detail.logs.is_empty() {
+            self.say(format!("{} has no log lines to save", target.label), true);
+            return Vec::new();
+        }
+        let stamp = crate::util::time::rfc3339(self.now).replace(':', "");
+        let path = std::path::PathBuf::from(format!("dockhand-{}-{stamp}.log", target.label));
+        vec![Effect::SaveLogs(path, self.detail.logs.export())]
     }
 
     /// Asks the event loop to hand the terminal to a shell or the main process.

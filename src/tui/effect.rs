@@ -80,6 +80,8 @@ pub enum Effect {
     RemoveVolumes(Vec<(String, String)>),
     /// Remove networks, given as (id, name).
     RemoveNetworks(Vec<(String, String)>),
+    /// Write these lines to a file.
+    SaveLogs(std::path::PathBuf, Vec<String>),
     /// Hand the terminal to a session in a container; the event loop carries this out itself.
     Handover(Handover),
 }
@@ -190,6 +192,7 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             })
             .await
         }
+        Effect::SaveLogs(path, lines) => save(path.clone(), lines).await,
         Effect::WatchLogs(_)
         | Effect::WatchStats(_)
         | Effect::WatchEvents
@@ -197,6 +200,28 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             return None;
         }
     })
+}
+
+/// Writes lines to a file off the UI thread and reports the outcome.
+async fn save(path: std::path::PathBuf, lines: &[String]) -> Action {
+    let count = lines.len();
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let shown = path.display().to_string();
+    let written = tokio::task::spawn_blocking(move || std::fs::write(&path, text))
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+    match written {
+        Ok(()) => Action::Finished {
+            done: format!("saved {count} lines to {shown}"),
+            failures: Vec::new(),
+        },
+        Err(e) => Action::Finished {
+            done: String::new(),
+            failures: vec![format!("cannot write {shown}: {e}")],
+        },
+    }
 }
 
 /// Applies `act` to each (id, label) target in turn and reports what was `verb` and what failed.

@@ -265,6 +265,10 @@ commands! {
     Follow follow ["f"] "follow logs on/off";
     Timestamps timestamps ["t"] "timestamps on/off";
     Wrap wrap ["w"] "wrap lines on/off";
+    NextMatch next_match ["n"] "next log match";
+    PrevMatch prev_match ["N"] "previous log match";
+    OnlyMatches only_matches ["F"] "only matching lines on/off";
+    SaveLogs save_logs ["ctrl-s"] "save logs to a file";
     Refresh refresh ["ctrl-r"] "refresh now";
 }
 

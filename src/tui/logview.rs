@@ -1,14 +1,18 @@
-//! The Logs tab's state: a bounded ring buffer of lines with follow, timestamps, wrap and
-//! scrolling. Only the visible slice is measured when drawing.
+//! The Logs tab's state: a bounded ring buffer of lines with follow, timestamps, wrap,
+//! scrolling, and search (matches kept up to date as lines arrive; `n`/`N` jump with context;
+//! a toggle shows only matching lines). Only the visible slice is measured when drawing.
 
 use std::collections::VecDeque;
 
 use crate::backend::LogLine;
+use crate::util::time::rfc3339_nanos;
 
 /// Log lines of one container and how they are shown.
 #[derive(Debug, Clone)]
 pub struct LogView {
     lines: VecDeque<LogLine>,
+    /// Sequence number of `lines[0]`; every line ever pushed has one.
+    first_seq: u64,
     cap: usize,
     dropped: u64,
     /// Keep the newest line in view.
@@ -17,8 +21,16 @@ pub struct LogView {
     pub timestamps: bool,
     /// Wrap long lines instead of cutting them.
     pub wrap: bool,
-    /// First line in view when not following.
+    /// First line in view (an index into the shown lines) when not following.
     top: usize,
+    /// Search text (ASCII case-insensitive); empty when not searching.
+    search: String,
+    /// Sequence numbers of the lines that match, ascending.
+    matches: VecDeque<u64>,
+    /// Show only matching lines.
+    pub only_matches: bool,
+    /// The match `n`/`N` last moved to.
+    current: Option<u64>,
     /// Why the stream ended, when it did.
     pub ended: Option<String>,
 }
@@ -28,23 +40,35 @@ impl LogView {
     pub fn new(cap: usize) -> LogView {
         LogView {
             lines: VecDeque::new(),
+            first_seq: 0,
             cap: cap.max(1),
             dropped: 0,
             follow: true,
             timestamps: false,
             wrap: false,
             top: 0,
+            search: String::new(),
+            matches: VecDeque::new(),
+            only_matches: false,
+            current: None,
             ended: None,
         }
     }
 
-    /// Drops every line (another container was selected); keeps the display toggles.
+    /// Drops every line (another container was selected); keeps the display toggles and search.
     pub fn clear(&mut self) {
+        self.first_seq += self.lines.len() as u64;
         self.lines.clear();
+        self.matches.clear();
+        self.current = None;
         self.dropped = 0;
         self.top = 0;
         self.follow = true;
         self.ended = None;
+    }
+
+    fn is_match(&self, line: &LogLine) -> bool {
+        !self.search.is_empty() && line.text.to_ascii_lowercase().contains(&self.search)
     }
 
     /// Appends lines, dropping the oldest beyond the cap.
@@ -52,8 +76,25 @@ impl LogView {
         for line in new {
             if self.lines.len() == self.cap {
                 self.lines.pop_front();
+                // The first shown line went away: the view keeps its place.
+                let shown_dropped = if self.matches.front() == Some(&self.first_seq) {
+                    self.matches.pop_front();
+                    true
+                } else {
+                    !self.only_matches
+                };
+                if shown_dropped {
+                    self.top = self.top.saturating_sub(1);
+                }
+                if self.current == Some(self.first_seq) {
+                    self.current = None;
+                }
+                self.first_seq += 1;
                 self.dropped += 1;
-                self.top = self.top.saturating_sub(1);
+            }
+            let seq = self.first_seq + self.lines.len() as u64;
+            if self.is_match(&line) {
+                self.matches.push_back(seq);
             }
             self.lines.push_back(line);
         }
@@ -74,9 +115,110 @@ impl LogView {
         self.dropped
     }
 
+    /// The search text.
+    pub fn search(&self) -> &str {
+        &self.search
+    }
+
+    /// Number of matching lines buffered.
+    pub fn match_count(&self) -> usize {
+        self.matches.len()
+    }
+
+    /// Sets the search text and finds the matches again.
+    pub fn set_search(&mut self, text: &str) {
+        self.search = text.to_ascii_lowercase();
+        self.current = None;
+        self.matches = (0..self.lines.len())
+            .filter(|&i| self.is_match(&self.lines[i]))
+            .map(|i| self.first_seq + i as u64)
+            .collect();
+        if self.only_matches {
+            self.top = 0;
+        }
+    }
+
+    /// Lines shown: all, or only the matches.
+    fn shown_len(&self) -> usize {
+        if self.only_matches {
+            self.matches.len()
+        } else {
+            self.lines.len()
+        }
+    }
+
+    fn shown(&self, i: usize) -> (u64, &LogLine) {
+        let seq = if self.only_matches {
+            self.matches[i]
+        } else {
+            self.first_seq + i as u64
+        };
+        (seq, &self.lines[(seq - self.first_seq) as usize])
+    }
+
+    /// Shows only matching lines, or all of them again.
+    pub fn toggle_only_matches(&mut self) {
+        self.only_matches = !self.only_matches;
+        self.top = 0;
+        self.follow = true;
+    }
+
+    /// Moves to the next (or previous) match, keeping lines before it in view for context.
+    /// Returns false when there is no match.
+    pub fn jump(&mut self, forward: bool, height: usize) -> bool {
+        if self.matches.is_empty() {
+            return false;
+        }
+        let from = self.current.unwrap_or(if forward {
+            self.first_seq + self.visible_start(height) as u64
+        } else {
+            u64::MAX
+        });
+        let next = if forward {
+            self.matches
+                .iter()
+                .find(|&&m| m > from || (self.current.is_none() && m >= from))
+                .or(self.matches.front())
+        } else {
+            self.matches
+                .iter()
+                .rev()
+                .find(|&&m| m < from)
+                .or(self.matches.back())
+        };
+        let Some(&seq) = next else {
+            return false;
+        };
+        self.current = Some(seq);
+        let index = if self.only_matches {
+            self.matches.iter().position(|&m| m == seq).unwrap_or(0)
+        } else {
+            (seq - self.first_seq) as usize
+        };
+        self.follow = false;
+        // A third of the view above the match shows what led to it.
+        let max_top = self.shown_len().saturating_sub(height);
+        self.top = index.saturating_sub(height / 3).min(max_top);
+        true
+    }
+
+    /// The match `n`/`N` moved to.
+    pub fn current_match(&self) -> Option<u64> {
+        self.current
+    }
+
+    /// Index of the first shown line in view.
+    fn visible_start(&self, height: usize) -> usize {
+        if self.follow {
+            self.shown_len().saturating_sub(height)
+        } else {
+            self.top
+        }
+    }
+
     /// Scrolls by `delta` lines; scrolling up stops following.
     pub fn scroll(&mut self, delta: isize, height: usize) {
-        let max_top = self.lines.len().saturating_sub(height);
+        let max_top = self.shown_len().saturating_sub(height);
         let current = if self.follow { max_top } else { self.top };
         let next = (current as isize + delta).clamp(0, max_top as isize) as usize;
         if delta < 0 {
@@ -96,38 +238,56 @@ impl LogView {
         self.follow = true;
     }
 
-    /// The lines to draw in a `width` x `height` area: the newest that fit when following,
-    /// else those from the scroll position. Returns them oldest first.
-    pub fn visible(&self, width: usize, height: usize) -> Vec<&LogLine> {
-        let rows = |l: &LogLine| -> usize {
-            if self.wrap && width > 0 {
-                let len = l.text.chars().count() + if self.timestamps { 31 } else { 0 };
-                len.div_ceil(width).max(1)
-            } else {
-                1
-            }
-        };
+    fn rows(&self, l: &LogLine, width: usize) -> usize {
+        if self.wrap && width > 0 {
+            let len = l.text.chars().count() + if self.timestamps { 31 } else { 0 };
+            len.div_ceil(width).max(1)
+        } else {
+            1
+        }
+    }
+
+    /// The lines to draw in a `width` x `height` area with their sequence numbers: the newest
+    /// that fit when following, else those from the scroll position. Oldest first.
+    pub fn visible(&self, width: usize, height: usize) -> Vec<(u64, &LogLine)> {
         let mut out = Vec::new();
         let mut used = 0;
+        let n = self.shown_len();
         if self.follow {
-            for l in self.lines.iter().rev() {
-                used += rows(l);
+            for i in (0..n).rev() {
+                let (seq, l) = self.shown(i);
+                used += self.rows(l, width);
                 if used > height && !out.is_empty() {
                     break;
                 }
-                out.push(l);
+                out.push((seq, l));
             }
             out.reverse();
         } else {
-            for l in self.lines.iter().skip(self.top) {
-                used += rows(l);
+            for i in self.top..n {
+                let (seq, l) = self.shown(i);
+                used += self.rows(l, width);
                 if used > height && !out.is_empty() {
                     break;
                 }
-                out.push(l);
+                out.push((seq, l));
             }
         }
         out
+    }
+
+    /// The shown lines as text, for saving: with timestamps when they are on.
+    pub fn export(&self) -> Vec<String> {
+        (0..self.shown_len())
+            .map(|i| {
+                let (_, l) = self.shown(i);
+                if self.timestamps {
+                    format!("{} {}", rfc3339_nanos(l.timestamp_ns), l.text)
+                } else {
+                    l.text.clone()
+                }
+            })
+            .collect()
     }
 }
 
@@ -144,13 +304,20 @@ mod tests {
         }
     }
 
+    fn texts(v: &LogView, w: usize, h: usize) -> Vec<String> {
+        v.visible(w, h)
+            .into_iter()
+            .map(|(_, l)| l.text.clone())
+            .collect()
+    }
+
     #[test]
     fn the_buffer_is_bounded_by_the_cap() {
         let mut v = LogView::new(100);
         v.push((0..250).map(line).collect());
         assert_eq!(v.len(), 100);
         assert_eq!(v.dropped(), 150);
-        assert_eq!(v.visible(80, 2)[1].text, "line 249");
+        assert_eq!(texts(&v, 80, 2), ["line 248", "line 249"]);
     }
 
     #[test]
@@ -159,15 +326,15 @@ mod tests {
         v.push((0..50).map(line).collect());
         v.scroll(-10, 5);
         assert!(!v.follow);
-        assert_eq!(v.visible(80, 5)[0].text, "line 35");
+        assert_eq!(texts(&v, 80, 5)[0], "line 35");
         v.push(vec![line(50)]);
         assert_eq!(
-            v.visible(80, 5)[0].text,
+            texts(&v, 80, 5)[0],
             "line 35",
             "new lines do not move a scrolled view"
         );
         v.to_bottom();
-        assert_eq!(v.visible(80, 5)[4].text, "line 50");
+        assert_eq!(texts(&v, 80, 5)[4], "line 50");
     }
 
     #[test]
@@ -183,5 +350,47 @@ mod tests {
         ]);
         assert_eq!(v.visible(10, 3).len(), 1, "the long line needs 3 more rows");
         assert_eq!(v.visible(10, 4).len(), 2);
+    }
+
+    #[test]
+    fn search_jumps_between_matches_with_context() {
+        let mut v = LogView::new(1000);
+        v.push((0..100).map(line).collect());
+        v.set_search("LINE 4");
+        assert_eq!(v.match_count(), 11, "line 4 and 40-49");
+        assert!(v.jump(true, 10));
+        let shown = texts(&v, 80, 10);
+        assert_eq!(shown[0], "line 1", "three lines of context above the match");
+        assert_eq!(shown[3], "line 4");
+        assert!(v.jump(true, 10));
+        assert_eq!(v.current_match(), Some(40));
+        assert!(v.jump(false, 10));
+        assert_eq!(v.current_match(), Some(4));
+        assert!(v.jump(false, 10), "wraps around");
+        assert_eq!(v.current_match(), Some(49));
+        // New lines are searched as they arrive.
+        v.push(vec![line(400)]);
+        assert_eq!(v.match_count(), 12);
+    }
+
+    #[test]
+    fn only_matches_filters_the_view_and_export() {
+        let mut v = LogView::new(1000);
+        v.push((0..30).map(line).collect());
+        v.set_search("line 2");
+        v.toggle_only_matches();
+        assert_eq!(texts(&v, 80, 3), ["line 27", "line 28", "line 29"]);
+        assert_eq!(v.export().len(), 11);
+        v.toggle_only_matches();
+        assert_eq!(v.export().len(), 30);
+    }
+
+    #[test]
+    fn matches_leave_with_their_lines() {
+        let mut v = LogView::new(10);
+        v.set_search("line 1");
+        v.push((0..20).map(line).collect());
+        // line 1 and line 10-19 matched; line 1 dropped out with the cap.
+        assert_eq!(v.match_count(), 10);
     }
 }

@@ -42,6 +42,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             let flag = |on: bool, name: &'static str| {
                 Span::styled(format!("{name} "), if on { t.key() } else { t.muted() })
             };
+            if !logs.search().is_empty() {
+                right.push(Span::styled(
+                    format!("/{} {} ", logs.search(), logs.match_count()),
+                    Style::default().fg(t.highlight.0),
+                ));
+            }
+            right.push(flag(logs.only_matches, "only"));
             right.push(flag(logs.follow, "follow"));
             right.push(flag(logs.timestamps, "time"));
             right.push(flag(logs.wrap, "wrap"));
@@ -95,11 +102,12 @@ fn logs(frame: &mut Frame, app: &App, area: Rect) {
         };
         return placeholder(frame, t, area, text);
     }
+    let current = view.current_match();
     let lines: Vec<Line> = view
         .visible(area.width as usize, area.height as usize)
         .into_iter()
-        .map(|l| {
-            let mut spans = Vec::with_capacity(2);
+        .map(|(seq, l)| {
+            let mut spans = Vec::with_capacity(4);
             if view.timestamps {
                 spans.push(Span::styled(
                     format!("{} ", rfc3339_nanos(l.timestamp_ns)),
@@ -110,7 +118,13 @@ fn logs(frame: &mut Frame, app: &App, area: Rect) {
                 LogStream::Stdout => Style::default(),
                 LogStream::Stderr => t.error(),
             };
-            spans.push(Span::styled(l.text.as_str(), style));
+            let found = Style::default().fg(t.selection_fg.0).bg(t.highlight.0);
+            let found = if current == Some(seq) {
+                found.add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+            } else {
+                found
+            };
+            spans.extend(highlight(&l.text, view.search(), style, found));
             Line::from(spans)
         })
         .collect();
@@ -119,6 +133,29 @@ fn logs(frame: &mut Frame, app: &App, area: Rect) {
         paragraph = paragraph.wrap(Wrap { trim: false });
     }
     frame.render_widget(paragraph, area);
+}
+
+/// Splits `text` into spans, styling each (ASCII case-insensitive) occurrence of `needle`.
+fn highlight<'a>(text: &'a str, needle: &str, normal: Style, found: Style) -> Vec<Span<'a>> {
+    if needle.is_empty() {
+        return vec![Span::styled(text, normal)];
+    }
+    let lower = text.to_ascii_lowercase();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(pos) = lower[at..].find(needle) {
+        let start = at + pos;
+        let end = start + needle.len();
+        if start > at {
+            spans.push(Span::styled(&text[at..start], normal));
+        }
+        spans.push(Span::styled(&text[start..end], found));
+        at = end;
+    }
+    if at < text.len() {
+        spans.push(Span::styled(&text[at..], normal));
+    }
+    spans
 }
 
 fn stats(frame: &mut Frame, app: &App, area: Rect) {

@@ -94,6 +94,15 @@ fn status(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
         spans.push(Span::raw(app.current_filter().to_string()));
         spans.push(Span::styled("█", t.key()));
         spans.push(Span::styled("  enter keep · esc clear", t.muted()));
+    } else if app.mode == Mode::Search {
+        let logs = &app.detail.logs;
+        spans.push(Span::styled("search logs: ", t.key()));
+        spans.push(Span::raw(logs.search().to_string()));
+        spans.push(Span::styled("█", t.key()));
+        spans.push(Span::styled(
+            format!("  {} matches · enter jump · esc clear", logs.match_count()),
+            t.muted(),
+        ));
     } else if let Some(m) = &app.message {
         let style = if m.error {
             t.error()
