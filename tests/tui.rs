@@ -91,6 +91,18 @@ impl Harness {
                             None => Some(Action::StatsEnded(id, None)),
                         }
                     }
+                    Effect::Pull(reference) => {
+                        let items: Vec<_> = match self.backend.pull_image(&reference).await {
+                            Ok(stream) => {
+                                stream.map(|r| r.map_err(|e| e.to_string())).collect().await
+                            }
+                            Err(e) => vec![Err(e.to_string())],
+                        };
+                        for item in items {
+                            queue.extend(self.app.update(Action::Pulled(reference.clone(), item)));
+                        }
+                        None
+                    }
                     // Saved logs go to the harness's own directory, not the checkout.
                     Effect::SaveLogs(path, lines) => {
                         let path = self.dir.path().join(path);
@@ -230,6 +242,24 @@ async fn snapshots_of_every_dialog() {
         t.key(KeyCode::Char('1')).await;
         t.keys("/ca").await;
         snapshot!("filter", t);
+        t.key(KeyCode::Esc).await;
+        t.key(KeyCode::Char('c')).await;
+        t.keys("busybox:1.36").await;
+        t.key(KeyCode::Tab).await;
+        t.keys("box1").await;
+        t.key(KeyCode::Tab).await;
+        t.key(KeyCode::Tab).await;
+        t.keys("80:http").await;
+        t.key(KeyCode::Enter).await;
+        snapshot!("form_run_refused", t);
+        t.key(KeyCode::Esc).await;
+        t.key(KeyCode::Char('P')).await;
+        t.keys("caddy:2").await;
+        t.key(KeyCode::Enter).await;
+        snapshot!("pull_done", t);
+        t.key(KeyCode::Enter).await;
+        t.key(KeyCode::Char('X')).await;
+        snapshot!("confirm_prune", t);
     }
 }
 
@@ -603,4 +633,127 @@ async fn log_search_highlights_jumps_filters_and_saves() {
     t.keys("/").await;
     t.key(KeyCode::Esc).await;
     assert_eq!(t.app.detail.logs.search(), "");
+}
+
+#[tokio::test]
+async fn the_run_form_creates_and_starts_a_container() {
+    let mut t = Harness::new(120, 40).await;
+    t.key(KeyCode::Char('c')).await;
+    assert!(matches!(t.app.dialog, Some(Dialog::Form(_))));
+    t.keys("busybox:1.36").await;
+    t.key(KeyCode::Tab).await;
+    t.keys("box1").await;
+    t.key(KeyCode::Tab).await;
+    t.keys("sh -c 'echo hi'").await;
+    t.key(KeyCode::Tab).await;
+    t.keys("127.0.0.1:8088:80").await;
+    t.key(KeyCode::Enter).await;
+    assert!(t.app.dialog.is_none(), "{:?}", t.app.dialog);
+    let c = t
+        .app
+        .containers
+        .rows()
+        .iter()
+        .find(|c| c.name == "box1")
+        .unwrap()
+        .clone();
+    assert_eq!(c.state, ContainerState::Running);
+    assert_eq!(c.command, "sh -c echo hi");
+    assert_eq!(c.ports[0].host_port, Some(8088));
+    assert!(t.screen().contains("started box1"));
+}
+
+#[tokio::test]
+async fn a_refused_form_names_the_field_and_creates_nothing() {
+    let mut t = Harness::new(120, 40).await;
+    let before = t.app.containers.rows().len();
+    t.key(KeyCode::Char('c')).await;
+    t.keys("busybox:1.36").await;
+    for _ in 0..7 {
+        t.key(KeyCode::Tab).await;
+    }
+    t.keys("lots").await;
+    t.key(KeyCode::Enter).await;
+    let Some(Dialog::Form(form)) = &t.app.dialog else {
+        panic!("the form stays open");
+    };
+    assert!(
+        form.error
+            .as_deref()
+            .unwrap()
+            .starts_with("Memory: invalid memory limit \"lots\"")
+    );
+    t.key(KeyCode::Esc).await;
+    assert!(t.app.dialog.is_none());
+    assert_eq!(t.app.containers.rows().len(), before);
+    // An image that is not here is reported with the way out.
+    t.key(KeyCode::Char('c')).await;
+    t.keys("nosuch:1").await;
+    t.key(KeyCode::Enter).await;
+    let Some(Dialog::Error(text)) = &t.app.dialog else {
+        panic!("expected an error, got {:?}", t.app.dialog);
+    };
+    assert!(text.contains("pull it first"), "{text}");
+}
+
+#[tokio::test]
+async fn pull_shows_layers_and_lists_the_image() {
+    let mut t = Harness::new(120, 40).await;
+    t.key(KeyCode::Char('2')).await;
+    t.key(KeyCode::Char('P')).await;
+    t.keys("httpd:2.4").await;
+    t.key(KeyCode::Enter).await;
+    let Some(Dialog::Pull(state)) = &t.app.dialog else {
+        panic!("expected the pull dialog, got {:?}", t.app.dialog);
+    };
+    assert_eq!(state.layers.len(), 6);
+    assert!(matches!(state.finished, Some(Ok(_))));
+    assert!(t.screen().contains("Pull complete"));
+    t.key(KeyCode::Enter).await;
+    assert!(
+        t.app
+            .images
+            .rows()
+            .iter()
+            .any(|i| i.repo_tags == ["httpd:2.4"])
+    );
+}
+
+#[tokio::test]
+async fn volume_and_network_forms_create_them() {
+    let mut t = Harness::new(120, 40).await;
+    t.key(KeyCode::Char('3')).await;
+    t.key(KeyCode::Char('c')).await;
+    t.keys("scratch").await;
+    t.key(KeyCode::Enter).await;
+    assert!(t.app.volumes.rows().iter().any(|v| v.name == "scratch"));
+    t.key(KeyCode::Char('4')).await;
+    t.key(KeyCode::Char('c')).await;
+    t.keys("backend").await;
+    t.key(KeyCode::Tab).await;
+    t.keys("10.9.0.0/24").await;
+    t.key(KeyCode::Enter).await;
+    let n = t
+        .app
+        .networks
+        .rows()
+        .iter()
+        .find(|n| n.name == "backend")
+        .unwrap();
+    assert_eq!(n.subnet.as_deref(), Some("10.9.0.0/24"));
+}
+
+#[tokio::test]
+async fn prune_lists_what_goes_and_frees_it() {
+    let mut t = Harness::new(120, 40).await;
+    t.key(KeyCode::Char('3')).await;
+    t.key(KeyCode::Char('X')).await;
+    let screen = t.screen();
+    assert!(screen.contains("Remove 2 unused volumes"), "{screen}");
+    assert!(screen.contains("will be freed"), "{screen}");
+    t.key(KeyCode::Char('y')).await;
+    assert!(t.app.volumes.rows().iter().all(|v| !v.used_by.is_empty()));
+    assert!(t.screen().contains("pruned 2 volumes"));
+    t.key(KeyCode::Char('X')).await;
+    assert!(t.screen().contains("nothing to prune"));
 }

@@ -358,7 +358,7 @@ pub struct ContainerDetails {
 }
 
 /// What to create a container from.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContainerSpec {
     /// Image reference.
     pub image: String,

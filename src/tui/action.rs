@@ -5,7 +5,7 @@ use crossterm::event::KeyEvent;
 
 use crate::backend::{
     BackendError, ContainerDetails, ContainerSummary, Event, HistoryEntry, ImageDetails,
-    ImageSummary, LogLine, NetworkSummary, StatsSample, TopOutput, VolumeSummary,
+    ImageSummary, LogLine, NetworkSummary, PullProgress, StatsSample, TopOutput, VolumeSummary,
 };
 
 /// A failed request as the UI keeps it.
@@ -93,6 +93,8 @@ pub enum Action {
         /// One message per failed object.
         failures: Vec<String>,
     },
+    /// Progress of a pull started from the TUI.
+    Pulled(String, Result<PullProgress, String>),
     /// A change reported by the backend.
     Backend(Event),
     /// The events stream ended.

@@ -5,8 +5,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Failure, Lists, Loaded, Outcome};
 use super::detail::{Detail, Tab, Target};
-use super::dialog::{Confirm, Dialog};
+use super::dialog::{Confirm, Dialog, PullState};
 use super::effect::{ContainerOp, Effect};
+use super::form::{Form, FormKind, FormResult};
 use super::keymap::{Command, Keymap};
 use super::layout;
 use super::panes::{ListPane, PaneKind, Row};
@@ -284,6 +285,29 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::Pulled(reference, item) => {
+                self.dirty = true;
+                let finished = match &item {
+                    Ok(crate::backend::PullProgress {
+                        status: crate::backend::PullStatus::Done { .. },
+                        ..
+                    }) => Some(Ok(())),
+                    Err(e) => Some(Err(e.clone())),
+                    Ok(_) => None,
+                };
+                match &mut self.dialog {
+                    Some(Dialog::Pull(state)) if state.reference == reference => state.update(item),
+                    _ => match &finished {
+                        Some(Ok(())) => self.say(format!("pulled {reference}"), false),
+                        Some(Err(e)) => self.say(format!("pull of {reference} failed: {e}"), true),
+                        None => {}
+                    },
+                }
+                if finished.is_some() {
+                    return vec![Effect::LoadList(PaneKind::Images)];
+                }
+                Vec::new()
+            }
             Action::Backend(event) => self.on_event(event),
             Action::EventsEnded(error) => {
                 if let Some(e) = error {
@@ -558,6 +582,24 @@ impl App {
                     self.dialog = Some(Dialog::Error(text));
                 }
             }
+            Dialog::Form(mut form) => match form.key(key) {
+                FormResult::Editing => self.dialog = Some(Dialog::Form(form)),
+                FormResult::Cancelled => {}
+                FormResult::Submit(Effect::Pull(reference)) => {
+                    self.dialog = Some(Dialog::Pull(PullState::new(reference.clone())));
+                    return vec![Effect::Pull(reference)];
+                }
+                FormResult::Submit(effect) => return vec![effect],
+            },
+            Dialog::Pull(state) => {
+                // Esc hides the dialog; the pull goes on and reports when done.
+                let closes = key.code == KeyCode::Esc
+                    || (state.finished.is_some() && matches!(key.code, KeyCode::Enter)
+                        || plain('q'));
+                if !closes {
+                    self.dialog = Some(Dialog::Pull(state));
+                }
+            }
         }
         Vec::new()
     }
@@ -731,6 +773,24 @@ impl App {
                 }
             }),
             Command::Kill => self.confirm_kill(),
+            Command::Create => {
+                let kind = match self.pane {
+                    PaneKind::Containers => FormKind::Run,
+                    PaneKind::Images => FormKind::Run,
+                    PaneKind::Volumes => FormKind::Volume,
+                    PaneKind::Networks => FormKind::Network,
+                };
+                // From the Images pane the selected image is the one to run.
+                let image = self.selected_image_tag();
+                self.dialog = Some(Dialog::Form(Form::new(kind, &image)));
+                Vec::new()
+            }
+            Command::Pull => {
+                let image = self.selected_image_tag();
+                self.dialog = Some(Dialog::Form(Form::new(FormKind::Pull, &image)));
+                Vec::new()
+            }
+            Command::Prune => self.confirm_prune(),
             Command::Shell => self.handover(false),
             Command::Attach => self.handover(true),
             Command::Remove => self.confirm_remove(),
@@ -843,6 +903,106 @@ impl App {
         vec![Effect::Containers(op, key_label(&targets))]
     }
 
+    /// The tag of the selected image when the Images pane is in front (for run and pull forms).
+    fn selected_image_tag(&self) -> String {
+        match self.pane {
+            PaneKind::Images => self
+                .images
+                .selected_row()
+                .and_then(|i| i.repo_tags.first().cloned())
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    /// Asks before pruning the pane, listing what would go and the space it frees.
+    fn confirm_prune(&mut self) -> Vec<Effect> {
+        let (names, bytes): (Vec<String>, u64) = match self.pane {
+            PaneKind::Containers => {
+                let gone: Vec<&ContainerSummary> = self
+                    .containers
+                    .rows()
+                    .iter()
+                    .filter(|c| {
+                        matches!(
+                            c.state,
+                            ContainerState::Exited | ContainerState::Created | ContainerState::Dead
+                        )
+                    })
+                    .collect();
+                (
+                    gone.iter().map(|c| c.name.clone()).collect(),
+                    gone.iter().filter_map(|c| c.size_rw).sum(),
+                )
+            }
+            PaneKind::Images => {
+                let gone: Vec<&ImageSummary> = self
+                    .images
+                    .rows()
+                    .iter()
+                    .filter(|i| i.repo_tags.is_empty() && i.containers == 0)
+                    .collect();
+                (
+                    gone.iter().map(|i| i.short_id().to_string()).collect(),
+                    gone.iter().map(|i| i.size).sum(),
+                )
+            }
+            PaneKind::Volumes => {
+                let gone: Vec<&VolumeSummary> = self
+                    .volumes
+                    .rows()
+                    .iter()
+                    .filter(|v| v.used_by.is_empty())
+                    .collect();
+                (
+                    gone.iter().map(|v| v.name.clone()).collect(),
+                    gone.iter().filter_map(|v| v.size).sum(),
+                )
+            }
+            PaneKind::Networks => (
+                self.networks
+                    .rows()
+                    .iter()
+                    .filter(|n| !n.is_builtin() && n.containers.is_empty())
+                    .map(|n| n.name.clone())
+                    .collect(),
+                0,
+            ),
+        };
+        let noun = self.pane.noun();
+        if names.is_empty() {
+            self.say(format!("nothing to prune: no unused {noun}s"), false);
+            return Vec::new();
+        }
+        let what = match self.pane {
+            PaneKind::Containers => "stopped",
+            PaneKind::Images => "dangling",
+            _ => "unused",
+        };
+        let mut lines = vec![format!(
+            "Remove {} {what} {}: {}?",
+            names.len(),
+            if names.len() == 1 {
+                noun.to_string()
+            } else {
+                format!("{noun}s")
+            },
+            names_list(names.iter().map(String::as_str))
+        )];
+        if bytes > 0 {
+            lines.push(format!(
+                "About {} will be freed.",
+                crate::util::units::human_size(bytes)
+            ));
+        }
+        self.dialog = Some(Dialog::Confirm(Confirm {
+            title: format!("Prune {noun}s"),
+            lines,
+            effect: Effect::Prune(self.pane),
+        }));
+        Vec::new()
+    }
+
     /// Writes the shown log lines to `dockhand-NAME-TIME.log` in the current directory.
     fn save_logs(&mut self) -> Vec<Effect> {
         let Some(target) = self
@@ -930,7 +1090,7 @@ impl App {
             title: "Kill".into(),
             lines: vec![format!(
                 "Send SIGKILL to {}?",
-                names(targets.iter().map(|c| c.name.as_str()))
+                names_list(targets.iter().map(|c| c.name.as_str()))
             )],
             effect: Effect::Containers(ContainerOp::Kill, key_label(&targets)),
         }));
@@ -977,7 +1137,7 @@ impl App {
         let mut lines = vec![format!(
             "Remove {} {}?",
             plural(targets.len(), self.pane.noun()),
-            names(targets.iter().map(|(_, label)| label.as_str()))
+            names_list(targets.iter().map(|(_, label)| label.as_str()))
         )];
         lines.extend(extra);
         let effect = match self.pane {
@@ -1012,7 +1172,7 @@ fn plural(n: usize, noun: &str) -> String {
 }
 
 /// Names joined for a dialog, shortened after a few.
-fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
+fn names_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     let all: Vec<&str> = items.collect();
     if all.len() <= 4 {
         all.join(", ")
@@ -1025,6 +1185,6 @@ fn is_are(running: &[&str]) -> String {
     if running.len() == 1 {
         format!("{} is", running[0])
     } else {
-        format!("{} are", names(running.iter().copied()))
+        format!("{} are", names_list(running.iter().copied()))
     }
 }

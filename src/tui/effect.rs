@@ -10,7 +10,11 @@ use tokio::task::JoinHandle;
 
 use super::action::{Action, Failure, Lists, Loaded, Outcome};
 use super::panes::PaneKind;
-use crate::backend::{AnyBackend, Backend, BackendError, LogOptions, RemoveOptions};
+use crate::backend::{
+    AnyBackend, Backend, BackendError, ContainerSpec, LogOptions, NetworkSpec, ObjectKind,
+    PullStatus, RemoveOptions, VolumeSpec,
+};
+use crate::util::units::human_size;
 
 /// Longest wait for a one-shot request before it is reported as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -80,6 +84,16 @@ pub enum Effect {
     RemoveVolumes(Vec<(String, String)>),
     /// Remove networks, given as (id, name).
     RemoveNetworks(Vec<(String, String)>),
+    /// Create and start a container.
+    Run(Box<ContainerSpec>),
+    /// Pull an image, reporting progress.
+    Pull(String),
+    /// Create a volume.
+    CreateVolume(VolumeSpec),
+    /// Create a network.
+    CreateNetwork(NetworkSpec),
+    /// Remove what the pane's prune removes.
+    Prune(PaneKind),
     /// Write these lines to a file.
     SaveLogs(std::path::PathBuf, Vec<String>),
     /// Hand the terminal to a session in a container; the event loop carries this out itself.
@@ -193,13 +207,77 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             .await
         }
         Effect::SaveLogs(path, lines) => save(path.clone(), lines).await,
-        Effect::WatchLogs(_)
+        Effect::Run(spec) => {
+            let name = spec.name.clone();
+            let image = spec.image.clone();
+            let outcome = match timed(backend.create_container((**spec).clone())).await {
+                Ok(id) => timed(backend.start_container(&id)).await.map(|()| id),
+                Err(f) => Err(f),
+            };
+            match outcome {
+                Ok(id) => done(format!(
+                    "started {}",
+                    name.unwrap_or_else(|| id[..12].to_string())
+                )),
+                Err(f)
+                    if f.message
+                        .starts_with(&format!("no such {}", ObjectKind::Image)) =>
+                {
+                    failed(format!(
+                        "{image} is not here: pull it first (Images pane, P)"
+                    ))
+                }
+                Err(f) => failed(f.message),
+            }
+        }
+        Effect::CreateVolume(spec) => match timed(backend.create_volume(spec.clone())).await {
+            Ok(v) => done(format!("created volume {}", v.name)),
+            Err(f) => failed(f.message),
+        },
+        Effect::CreateNetwork(spec) => match timed(backend.create_network(spec.clone())).await {
+            Ok(_) => done(format!("created network {}", spec.name)),
+            Err(f) => failed(f.message),
+        },
+        Effect::Prune(pane) => {
+            let report = match pane {
+                PaneKind::Containers => timed(backend.prune_containers()).await,
+                PaneKind::Images => timed(backend.prune_images(false)).await,
+                PaneKind::Volumes => timed(backend.prune_volumes()).await,
+                PaneKind::Networks => timed(backend.prune_networks()).await,
+            };
+            match report {
+                Ok(r) => done(format!(
+                    "pruned {} {}{}, freed {}",
+                    r.deleted.len(),
+                    pane.noun(),
+                    if r.deleted.len() == 1 { "" } else { "s" },
+                    human_size(r.space_reclaimed)
+                )),
+                Err(f) => failed(f.message),
+            }
+        }
+        Effect::Pull(_)
+        | Effect::WatchLogs(_)
         | Effect::WatchStats(_)
         | Effect::WatchEvents
         | Effect::Handover(_) => {
             return None;
         }
     })
+}
+
+fn done(text: String) -> Action {
+    Action::Finished {
+        done: text,
+        failures: Vec::new(),
+    }
+}
+
+fn failed(text: String) -> Action {
+    Action::Finished {
+        done: String::new(),
+        failures: vec![text],
+    }
 }
 
 /// Writes lines to a file off the UI thread and reports the outcome.
@@ -213,14 +291,8 @@ async fn save(path: std::path::PathBuf, lines: &[String]) -> Action {
         .map_err(std::io::Error::other)
         .and_then(|r| r);
     match written {
-        Ok(()) => Action::Finished {
-            done: format!("saved {count} lines to {shown}"),
-            failures: Vec::new(),
-        },
-        Err(e) => Action::Finished {
-            done: String::new(),
-            failures: vec![format!("cannot write {shown}: {e}")],
-        },
+        Ok(()) => done(format!("saved {count} lines to {shown}")),
+        Err(e) => failed(format!("cannot write {shown}: {e}")),
     }
 }
 
@@ -287,6 +359,33 @@ impl Runner {
                 if let Some(id) = target {
                     self.stats = Some(self.spawn_stats(id));
                 }
+            }
+            Effect::Pull(reference) => {
+                let backend = self.backend.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let mut stream = match timed(backend.pull_image(&reference)).await {
+                        Ok(s) => s,
+                        Err(f) => {
+                            let _ = tx.send(Action::Pulled(reference, Err(f.message)));
+                            return;
+                        }
+                    };
+                    while let Some(item) = stream.next().await {
+                        let item = item.map_err(|e| Failure::from(e).message);
+                        let end = matches!(
+                            &item,
+                            Err(_)
+                                | Ok(crate::backend::PullProgress {
+                                    status: PullStatus::Done { .. },
+                                    ..
+                                })
+                        );
+                        if tx.send(Action::Pulled(reference.clone(), item)).is_err() || end {
+                            return;
+                        }
+                    }
+                });
             }
             Effect::WatchEvents => {
                 if self.events.as_ref().is_some_and(|t| !t.is_finished()) {

@@ -257,6 +257,9 @@ commands! {
     Pause pause ["p"] "pause or unpause";
     Remove remove ["d"] "remove (asks first)";
     Kill kill ["ctrl-k"] "kill (asks first)";
+    Create create ["c"] "run or create new";
+    Pull pull ["P"] "pull an image";
+    Prune prune ["X"] "prune the pane (asks first)";
     Shell shell ["e"] "open a shell inside";
     Attach attach ["a"] "attach to main process";
     Logs logs ["l"] "show logs";

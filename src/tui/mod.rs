@@ -10,6 +10,7 @@ pub mod app;
 pub mod detail;
 pub mod dialog;
 pub mod effect;
+pub mod form;
 pub mod keymap;
 pub mod layout;
 pub mod logview;

@@ -29,6 +29,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Dialog::Help) => popup::help(frame, app),
         Some(Dialog::Confirm(c)) => popup::confirm(frame, app, c),
         Some(Dialog::Error(text)) => popup::error(frame, app, text),
+        Some(Dialog::Form(form)) => popup::form(frame, app, form),
+        Some(Dialog::Pull(state)) => popup::pull(frame, app, state),
         None => {}
     }
 }

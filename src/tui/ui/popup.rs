@@ -6,10 +6,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Padding, Paragraph, Wrap};
 
+use crate::backend::PullStatus;
 use crate::tui::app::App;
-use crate::tui::dialog::Confirm;
+use crate::tui::dialog::{Confirm, PullState};
+use crate::tui::form::Form;
 use crate::tui::keymap::Command;
 use crate::tui::layout::centered;
+use crate::util::units::human_size;
 
 fn frame_block<'a>(title: &'a str, border: Style) -> Block<'a> {
     Block::default()
@@ -113,4 +116,138 @@ pub fn error(frame: &mut Frame, app: &App, text: &str) {
         Span::raw(" close"),
     ]));
     text_box(frame, " Error ", t.error(), 72, lines);
+}
+
+/// A form: one labelled line per field, the reason of a refused submit, and the keys.
+pub fn form(frame: &mut Frame, app: &App, form: &Form) {
+    let t = &app.theme;
+    let height = form.fields.len() as u16 + 6;
+    let popup = centered(frame.area(), 76, height);
+    frame.render_widget(Clear, popup);
+    let block = frame_block(form.title(), Style::default().fg(t.accent.0));
+    let inner = block.inner(popup).inner(ratatui::layout::Margin::new(1, 0));
+    frame.render_widget(block, popup);
+    let mut rows = vec![Constraint::Length(1); form.fields.len()];
+    rows.extend([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Length(1),
+    ]);
+    let areas = Layout::vertical(rows).split(inner);
+    for (i, f) in form.fields.iter().enumerate() {
+        let [label, value] =
+            Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(areas[i]);
+        let focused = i == form.focus;
+        let style = if focused { t.key() } else { t.muted() };
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!("{:>8}: ", f.label), style)),
+            label,
+        );
+        if focused {
+            frame.render_widget(&f.input, value);
+        } else {
+            let text = f.input.lines().join("");
+            let shown = if text.is_empty() {
+                Span::styled(f.hint, t.muted())
+            } else {
+                Span::raw(text)
+            };
+            frame.render_widget(Paragraph::new(shown), value);
+        }
+    }
+    let n = form.fields.len();
+    if let Some(err) = &form.error {
+        frame.render_widget(
+            Paragraph::new(Span::styled(err.as_str(), t.error())).wrap(Wrap { trim: true }),
+            areas[n + 1],
+        );
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("tab", t.key()),
+            Span::raw(" next field  "),
+            Span::styled("enter", t.key()),
+            Span::raw(" submit  "),
+            Span::styled("esc", t.key()),
+            Span::raw(" cancel"),
+        ])),
+        areas[n + 2],
+    );
+}
+
+/// A pull in progress: one line per layer with a bar, then the outcome.
+pub fn pull(frame: &mut Frame, app: &App, state: &PullState) {
+    let t = &app.theme;
+    let rows = state
+        .layers
+        .len()
+        .min(frame.area().height.saturating_sub(8) as usize);
+    let popup = centered(frame.area(), 76, rows as u16 + 5);
+    frame.render_widget(Clear, popup);
+    let title = format!(" Pulling {} ", state.reference);
+    let block = frame_block(&title, Style::default().fg(t.accent.0));
+    let mut lines: Vec<Line> = state
+        .layers
+        .iter()
+        .rev()
+        .take(rows)
+        .rev()
+        .map(|(id, status)| layer_line(id, status, t))
+        .collect();
+    if state.layers.is_empty() && state.finished.is_none() {
+        lines.push(Line::styled("resolving…", t.muted()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(match &state.finished {
+        None => Line::styled("esc hides this; the pull goes on", t.muted()),
+        Some(Ok(digest)) => Line::from(vec![
+            Span::styled("done ", Style::default().fg(t.running.0)),
+            Span::styled(digest.as_str(), t.muted()),
+            Span::raw("  "),
+            Span::styled("enter", t.key()),
+            Span::raw(" close"),
+        ]),
+        Some(Err(e)) => Line::styled(format!("failed: {e}"), t.error()),
+    });
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block.padding(Padding::horizontal(1)))
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
+}
+
+fn layer_line<'a>(id: &'a str, status: &PullStatus, t: &crate::tui::theme::Theme) -> Line<'a> {
+    let bar = |current: u64, total: Option<u64>| {
+        let width = 24usize;
+        let filled = total
+            .filter(|t| *t > 0)
+            .map(|t| (current.min(t) as usize * width) / t as usize)
+            .unwrap_or(0);
+        format!(
+            "[{}{}] {}/{}",
+            "=".repeat(filled),
+            " ".repeat(width - filled),
+            human_size(current),
+            total.map(human_size).unwrap_or_else(|| "?".into())
+        )
+    };
+    let (word, detail) = match status {
+        PullStatus::Waiting => ("Waiting", String::new()),
+        PullStatus::AlreadyExists => ("Already exists", String::new()),
+        PullStatus::Downloading { current, total } => ("Downloading", bar(*current, *total)),
+        PullStatus::Verifying => ("Verifying", String::new()),
+        PullStatus::Extracting { current, total } => ("Extracting", bar(*current, *total)),
+        PullStatus::Complete => ("Pull complete", String::new()),
+        PullStatus::Done { .. } => ("Done", String::new()),
+    };
+    let colour = match status {
+        PullStatus::Complete | PullStatus::AlreadyExists => t.running.0,
+        _ => t.accent.0,
+    };
+    Line::from(vec![
+        Span::styled(format!("{id:<13}"), t.muted()),
+        Span::styled(format!("{word:<15}"), Style::default().fg(colour)),
+        Span::raw(detail),
+    ])
 }
