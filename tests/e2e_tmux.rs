@@ -3,6 +3,8 @@
 //! attached process and takes it back, runs `exec -it` from the command line, and quits
 //! with exit status 0.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -266,4 +268,97 @@ fn exec_it_from_the_command_line_follows_resizes() {
     t.wait_text("20 90");
     t.send(&["exit 4", "Enter"]);
     assert_eq!(t.wait_exit(), 4);
+}
+
+/// Removes a container and an image from dockerd when dropped.
+struct DockerLeftovers {
+    container: String,
+    image: String,
+}
+
+impl Drop for DockerLeftovers {
+    fn drop(&mut self) {
+        let dh = env!("CARGO_BIN_EXE_dockhand");
+        let quiet = || std::process::Stdio::null();
+        let _ = Command::new(dh)
+            .args(["-H", "docker", "rm", "-f", &self.container])
+            .stdout(quiet())
+            .stderr(quiet())
+            .status();
+        let _ = Command::new(dh)
+            .args(["-H", "docker", "rmi", "-f", &self.image])
+            .stdout(quiet())
+            .stderr(quiet())
+            .status();
+    }
+}
+
+#[test]
+fn on_dockerd_run_from_the_dialog_read_logs_exec_and_remove() {
+    let image = format!("{}:latest", common::unique("e2e-bb"));
+    let name = common::unique("e2e-run");
+    let _left = DockerLeftovers {
+        container: name.clone(),
+        image: image.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("bb.tar");
+    std::fs::write(&archive, common::images::busybox_archive(&image)).unwrap();
+    let load = Command::new(env!("CARGO_BIN_EXE_dockhand"))
+        .args(["-H", "docker", "load", "-i", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        load.status.success(),
+        "load: {}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+
+    let t = Tmux::run(&["-H", "docker"], "");
+    t.wait_text("unix:///var/run/docker.sock");
+    t.send(&["c"]);
+    t.wait_text("Run a container");
+    t.send(&["-l", &image]);
+    t.send(&["Tab", "-l", &name, "Tab"]);
+    t.send(&[
+        "-l",
+        "sh -c 'echo ready-marker; while true; do sleep 1; done'",
+        "Enter",
+    ]);
+    t.wait_text(&format!("started {name}"));
+
+    t.send(&["/"]);
+    t.send(&["-l", &name]);
+    t.send(&["Enter"]);
+    t.wait_text("(1 of ");
+    t.wait_text("ready-marker");
+
+    t.send(&["e"]);
+    t.wait_text("/ #");
+    t.send(&["-l", "echo handed-$((40+2))"]);
+    t.send(&["Enter"]);
+    t.wait_text("handed-42");
+    t.send(&["-l", "exit"]);
+    t.send(&["Enter"]);
+    t.wait_text(&format!("sh in {name} ended (exit 0)"));
+
+    t.send(&["d"]);
+    t.wait_text(&format!("Remove container {name}?"));
+    t.send(&["y"]);
+    t.wait_text(&format!("removed {name}"));
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    let gone = Command::new(env!("CARGO_BIN_EXE_dockhand"))
+        .args([
+            "-H",
+            "docker",
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("name={name}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&gone.stdout), "");
 }
