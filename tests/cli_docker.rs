@@ -376,3 +376,82 @@ fn the_demo_backend_answers_the_same_commands() {
     assert!(ok(dh(&["--demo", "images"])).contains("postgres"));
     assert!(ok(dh(&["--demo", "network", "ls"])).contains("app-net"));
 }
+
+#[test]
+fn cp_copies_both_ways_and_keeps_links_as_links() {
+    let mut left = Leftovers(Vec::new());
+    let image = load_busybox(&mut left);
+    let name = unique("cli-cp");
+    left.0.push(("container", name.clone()));
+    ok(docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &image,
+        "sh",
+        "-c",
+        "ln -s /etc/passwd /data/link; exec sleep 300",
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("note.txt");
+    std::fs::write(&src, "from the host\n").unwrap();
+    ok(docker(&[
+        "cp",
+        src.to_str().unwrap(),
+        &format!("{name}:/data/"),
+    ]));
+    assert_eq!(
+        ok(docker(&["exec", &name, "cat", "/data/note.txt"])),
+        "from the host\n"
+    );
+    ok(docker(&[
+        "cp",
+        src.to_str().unwrap(),
+        &format!("{name}:/data/renamed.txt"),
+    ]));
+    assert_eq!(
+        ok(docker(&["exec", &name, "cat", "/data/renamed.txt"])),
+        "from the host\n"
+    );
+
+    let back = dir.path().join("back");
+    ok(docker(&[
+        "cp",
+        &format!("{name}:/data"),
+        back.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read_to_string(back.join("keep.txt")).unwrap(),
+        "kept\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(back.join("note.txt")).unwrap(),
+        "from the host\n"
+    );
+    let link = std::fs::symlink_metadata(back.join("link")).unwrap();
+    assert!(
+        link.file_type().is_symlink(),
+        "a link in the container stays a link, never followed"
+    );
+    assert!(!dir.path().join(".dockhand-cp").exists());
+
+    let o = docker(&[
+        "cp",
+        &format!("{name}:/no/such/path"),
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("no such file or directory"),
+        "{}",
+        stderr(&o)
+    );
+    let o = docker(&[
+        "cp",
+        src.to_str().unwrap(),
+        &format!("{name}:/no/such/dir/"),
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("no such directory"), "{}", stderr(&o));
+}

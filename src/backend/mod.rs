@@ -137,6 +137,26 @@ pub trait Backend: Send + Sync {
     /// Exit code of a session's process; `None` while it runs.
     fn session_exit_code(&self, id: &SessionId)
     -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// Whether `path` exists in the container: `Some(true)` for a directory, `Some(false)` for
+    /// anything else, `None` when missing.
+    fn stat_path(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<bool>>> + Send;
+    /// A path of the container as a tar archive, its last component at the top (`docker cp`).
+    fn copy_from(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<ByteStream>> + Send;
+    /// Extracts a tar archive into an existing directory of the container.
+    fn copy_to(
+        &self,
+        container: &str,
+        dir: &str,
+        archive: ByteStream,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Removes every stopped container.
     fn prune_containers(&self) -> impl Future<Output = Result<PruneReport>> + Send;
 
@@ -284,6 +304,9 @@ dispatch! {
     fn attach(&self, container: &str, stdin: bool) -> Session;
     fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> ();
     fn session_exit_code(&self, id: &SessionId) -> Option<i64>;
+    fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
+    fn copy_from(&self, container: &str, path: &str) -> ByteStream;
+    fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();
     fn prune_containers(&self) -> PruneReport;
     fn list_images(&self, all: bool) -> Vec<ImageSummary>;
     fn inspect_image(&self, reference: &str) -> ImageDetails;

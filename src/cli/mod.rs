@@ -2,6 +2,7 @@
 //! choosing the backend. Every command goes through the `Backend` seam.
 
 pub mod container;
+pub mod copy;
 pub mod image;
 pub mod output;
 pub mod system;
@@ -139,6 +140,13 @@ pub enum Commands {
         no_stdin: bool,
         /// Container.
         container: String,
+    },
+    /// Copy files between a container and the host (CONTAINER:PATH on one side; - for a tar on stdin/stdout).
+    Cp {
+        /// Source.
+        src: String,
+        /// Destination.
+        dest: String,
     },
     /// Detailed information on containers, images, volumes or networks.
     Inspect {
@@ -379,6 +387,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
                 d.summary.exit_code.unwrap_or(0) as i32
             }
         }
+        Commands::Cp { src, dest } => copy::cp(b, src, dest).await.map(ok)?,
         Commands::Inspect { kind, names } => system::inspect(b, names, kind.as_deref()).await?,
         Commands::Top { container } => container::top(b, container).await.map(ok)?,
         Commands::Stats {

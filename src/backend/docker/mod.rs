@@ -698,6 +698,60 @@ impl Backend for DockerBackend {
         }
     }
 
+    async fn stat_path(&self, container: &str, path: &str) -> Result<Option<bool>> {
+        let o = q::ContainerArchiveInfoOptionsBuilder::default()
+            .path(path)
+            .build();
+        match self
+            .api()
+            .await?
+            .get_container_archive_info(container, Some(o))
+            .await
+        {
+            // Go's os.ModeDir is the top bit of the mode.
+            Ok(stat) => Ok(Some(stat.file_mode & (1 << 31) != 0)),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message,
+            }) if !message.to_ascii_lowercase().contains("no such container") => Ok(None),
+            Err(e) => Err(self.err(e, subject(ObjectKind::Container, container))),
+        }
+    }
+
+    async fn copy_from(&self, container: &str, path: &str) -> Result<ByteStream> {
+        if self.stat_path(container, path).await?.is_none() {
+            return Err(BackendError::invalid(format!(
+                "no such file or directory in {container}: {path}"
+            )));
+        }
+        let o = q::DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let me = self.clone();
+        let stream = self
+            .api()
+            .await?
+            .download_from_container(container, Some(o))
+            .map(move |chunk| chunk.map_err(|e| std::io::Error::other(me.err(e, None))));
+        Ok(stream.boxed())
+    }
+
+    async fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> Result<()> {
+        if self.stat_path(container, dir).await? != Some(true) {
+            return Err(BackendError::invalid(format!(
+                "no such directory in {container}: {dir}"
+            )));
+        }
+        let o = q::UploadToContainerOptionsBuilder::default()
+            .path(dir)
+            .build();
+        self.api()
+            .await?
+            .upload_to_container(container, Some(o), bollard::body_try_stream(archive))
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, container)))
+    }
+
     async fn prune_containers(&self) -> Result<PruneReport> {
         let r = self
             .api()

@@ -6,6 +6,7 @@
 //! on the events stream. With a fixed clock everything it reports is deterministic.
 
 mod archive;
+mod files;
 mod inspect;
 mod sample;
 mod shell;
@@ -334,6 +335,7 @@ impl Backend for FakeBackend {
                 tty: spec.tty,
                 oom_killed: false,
                 stats_tick: 0,
+                files: Default::default(),
             });
             (id, name)
         };
@@ -627,6 +629,7 @@ impl Backend for FakeBackend {
         let mut env = c.env.clone();
         env.extend(spec.env.iter().cloned());
         let ctx = shell::Context {
+            files: c.all_files(),
             hostname: c.hostname.clone(),
             env,
             top: synth::top(
@@ -767,6 +770,30 @@ impl Backend for FakeBackend {
                 })
             }
         }
+    }
+
+    async fn stat_path(&self, container: &str, path: &str) -> Result<Option<bool>> {
+        let c = self.container_snapshot(container)?;
+        Ok(files::stat(&c.all_files(), path))
+    }
+
+    async fn copy_from(&self, container: &str, path: &str) -> Result<ByteStream> {
+        let c = self.container_snapshot(container)?;
+        let bytes = files::archive(&c.all_files(), path, &c.summary.name)?;
+        Ok(stream::once(async move { Ok(bytes::Bytes::from(bytes)) }).boxed())
+    }
+
+    async fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> Result<()> {
+        let bytes = collect_bytes(archive)
+            .await
+            .map_err(|e| BackendError::invalid(format!("cannot read the archive: {e}")))?;
+        let mut st = self.state();
+        let i = st.container_index(container)?;
+        let c = &mut st.containers[i];
+        let mut all = c.all_files();
+        files::extract(&mut all, dir, &bytes, &c.summary.name)?;
+        c.files = all;
+        Ok(())
     }
 
     async fn prune_containers(&self) -> Result<PruneReport> {

@@ -486,6 +486,7 @@ pub fn world(now: i64) -> State {
                 tty: d.name == "debug-shell",
                 oom_killed: false,
                 stats_tick: 0,
+                files: Default::default(),
             }
         })
         .collect();

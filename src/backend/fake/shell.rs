@@ -13,6 +13,8 @@ use crate::backend::types::{LogStream, OutputChunk, TopOutput};
 /// What a command can see of its container.
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// Files, for `cat` and `ls`.
+    pub files: super::files::Files,
     /// Host name.
     pub hostname: String,
     /// Environment as `KEY=value`.
@@ -96,14 +98,26 @@ pub fn run(ctx: &Context, argv: &[String], interactive: bool) -> Outcome {
             "Linux\n".into()
         }),
         "env" | "printenv" => ok(ctx.env.iter().map(|e| format!("{e}\n")).collect()),
-        "ls" => ok("bin   dev   etc   home  proc  root  sys   tmp   usr   var\n".into()),
-        "cat" => match args.first().map(String::as_str) {
-            Some("/etc/hostname") => ok(format!("{}\n", ctx.hostname)),
-            Some("/etc/os-release") => ok("NAME=\"dockhand demo\"\nID=demo\n".into()),
-            Some(path) => Outcome {
-                stderr: format!("cat: can't open '{path}': No such file or directory\n"),
-                code: 1,
-                ..Outcome::default()
+        "ls" => {
+            let dir = args.first().map(String::as_str).unwrap_or("/");
+            let prefix = format!("{}/", dir.trim_end_matches('/'));
+            let mut names: Vec<&str> = ctx
+                .files
+                .keys()
+                .filter_map(|k| k.strip_prefix(&prefix))
+                .map(|rest| rest.split('/').next().unwrap_or(rest))
+                .collect();
+            names.dedup();
+            ok(names.iter().map(|n| format!("{n}\n")).collect())
+        }
+        "cat" => match args.first() {
+            Some(path) => match ctx.files.get(path.as_str()) {
+                Some(data) => ok(String::from_utf8_lossy(data).into_owned()),
+                None => Outcome {
+                    stderr: format!("cat: can't open '{path}': No such file or directory\n"),
+                    code: 1,
+                    ..Outcome::default()
+                },
             },
             None => Outcome::default(),
         },
@@ -259,6 +273,7 @@ mod tests {
 
     fn ctx() -> Context {
         Context {
+            files: crate::backend::fake::files::initial("web"),
             hostname: "web".into(),
             env: vec!["A=1".into()],
             top: TopOutput::default(),

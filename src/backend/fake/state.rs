@@ -25,6 +25,7 @@ pub struct FakeContainer {
     pub(super) tty: bool,
     pub(super) oom_killed: bool,
     pub(super) stats_tick: u64,
+    pub(super) files: super::files::Files,
 }
 
 /// An image of the demo world.
@@ -151,6 +152,15 @@ pub(super) fn signal_number(signal: &str) -> Result<i64> {
         }
     };
     Ok(n)
+}
+
+impl FakeContainer {
+    /// The container's files: the ones it starts with, then what was copied in.
+    pub(super) fn all_files(&self) -> super::files::Files {
+        let mut all = super::files::initial(&self.hostname);
+        all.extend(self.files.clone());
+        all
+    }
 }
 
 /// The index of the one id starting with `prefix`; not found or ambiguous otherwise.
