@@ -757,3 +757,20 @@ async fn prune_lists_what_goes_and_frees_it() {
     t.key(KeyCode::Char('X')).await;
     assert!(t.screen().contains("nothing to prune"));
 }
+
+#[tokio::test]
+async fn inspect_search_jumps_to_matching_lines() {
+    let mut t = Harness::new(120, 40).await;
+    t.key(KeyCode::Char('i')).await;
+    t.key(KeyCode::Enter).await;
+    t.keys("/restartpolicy").await;
+    t.key(KeyCode::Enter).await;
+    let line = t.app.detail.inspect_current.expect("a match");
+    assert!(t.app.detail.inspect_lines[line].contains("RestartPolicy"));
+    let screen = t.screen();
+    assert!(screen.contains("\"RestartPolicy\""), "{screen}");
+    t.keys("/zzzz-nothing").await;
+    t.key(KeyCode::Enter).await;
+    t.key(KeyCode::Char('n')).await;
+    assert!(t.screen().contains("no line matches \"zzzz-nothing\""));
+}

@@ -627,13 +627,39 @@ impl App {
         self.sync_detail(false)
     }
 
+    /// The search of the tab in front (Logs or Inspect).
+    pub fn search_text(&self) -> &str {
+        match self.tab() {
+            Tab::Inspect => &self.detail.inspect_search,
+            _ => self.detail.logs.search(),
+        }
+    }
+
+    fn set_search_text(&mut self, text: &str) {
+        match self.tab() {
+            Tab::Inspect => {
+                self.detail.inspect_search = text.to_string();
+                self.detail.inspect_current = None;
+            }
+            _ => self.detail.logs.set_search(text),
+        }
+    }
+
+    /// Moves to the next or previous match of the tab in front; false when none.
+    fn jump_match(&mut self, forward: bool) -> bool {
+        let height = self.detail_height();
+        match self.tab() {
+            Tab::Inspect => self.detail.inspect_jump(forward, height),
+            _ => self.detail.logs.jump(forward, height),
+        }
+    }
+
     fn on_search_key(&mut self, key: KeyEvent) {
-        let mut text = self.detail.logs.search().to_string();
+        let mut text = self.search_text().to_string();
         match key.code {
             KeyCode::Enter => {
                 self.mode = Mode::Normal;
-                let height = self.detail_height();
-                self.detail.logs.jump(true, height);
+                self.jump_match(true);
                 return;
             }
             KeyCode::Esc => {
@@ -647,7 +673,7 @@ impl App {
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
             _ => return,
         }
-        self.detail.logs.set_search(&text);
+        self.set_search_text(&text);
     }
 
     /// Rows of the list area, for paging.
@@ -686,7 +712,9 @@ impl App {
             Command::Top => self.jump(true),
             Command::Bottom => self.jump(false),
             Command::Filter => {
-                if self.focus == Focus::Detail && self.tab() == Tab::Logs {
+                if self.focus == Focus::Detail && matches!(self.tab(), Tab::Logs | Tab::Inspect) {
+                    // A new search starts empty.
+                    self.set_search_text("");
                     self.mode = Mode::Search;
                 } else {
                     self.mode = Mode::Filter;
@@ -695,14 +723,14 @@ impl App {
                 Vec::new()
             }
             Command::NextMatch | Command::PrevMatch => {
-                let height = self.detail_height();
-                let search = self.detail.logs.search().to_string();
+                let search = self.search_text().to_string();
                 if search.is_empty() {
                     self.say(
-                        "no log search: focus the Logs tab (enter) and press / first".into(),
+                        "nothing to search for: focus the Logs or Inspect tab (enter) and press / first"
+                            .into(),
                         true,
                     );
-                } else if !self.detail.logs.jump(command == Command::NextMatch, height) {
+                } else if !self.jump_match(command == Command::NextMatch) {
                     self.say(format!("no line matches \"{search}\""), true);
                 }
                 Vec::new()

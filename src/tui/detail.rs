@@ -93,6 +93,10 @@ pub struct Detail {
     pub logs: LogView,
     /// First line shown in text tabs.
     pub scroll: usize,
+    /// Search in the Inspect tab (ASCII case-insensitive).
+    pub inspect_search: String,
+    /// The Inspect line `n`/`N` last moved to.
+    pub inspect_current: Option<usize>,
     /// Why loading the current tab failed.
     pub error: Option<String>,
 }
@@ -113,6 +117,8 @@ impl Detail {
             stats_ended: None,
             logs: LogView::new(log_cap),
             scroll: 0,
+            inspect_search: String::new(),
+            inspect_current: None,
             error: None,
         }
     }
@@ -155,6 +161,7 @@ impl Detail {
         self.history = None;
         self.top = None;
         self.inspect_lines.clear();
+        self.inspect_current = None;
         self.stats.clear();
         self.stats_ended = None;
         self.logs.clear();
@@ -186,6 +193,31 @@ impl Detail {
             Tab::History => self.history.as_ref().map_or(0, Vec::len),
             Tab::Logs | Tab::Stats => 0,
         }
+    }
+
+    /// Moves to the next (or previous) Inspect line containing the search, keeping a third of
+    /// the view above it. Returns false when no line matches.
+    pub fn inspect_jump(&mut self, forward: bool, height: usize) -> bool {
+        let needle = self.inspect_search.to_ascii_lowercase();
+        if needle.is_empty() {
+            return false;
+        }
+        let hits: Vec<usize> = (0..self.inspect_lines.len())
+            .filter(|&i| self.inspect_lines[i].to_ascii_lowercase().contains(&needle))
+            .collect();
+        let next = match (self.inspect_current, forward) {
+            (Some(c), true) => hits.iter().find(|&&h| h > c).or(hits.first()),
+            (Some(c), false) => hits.iter().rev().find(|&&h| h < c).or(hits.last()),
+            (None, true) => hits.iter().find(|&&h| h >= self.scroll).or(hits.first()),
+            (None, false) => hits.last(),
+        };
+        let Some(&line) = next else {
+            return false;
+        };
+        self.inspect_current = Some(line);
+        let max = self.inspect_lines.len().saturating_sub(height);
+        self.scroll = line.saturating_sub(height / 3).min(max);
+        true
     }
 
     /// Sets the inspect document from pretty JSON.

@@ -240,10 +240,21 @@ fn inspect(frame: &mut Frame, app: &App, area: Rect) {
     }
     let height = area.height as usize;
     let start = d.scroll.min(d.inspect_lines.len().saturating_sub(height));
+    let needle = d.inspect_search.to_ascii_lowercase();
     let lines: Vec<Line> = d.inspect_lines[start..]
         .iter()
         .take(height)
-        .map(|l| json_line(l, t))
+        .enumerate()
+        .map(|(i, l)| {
+            if needle.is_empty() || !l.to_ascii_lowercase().contains(&needle) {
+                return json_line(l, t);
+            }
+            let mut found = Style::default().fg(t.selection_fg.0).bg(t.highlight.0);
+            if d.inspect_current == Some(start + i) {
+                found = found.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+            }
+            Line::from(highlight(l, &needle, Style::default(), found))
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines), area);
 }

@@ -97,12 +97,19 @@ fn status(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
         spans.push(Span::styled("█", t.key()));
         spans.push(Span::styled("  enter keep · esc clear", t.muted()));
     } else if app.mode == Mode::Search {
-        let logs = &app.detail.logs;
-        spans.push(Span::styled("search logs: ", t.key()));
-        spans.push(Span::raw(logs.search().to_string()));
-        spans.push(Span::styled("█", t.key()));
         spans.push(Span::styled(
-            format!("  {} matches · enter jump · esc clear", logs.match_count()),
+            format!("search {}: ", app.tab().title()),
+            t.key(),
+        ));
+        spans.push(Span::raw(app.search_text().to_string()));
+        spans.push(Span::styled("█", t.key()));
+        let count = if app.tab() == super::detail::Tab::Logs {
+            format!("  {} matches ·", app.detail.logs.match_count())
+        } else {
+            String::new()
+        };
+        spans.push(Span::styled(
+            format!("{count} enter jump · esc clear"),
             t.muted(),
         ));
     } else if let Some(m) = &app.message {
