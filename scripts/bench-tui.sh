@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# TUI benchmark on a real dockerd: N running containers, then dockhand and oxker measured in
+# the same run, one after the other, each in its own tmux server:
+#   - time from launch until the container list is on screen,
+#   - the tool's CPU while idle over IDLE seconds, and its RSS at the end,
+#   - CPU of dockerd + containerd + the shims over the same idle window.
+# Usage: scripts/bench-tui.sh [N=500] [IDLE_SECONDS=30]
+# Prints a Markdown table for docs/benchmarks.md. Everything it starts is removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+N=${1:-500}
+IDLE=${2:-30}
+LABEL=dh-bench
+IMAGE=dh-bench-busybox:latest
+SOCK=dh-bench-$$
+HZ=$(getconf CLK_TCK)
+
+ensure_packages "${BUILD_PACKAGES[@]}" tmux docker.io busybox-static
+ensure_cargo
+ensure_dockerd
+cargo build --release --locked --quiet
+DH=$PWD/target/release/dockhand
+if ! command -v oxker >/dev/null; then
+    cargo install oxker --locked
+fi
+
+cleanup() {
+    tmux -L "$SOCK" kill-server 2>/dev/null || true
+    "$DH" -H docker ps -a -q --filter "label=$LABEL" | xargs -r -n 50 "$DH" -H docker rm -f >/dev/null 2>&1 || true
+    "$DH" -H docker rmi -f "$IMAGE" >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+WORK=$(mktemp -d)
+trap cleanup EXIT
+
+# A one-layer busybox image, imported through dockhand itself.
+mkdir -p "$WORK/rootfs/bin"
+cp /bin/busybox "$WORK/rootfs/bin/"
+for a in sh sleep; do ln -s busybox "$WORK/rootfs/bin/$a"; done
+tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
+"$DH" -H docker import -c 'CMD ["sleep", "infinity"]' "$WORK/rootfs.tar" "$IMAGE" >/dev/null
+
+echo "starting $N containers…" >&2
+seq 1 "$N" | xargs -P 4 -I{} "$DH" -H docker run -d --label "$LABEL=1" --name "dh-bench-{}" "$IMAGE" >/dev/null
+running=$("$DH" -H docker ps -q --filter "label=$LABEL" | wc -l)
+[ "$running" -eq "$N" ] || { echo "only $running of $N containers run" >&2; exit 1; }
+sleep 5
+
+ticks() { # utime+stime of the given pids, in clock ticks
+    local total=0 pid
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+daemon_pids() { pgrep -x dockerd; pgrep -x containerd; pgrep -f containerd-shim; }
+
+measure() { # name command…
+    local name=$1
+    shift
+    local start now pid
+    start=$(date +%s%N)
+    tmux -L "$SOCK" -f /dev/null new-session -d -x 200 -y 50 -s bench "$*"
+    # The list is on screen when container names show.
+    until tmux -L "$SOCK" capture-pane -p -t bench 2>/dev/null | grep -q 'dh-bench-'; do
+        sleep 0.01
+        now=$(date +%s%N)
+        if [ $(((now - start) / 1000000000)) -gt 120 ]; then
+            echo "$name did not show the list within 120 s" >&2
+            tmux -L "$SOCK" capture-pane -p -t bench >&2 || true
+            exit 1
+        fi
+    done
+    now=$(date +%s%N)
+    local first_ms=$(((now - start) / 1000000))
+    pid=$(pgrep -n -f "^$1" || pgrep -n -x "$(basename "$1")")
+    sleep 5
+    local daemons
+    daemons=$(daemon_pids | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    local t0 d0 t1 d1
+    t0=$(ticks "$pid")
+    d0=$(ticks $daemons)
+    sleep "$IDLE"
+    t1=$(ticks "$pid")
+    # shellcheck disable=SC2086
+    d1=$(ticks $daemons)
+    local rss
+    rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
+    tmux -L "$SOCK" kill-server 2>/dev/null || true
+    awk -v n="$name" -v f="$first_ms" -v t=$((t1 - t0)) -v d=$((d1 - d0)) -v s="$IDLE" -v hz="$HZ" -v r="$rss" \
+        'BEGIN { printf "| %s | %d ms | %.2f %% | %s MiB | %.1f %% |\n", n, f, 100 * t / (s * hz), r, 100 * d / (s * hz) }'
+    sleep 3
+}
+
+echo "| tool ($N containers, idle ${IDLE} s) | list on screen | idle CPU | RSS | dockerd+containerd+shims CPU |"
+echo "|---|---|---|---|---|"
+measure dockhand "$DH" -H docker --config /dev/null
+measure oxker "$(command -v oxker)"
