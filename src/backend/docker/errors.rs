@@ -80,7 +80,7 @@ pub fn map(err: ApiError, endpoint: &str, subject: Option<Subject<'_>>) -> Backe
         }
         ApiError::SocketNotFoundError(ref path) => unavailable(
             format!(
-                "no socket at {path}; is the daemon running? (for Docker: start dockerd or `systemctl start docker`)"
+                "no socket at {path}; is the daemon running? (Docker: `systemctl start docker`; Podman: `systemctl start podman.socket` or `podman system service`)"
             ),
             err,
         ),
