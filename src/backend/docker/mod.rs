@@ -31,6 +31,8 @@ struct Inner {
     endpoint: Endpoint,
     client: OnceCell<Docker>,
     clock: Clock,
+    /// The last container listing and when it came back (see `raw_containers`).
+    containers: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Vec<m::ContainerSummary>>)>>,
 }
 
 /// A Docker-compatible endpoint. Cloning shares the connection.
@@ -69,6 +71,7 @@ impl DockerBackend {
                 endpoint,
                 client: OnceCell::new(),
                 clock: Clock::System,
+                containers: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -121,14 +124,28 @@ impl DockerBackend {
         self.inner.clock.now()
     }
 
-    /// Every container, as the API lists them (for counting users of images, volumes, networks).
-    async fn raw_containers(&self) -> Result<Vec<m::ContainerSummary>> {
+    /// Every container, as the API lists them. Requests made while a listing is on its way
+    /// share its answer (a refresh asks for containers, images, volumes and networks at once,
+    /// and the last three count containers); an answer that came back before the caller asked
+    /// is never reused, so nothing stale is returned.
+    async fn raw_containers(&self) -> Result<Arc<Vec<m::ContainerSummary>>> {
+        let asked = std::time::Instant::now();
+        let mut cache = self.inner.containers.lock().await;
+        if let Some((when, list)) = cache.as_ref() {
+            if *when >= asked {
+                return Ok(list.clone());
+            }
+        }
         let options = q::ListContainersOptionsBuilder::default().all(true).build();
-        self.api()
-            .await?
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.err(e, None))
+        let list = Arc::new(
+            self.api()
+                .await?
+                .list_containers(Some(options))
+                .await
+                .map_err(|e| self.err(e, None))?,
+        );
+        *cache = Some((std::time::Instant::now(), list.clone()));
+        Ok(list)
     }
 
     /// A session's output as domain chunks.
