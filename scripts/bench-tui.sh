@@ -96,7 +96,20 @@ measure() { # name command…
     sleep 3
 }
 
+baseline() { # the daemons' own CPU with no client
+    local daemons d0 d1
+    daemons=$(daemon_pids | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    d0=$(ticks $daemons)
+    sleep "$IDLE"
+    # shellcheck disable=SC2086
+    d1=$(ticks $daemons)
+    awk -v d=$((d1 - d0)) -v s="$IDLE" -v hz="$HZ" \
+        'BEGIN { printf "| (no client) | | | | %.1f %% |\n", 100 * d / (s * hz) }'
+}
+
 echo "| tool ($N containers, idle ${IDLE} s) | list on screen | idle CPU | RSS | dockerd+containerd+shims CPU |"
 echo "|---|---|---|---|---|"
+baseline
 measure dockhand "$DH" -H docker --config /dev/null
 measure oxker "$(command -v oxker)"

@@ -178,10 +178,11 @@ impl App {
     }
 
     /// The requests to make at start-up: every list and the events stream.
+    ///
+    /// The containers come first and alone, so that the first screen is not slowed by the
+    /// other lists competing for the daemon; those follow when the containers have arrived.
     pub fn start(&self) -> Vec<Effect> {
-        let mut effects: Vec<Effect> = PaneKind::ALL.into_iter().map(Effect::LoadList).collect();
-        effects.push(Effect::WatchEvents);
-        effects
+        vec![Effect::LoadList(PaneKind::Containers), Effect::WatchEvents]
     }
 
     /// Number of rows in a pane, for the tab bar.
@@ -338,6 +339,18 @@ impl App {
 
     fn on_list(&mut self, list: Lists) -> Vec<Effect> {
         let now = self.now;
+        // The first container list (or its failure) lets the other panes load.
+        let first = matches!(list, Lists::Containers(_))
+            && !self.containers.is_loaded()
+            && !self.images.is_loaded();
+        let mut effects: Vec<Effect> = if first {
+            [PaneKind::Images, PaneKind::Volumes, PaneKind::Networks]
+                .into_iter()
+                .map(Effect::LoadList)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let failed = |app: &mut App, f: Failure| {
             if f.unavailable {
                 app.connection = Connection::Unreachable(f.message);
@@ -362,7 +375,8 @@ impl App {
             Lists::Volumes(rows) => apply!(volumes, rows),
             Lists::Networks(rows) => apply!(networks, rows),
         }
-        self.sync_detail(false)
+        effects.extend(self.sync_detail(false));
+        effects
     }
 
     fn on_detail(&mut self, loaded: Loaded) {
