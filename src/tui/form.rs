@@ -66,38 +66,6 @@ fn field(label: &'static str, hint: &'static str, value: &str) -> Field {
     Field { label, hint, input }
 }
 
-/// Splits a command line into words, honouring single and double quotes.
-pub fn split_words(line: &str) -> Result<Vec<String>, BackendError> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut started = false;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                started = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if started || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                    started = false;
-                }
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if quote.is_some() {
-        return Err(BackendError::invalid(format!("unclosed quote in {line:?}")));
-    }
-    if started || !cur.is_empty() {
-        out.push(cur);
-    }
-    Ok(out)
-}
-
 /// Items of a list field: separated by commas or spaces.
 fn items(text: &str) -> impl Iterator<Item = &str> {
     text.split([',', ' '])
@@ -198,7 +166,11 @@ impl Form {
                     return Err(BackendError::invalid("Image: give the image to run"));
                 }
                 let name = Some(self.value("Name")).filter(|n| !n.is_empty());
-                let cmd = named("Command", split_words(&self.value("Command")))?;
+                let cmd = named(
+                    "Command",
+                    crate::util::words::split(&self.value("Command"))
+                        .map_err(BackendError::invalid),
+                )?;
                 let ports = named(
                     "Ports",
                     items(&self.value("Ports")).map(parse::port).collect(),
@@ -343,12 +315,5 @@ mod tests {
         typed(&mut n, 0, "net1");
         typed(&mut n, 3, "maybe");
         assert!(n.submit().unwrap_err().to_string().contains("Internal:"));
-    }
-
-    #[test]
-    fn words_split_like_a_shell() {
-        assert_eq!(split_words("a 'b c' \"d\"").unwrap(), ["a", "b c", "d"]);
-        assert!(split_words("a 'b").is_err());
-        assert!(split_words("").unwrap().is_empty());
     }
 }

@@ -45,35 +45,6 @@ fn ok(stdout: String) -> Outcome {
     }
 }
 
-/// Splits a command line on whitespace, honouring single and double quotes.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut any = false;
-    for c in line.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                any = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if any || !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            (None, c) => cur.push(c),
-        }
-    }
-    if any || !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 /// Runs one command given as words; `interactive` changes how a missing command is reported.
 pub fn run(ctx: &Context, argv: &[String], interactive: bool) -> Outcome {
     let Some(cmd) = argv.first() else {
@@ -162,7 +133,14 @@ pub fn run(ctx: &Context, argv: &[String], interactive: bool) -> Outcome {
 pub fn run_line(ctx: &Context, line: &str, interactive: bool) -> Outcome {
     let mut total = Outcome::default();
     for part in line.split(';') {
-        let o = run(ctx, &words(part), interactive);
+        let Ok(words) = crate::util::words::split(part) else {
+            return Outcome {
+                stderr: "sh: syntax error: unterminated quoted string\n".into(),
+                code: 2,
+                ..total
+            };
+        };
+        let o = run(ctx, &words, interactive);
         total.stdout.push_str(&o.stdout);
         total.stderr.push_str(&o.stderr);
         total.code = o.code;
