@@ -33,6 +33,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 WORK=$(mktemp -d)
+export TMUX_TMPDIR=$WORK
 trap cleanup EXIT
 
 # A one-layer busybox image, imported through dockhand itself.

@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked
 sock="dockhand-shot-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
+TMUX_TMPDIR=$(mktemp -d)
+export TMUX_TMPDIR
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$TMUX_TMPDIR"' EXIT
 tmux -L "$sock" -f /dev/null new-session -d -x 120 -y 34 -s shot \
     "TERM=xterm-256color ./target/release/dockhand --demo --config /dev/null"
 sleep 1.5

@@ -58,7 +58,10 @@ impl Tmux {
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]).args(args);
+        // The server's socket lives in the test's temporary directory and goes with it.
+        c.env("TMUX_TMPDIR", self.dir.path())
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args);
         c
     }
 
