@@ -31,6 +31,7 @@ cleanup() {
     "$DH" -H docker ps -a -q --filter "label=$LABEL" | xargs -r -n 50 "$DH" -H docker rm -f >/dev/null 2>&1 || true
     "$DH" -H docker rmi -f "$IMAGE" >/dev/null 2>&1 || true
     rm -rf "$WORK"
+    stop_dockerd
 }
 WORK=$(mktemp -d)
 export TMUX_TMPDIR=$WORK

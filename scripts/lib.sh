@@ -32,6 +32,8 @@ ensure_cargo() {
 BUILD_PACKAGES=(gcc pkg-config libseccomp-dev)
 
 # Starts dockerd in the background unless a daemon already answers on /var/run/docker.sock.
+# Sets DOCKERD_STARTED to its pid when this call started it (stop_dockerd stops it again).
+DOCKERD_STARTED=""
 ensure_dockerd() {
     local docker=/usr/bin/docker
     [ -x "$docker" ] || docker=docker
@@ -40,6 +42,7 @@ ensure_dockerd() {
     fi
     echo "starting dockerd (log: /tmp/dockhand-test-dockerd.log)"
     nohup dockerd >/tmp/dockhand-test-dockerd.log 2>&1 &
+    DOCKERD_STARTED=$!
     local i
     for i in $(seq 1 60); do
         if "$docker" version >/dev/null 2>&1; then
@@ -50,4 +53,15 @@ ensure_dockerd() {
     echo "dockerd did not start within 60 s; see /tmp/dockhand-test-dockerd.log" >&2
     tail -20 /tmp/dockhand-test-dockerd.log >&2 || true
     return 1
+}
+
+# Stops the dockerd that ensure_dockerd started, if it did.
+stop_dockerd() {
+    [ -n "$DOCKERD_STARTED" ] || return 0
+    kill "$DOCKERD_STARTED" 2>/dev/null || true
+    local i
+    for i in $(seq 1 30); do
+        kill -0 "$DOCKERD_STARTED" 2>/dev/null || return 0
+        sleep 1
+    done
 }

@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux docker.io
 ensure_cargo
 ensure_dockerd
+# A daemon started here is stopped again, whatever the outcome.
+trap stop_dockerd EXIT
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
