@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod session;
 pub mod tui;
 pub mod util;

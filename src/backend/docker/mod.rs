@@ -45,15 +45,16 @@ fn subject(kind: ObjectKind, reference: &str) -> Option<Subject<'_>> {
     Some(Subject { kind, reference })
 }
 
-/// Splits `name[:tag]` or `name@digest` into the repository and the tag (`latest` by default).
-fn split_reference(reference: &str) -> (String, Option<String>) {
-    if reference.contains('@') {
-        return (reference.to_string(), None);
-    }
-    match reference.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), Some(tag.to_string())),
-        _ => (reference.to_string(), Some("latest".to_string())),
-    }
+/// Splits a reference into what the API takes as the image and the tag (`latest` by default);
+/// a digest stays with the name. A reference Docker would refuse is refused here, naming the
+/// rule it breaks.
+fn split_reference(reference: &str) -> Result<(String, Option<String>)> {
+    let r = crate::engine::image::Reference::parse(reference)
+        .map_err(|e| BackendError::invalid(e.to_string()))?;
+    Ok(match &r.digest {
+        Some(d) => (format!("{}@{d}", r.familiar_name()), None),
+        None => (r.familiar_name(), r.tag.clone()),
+    })
 }
 
 fn filters(pairs: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
@@ -831,7 +832,7 @@ impl Backend for DockerBackend {
     }
 
     async fn pull_image(&self, reference: &str) -> Result<ResultStream<PullProgress>> {
-        let (repo, tag) = split_reference(reference);
+        let (repo, tag) = split_reference(reference)?;
         let mut builder = q::CreateImageOptionsBuilder::default().from_image(&repo);
         if let Some(tag) = &tag {
             builder = builder.tag(tag);
@@ -950,7 +951,7 @@ impl Backend for DockerBackend {
             .from_src("-")
             .changes(changes.to_vec());
         if let Some(r) = reference {
-            let (repo, tag) = split_reference(r);
+            let (repo, tag) = split_reference(r)?;
             builder = builder.repo(&repo).tag(tag.as_deref().unwrap_or("latest"));
         }
         let mut stream = self.api().await?.create_image(
@@ -980,7 +981,7 @@ impl Backend for DockerBackend {
     }
 
     async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
-        let (repo, tag) = split_reference(target);
+        let (repo, tag) = split_reference(target)?;
         if repo.contains('@') {
             return Err(BackendError::invalid(format!(
                 "cannot tag with a digest ({target}); give name:tag"
@@ -1267,21 +1268,30 @@ mod tests {
 
     #[test]
     fn references_split_into_repository_and_tag() {
+        let split = |r: &str| split_reference(r).unwrap();
+        assert_eq!(split("busybox"), ("busybox".into(), Some("latest".into())));
         assert_eq!(
-            split_reference("busybox"),
-            ("busybox".into(), Some("latest".into()))
+            split("docker.io/library/busybox:1"),
+            ("busybox".into(), Some("1".into()))
         );
         assert_eq!(
-            split_reference("localhost:5000/app:v2"),
+            split("localhost:5000/app:v2"),
             ("localhost:5000/app".into(), Some("v2".into()))
         );
         assert_eq!(
-            split_reference("localhost:5000/app"),
+            split("localhost:5000/app"),
             ("localhost:5000/app".into(), Some("latest".into()))
         );
+        let digest = format!("sha256:{}", "cd".repeat(32));
         assert_eq!(
-            split_reference("app@sha256:ab"),
-            ("app@sha256:ab".into(), None)
+            split(&format!("app@{digest}")),
+            (format!("app@{digest}"), None)
+        );
+        assert!(
+            split_reference("Bad/Name")
+                .unwrap_err()
+                .to_string()
+                .contains("lowercase")
         );
     }
 

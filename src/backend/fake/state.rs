@@ -82,48 +82,18 @@ pub(super) fn valid_name(name: &str) -> bool {
 }
 
 /// `name` → `name:latest`, and Docker Hub prefixes dropped, so references compare equal.
+/// Text that is no reference (an id, say) is kept as it is.
 pub(super) fn normalize_reference(reference: &str) -> String {
-    let r = reference
-        .strip_prefix("docker.io/library/")
-        .or_else(|| reference.strip_prefix("docker.io/"))
-        .unwrap_or(reference);
-    let last = r.rsplit('/').next().unwrap_or(r);
-    if last.contains(':') || r.contains('@') {
-        r.to_string()
-    } else {
-        format!("{r}:latest")
-    }
+    crate::engine::image::Reference::parse(reference)
+        .map(|r| r.familiar())
+        .unwrap_or_else(|_| reference.to_string())
 }
 
-/// Checks a `name[:tag]` reference against Docker's rules.
+/// Checks a reference against Docker's rules, naming the rule it breaks.
 pub(super) fn validate_reference(reference: &str) -> Result<()> {
-    let (name, tag) = match reference.rsplit_once(':') {
-        Some((n, t)) if !t.contains('/') => (n, Some(t)),
-        _ => (reference, None),
-    };
-    if name.is_empty()
-        || !name.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '/' | ':')
-        })
-    {
-        return Err(BackendError::invalid(format!(
-            "invalid reference format {reference:?}: the repository name must be lowercase letters, digits and separators (. _ - /)"
-        )));
-    }
-    if let Some(tag) = tag {
-        let ok = !tag.is_empty()
-            && tag.len() <= 128
-            && tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-            && !tag.starts_with(['.', '-']);
-        if !ok {
-            return Err(BackendError::invalid(format!(
-                "invalid tag {tag:?} in {reference:?}: a tag is up to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'"
-            )));
-        }
-    }
-    Ok(())
+    crate::engine::image::Reference::parse(reference)
+        .map(drop)
+        .map_err(|e| BackendError::invalid(e.to_string()))
 }
 
 /// Parses a signal name or number as `docker kill -s` accepts it.
