@@ -67,6 +67,11 @@ pub fn map(err: ApiError, endpoint: &str, subject: Option<Subject<'_>>) -> Backe
                 }
                 // Docker answers 403 for objects in use or predefined ("has active endpoints").
                 409 | 403 => BackendError::conflict(message),
+                400 if message.contains("HTTP request to an HTTPS server") => {
+                    BackendError::invalid(format!(
+                        "{endpoint} speaks TLS: give --tlscacert, --tlscert and --tlskey (or tlscacert, tlscert and tlskey for the endpoint in the config)"
+                    ))
+                }
                 400 => BackendError::invalid(message),
                 401 => BackendError::PermissionDenied {
                     message,
@@ -184,6 +189,15 @@ mod tests {
         assert!(matches!(e, BackendError::Conflict { .. }));
         let e = map(server(400, "bad port"), "unix:///d.sock", subject);
         assert!(matches!(e, BackendError::InvalidInput { .. }));
+        let e = map(
+            server(400, "Client sent an HTTP request to an HTTPS server."),
+            "tcp://127.0.0.1:2376",
+            None,
+        );
+        assert!(
+            e.to_string().contains("speaks TLS: give --tlscacert"),
+            "{e}"
+        );
     }
 
     #[test]
