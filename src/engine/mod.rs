@@ -1,6 +1,8 @@
 //! The embedded, daemonless engine. Its core imports no tokio, ratatui or bollard; it is
 //! reached from the front ends through the `Backend` seam.
 //!
-//! So far it holds image references; storage, layers, containers and networks follow.
+//! So far it holds image references and the data root's store (atomic writes, locks, the
+//! verified content store); layers, images, containers and networks follow.
 
 pub mod image;
+pub mod store;

@@ -1,0 +1,48 @@
+//! Atomic file replacement: write a temporary file beside the target, fsync it, rename it over
+//! the target, fsync the directory. Readers see the old content or the new, never a mix.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{StoreError, io_err, temp_path};
+
+/// Writes `data` to `path` atomically and durably.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = temp_path(dir, ".write");
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(io_err("cannot create", &tmp))?;
+        f.write_all(data).map_err(io_err("cannot write", &tmp))?;
+        f.sync_all().map_err(io_err("cannot sync", &tmp))?;
+        std::fs::rename(&tmp, path).map_err(io_err("cannot rename into", path))?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Makes a rename in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("cannot sync", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_files_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        write_atomic(&p, b"{\"a\":1}").unwrap();
+        write_atomic(&p, b"{\"a\":2}").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"a\":2}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let err = write_atomic(&dir.path().join("missing/state.json"), b"x").unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+}
