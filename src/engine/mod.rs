@@ -2,7 +2,9 @@
 //! reached from the front ends through the `Backend` seam.
 //!
 //! So far it holds image references and the data root's store (atomic writes, locks, the
-//! verified content store); layers, images, containers and networks follow.
+//! verified content store) and safe layer unpacking; snapshots, images, containers and
+//! networks follow.
 
 pub mod image;
+pub mod layer;
 pub mod store;
