@@ -1,0 +1,380 @@
+//! Keys: dialogs, the filter and search prompts, commands, movement and scrolling.
+
+use super::*;
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if let Some(dialog) = self.dialog.take() {
+            return self.on_dialog_key(dialog, key);
+        }
+        match self.mode {
+            Mode::Filter => return self.on_filter_key(key),
+            Mode::Search => {
+                self.on_search_key(key);
+                return Vec::new();
+            }
+            Mode::Normal => {}
+        }
+        match self.keymap.command(key) {
+            Some(command) => self.on_command(command),
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn on_dialog_key(&mut self, dialog: Dialog, key: KeyEvent) -> Vec<Effect> {
+        let plain = |c: char| {
+            key.code == KeyCode::Char(c) && !key.modifiers.contains(KeyModifiers::CONTROL)
+        };
+        match dialog {
+            Dialog::Confirm(confirm) => {
+                if plain('y') || plain('Y') || key.code == KeyCode::Enter {
+                    self.containers.clear_marks();
+                    self.images.clear_marks();
+                    self.volumes.clear_marks();
+                    self.networks.clear_marks();
+                    return vec![confirm.effect];
+                }
+                if !(plain('n') || plain('N') || plain('q') || key.code == KeyCode::Esc) {
+                    self.dialog = Some(Dialog::Confirm(confirm));
+                }
+            }
+            Dialog::Help => {
+                let closes = key.code == KeyCode::Esc
+                    || plain('q')
+                    || self.keymap.command(key) == Some(Command::Help);
+                if !closes {
+                    self.dialog = Some(Dialog::Help);
+                }
+            }
+            Dialog::Error(text) => {
+                if !matches!(key.code, KeyCode::Esc | KeyCode::Enter) && !plain('q') {
+                    self.dialog = Some(Dialog::Error(text));
+                }
+            }
+            Dialog::Form(mut form) => match form.key(key) {
+                FormResult::Editing => self.dialog = Some(Dialog::Form(form)),
+                FormResult::Cancelled => {}
+                FormResult::Submit(Effect::Pull(reference)) => {
+                    self.dialog = Some(Dialog::Pull(PullState::new(reference.clone())));
+                    return vec![Effect::Pull(reference)];
+                }
+                FormResult::Submit(effect) => return vec![effect],
+            },
+            Dialog::Pull(state) => {
+                // Esc hides the dialog; the pull goes on and reports when done.
+                let closes = key.code == KeyCode::Esc
+                    || (state.finished.is_some() && matches!(key.code, KeyCode::Enter)
+                        || plain('q'));
+                if !closes {
+                    self.dialog = Some(Dialog::Pull(state));
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn on_filter_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let mut text = self.current_filter().to_string();
+        match key.code {
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                return Vec::new();
+            }
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                text.clear();
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+            _ => return Vec::new(),
+        }
+        let now = self.now;
+        with_pane!(self, self.pane, p => p.set_filter(text, now));
+        self.sync_detail(false)
+    }
+
+    /// The search of the tab in front (Logs or Inspect).
+    pub fn search_text(&self) -> &str {
+        match self.tab() {
+            Tab::Inspect => &self.detail.inspect_search,
+            _ => self.detail.logs.search(),
+        }
+    }
+
+    pub(super) fn set_search_text(&mut self, text: &str) {
+        match self.tab() {
+            Tab::Inspect => {
+                self.detail.inspect_search = text.to_string();
+                self.detail.inspect_current = None;
+            }
+            _ => self.detail.logs.set_search(text),
+        }
+    }
+
+    /// Moves to the next or previous match of the tab in front; false when none.
+    pub(super) fn jump_match(&mut self, forward: bool) -> bool {
+        let height = self.detail_height();
+        match self.tab() {
+            Tab::Inspect => self.detail.inspect_jump(forward, height),
+            _ => self.detail.logs.jump(forward, height),
+        }
+    }
+
+    pub(super) fn on_search_key(&mut self, key: KeyEvent) {
+        let mut text = self.search_text().to_string();
+        match key.code {
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                self.jump_match(true);
+                return;
+            }
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                text.clear();
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+            _ => return,
+        }
+        self.set_search_text(&text);
+    }
+
+    /// Rows of the list area, for paging.
+    pub(super) fn page(&self) -> isize {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        layout::split(area).list.height.saturating_sub(3).max(1) as isize
+    }
+
+    /// Rows of the detail body, for scrolling.
+    pub(super) fn detail_height(&self) -> usize {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        layout::split(area).detail.height.saturating_sub(2).max(1) as usize
+    }
+
+    pub(super) fn on_command(&mut self, command: Command) -> Vec<Effect> {
+        let now = self.now;
+        match command {
+            Command::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Command::Help => {
+                self.dialog = Some(Dialog::Help);
+                Vec::new()
+            }
+            Command::NextPane => self.switch_pane(self.pane.step(1)),
+            Command::PrevPane => self.switch_pane(self.pane.step(-1)),
+            Command::PaneContainers => self.switch_pane(PaneKind::Containers),
+            Command::PaneImages => self.switch_pane(PaneKind::Images),
+            Command::PaneVolumes => self.switch_pane(PaneKind::Volumes),
+            Command::PaneNetworks => self.switch_pane(PaneKind::Networks),
+            Command::Up => self.move_by(-1),
+            Command::Down => self.move_by(1),
+            Command::PageUp => self.move_by(-self.page()),
+            Command::PageDown => self.move_by(self.page()),
+            Command::Top => self.jump(true),
+            Command::Bottom => self.jump(false),
+            Command::Filter => {
+                if self.focus == Focus::Detail && matches!(self.tab(), Tab::Logs | Tab::Inspect) {
+                    // A new search starts empty.
+                    self.set_search_text("");
+                    self.mode = Mode::Search;
+                } else {
+                    self.mode = Mode::Filter;
+                    self.focus = Focus::List;
+                }
+                Vec::new()
+            }
+            Command::NextMatch | Command::PrevMatch => {
+                let search = self.search_text().to_string();
+                if search.is_empty() {
+                    self.say(
+                        "nothing to search for: focus the Logs or Inspect tab (enter) and press / first"
+                            .into(),
+                        true,
+                    );
+                } else if !self.jump_match(command == Command::NextMatch) {
+                    self.say(format!("no line matches \"{search}\""), true);
+                }
+                Vec::new()
+            }
+            Command::OnlyMatches => {
+                if self.detail.logs.search().is_empty() {
+                    self.say(
+                        "no log search to filter by: press / in the Logs tab first".into(),
+                        true,
+                    );
+                } else {
+                    self.detail.logs.toggle_only_matches();
+                }
+                Vec::new()
+            }
+            Command::SaveLogs => self.save_logs(),
+            Command::Back => {
+                if self.focus == Focus::Detail {
+                    self.focus = Focus::List;
+                    Vec::new()
+                } else if !self.current_filter().is_empty() {
+                    with_pane!(self, self.pane, p => p.set_filter(String::new(), now));
+                    self.sync_detail(false)
+                } else {
+                    with_pane!(self, self.pane, p => p.clear_marks());
+                    Vec::new()
+                }
+            }
+            Command::Focus => {
+                if self.detail.target.is_some() {
+                    self.focus = Focus::Detail;
+                }
+                Vec::new()
+            }
+            Command::NextTab | Command::PrevTab => {
+                let delta = if command == Command::NextTab { 1 } else { -1 };
+                self.detail.step_tab(self.pane, delta);
+                self.tab_effects(false)
+            }
+            Command::Logs => self.show_tab(Tab::Logs),
+            Command::Stats => self.show_tab(Tab::Stats),
+            Command::Inspect => self.show_tab(Tab::Inspect),
+            Command::SortNext => {
+                with_pane!(self, self.pane, p => p.sort_next(now));
+                self.sync_detail(false)
+            }
+            Command::SortReverse => {
+                with_pane!(self, self.pane, p => p.sort_reverse(now));
+                self.sync_detail(false)
+            }
+            Command::Mark => {
+                with_pane!(self, self.pane, p => p.toggle_mark());
+                self.sync_detail(false)
+            }
+            Command::StartStop => self.container_action(|c| {
+                if c.state.is_alive() || c.state == ContainerState::Restarting {
+                    ContainerOp::Stop
+                } else {
+                    ContainerOp::Start
+                }
+            }),
+            Command::Restart => self.container_action(|_| ContainerOp::Restart),
+            Command::Pause => self.container_action(|c| {
+                if c.state == ContainerState::Paused {
+                    ContainerOp::Unpause
+                } else {
+                    ContainerOp::Pause
+                }
+            }),
+            Command::Kill => self.confirm_kill(),
+            Command::Create => {
+                let kind = match self.pane {
+                    PaneKind::Containers => FormKind::Run,
+                    PaneKind::Images => FormKind::Run,
+                    PaneKind::Volumes => FormKind::Volume,
+                    PaneKind::Networks => FormKind::Network,
+                };
+                // From the Images pane the selected image is the one to run.
+                let image = self.selected_image_tag();
+                self.dialog = Some(Dialog::Form(Form::new(kind, &image)));
+                Vec::new()
+            }
+            Command::Pull => {
+                let image = self.selected_image_tag();
+                self.dialog = Some(Dialog::Form(Form::new(FormKind::Pull, &image)));
+                Vec::new()
+            }
+            Command::Prune => self.confirm_prune(),
+            Command::Shell => self.handover(false),
+            Command::Attach => self.handover(true),
+            Command::Remove => self.confirm_remove(),
+            Command::Follow => {
+                if self.tab() == Tab::Logs {
+                    let logs = &mut self.detail.logs;
+                    if logs.follow {
+                        logs.follow = false;
+                        logs.scroll(0, 0);
+                    } else {
+                        logs.to_bottom();
+                    }
+                }
+                Vec::new()
+            }
+            Command::Timestamps => {
+                self.detail.logs.timestamps = !self.detail.logs.timestamps;
+                Vec::new()
+            }
+            Command::Wrap => {
+                self.detail.logs.wrap = !self.detail.logs.wrap;
+                Vec::new()
+            }
+            Command::Refresh => {
+                let mut effects = self.update(Action::Refresh);
+                effects.extend(self.tab_effects(true));
+                effects
+            }
+        }
+    }
+
+    pub(super) fn switch_pane(&mut self, pane: PaneKind) -> Vec<Effect> {
+        self.pane = pane;
+        self.focus = Focus::List;
+        self.sync_detail(false)
+    }
+
+    pub(super) fn show_tab(&mut self, tab: Tab) -> Vec<Effect> {
+        if self.detail.select_tab(self.pane, tab) {
+            self.tab_effects(false)
+        } else {
+            self.say(
+                format!("{} has no {} tab", self.pane.title(), tab.title()),
+                true,
+            );
+            Vec::new()
+        }
+    }
+
+    pub(super) fn move_by(&mut self, delta: isize) -> Vec<Effect> {
+        if self.focus == Focus::Detail {
+            self.scroll_detail(delta);
+            return Vec::new();
+        }
+        with_pane!(self, self.pane, p => p.move_by(delta));
+        self.sync_detail(false)
+    }
+
+    pub(super) fn jump(&mut self, to_top: bool) -> Vec<Effect> {
+        if self.focus == Focus::Detail {
+            if self.tab() == Tab::Logs {
+                if to_top {
+                    self.detail.logs.to_top();
+                } else {
+                    self.detail.logs.to_bottom();
+                }
+            } else {
+                let max = self
+                    .detail
+                    .text_len(self.tab())
+                    .saturating_sub(self.detail_height());
+                self.detail.scroll = if to_top { 0 } else { max };
+            }
+            return Vec::new();
+        }
+        with_pane!(self, self.pane, p => if to_top { p.first() } else { p.last() });
+        self.sync_detail(false)
+    }
+
+    pub(super) fn scroll_detail(&mut self, delta: isize) {
+        let height = self.detail_height();
+        if self.tab() == Tab::Logs {
+            self.detail.logs.scroll(delta, height);
+        } else {
+            let max = self.detail.text_len(self.tab()).saturating_sub(height);
+            self.detail.scroll =
+                (self.detail.scroll as isize + delta).clamp(0, max as isize) as usize;
+        }
+    }
+}
