@@ -4,19 +4,25 @@
 use super::*;
 
 impl App {
+    /// Whether the Containers pane is in front; if not, says how to get there.
+    fn on_containers_pane(&mut self) -> bool {
+        if self.pane == PaneKind::Containers {
+            return true;
+        }
+        let key = self.keymap.label(Command::PaneContainers);
+        self.say(
+            format!("that key acts on containers; press {key} for the Containers pane"),
+            true,
+        );
+        false
+    }
+
     /// Runs an action on the target containers; other panes get a hint instead.
     pub(super) fn container_action(
         &mut self,
         op: impl Fn(&ContainerSummary) -> ContainerOp,
     ) -> Vec<Effect> {
-        if self.pane != PaneKind::Containers {
-            self.say(
-                format!(
-                    "that key acts on containers; press {} for the Containers pane",
-                    self.keymap.label(Command::PaneContainers)
-                ),
-                true,
-            );
+        if !self.on_containers_pane() {
             return Vec::new();
         }
         let targets = self.containers.targets();
@@ -151,14 +157,7 @@ impl App {
 
     /// Asks the event loop to hand the terminal to a shell or the main process.
     pub(super) fn handover(&mut self, attach: bool) -> Vec<Effect> {
-        if self.pane != PaneKind::Containers {
-            self.say(
-                format!(
-                    "that key acts on containers; press {} for the Containers pane",
-                    self.keymap.label(Command::PaneContainers)
-                ),
-                true,
-            );
+        if !self.on_containers_pane() {
             return Vec::new();
         }
         let Some(c) = self.containers.selected_row() else {

@@ -75,25 +75,21 @@ impl App {
 
     pub(super) fn on_filter_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let mut text = self.current_filter().to_string();
-        match key.code {
-            KeyCode::Enter => {
+        match edit_prompt(&mut text, key) {
+            Prompt::Accept => {
                 self.mode = Mode::Normal;
-                return Vec::new();
+                Vec::new()
             }
-            KeyCode::Esc => {
-                self.mode = Mode::Normal;
-                text.clear();
+            Prompt::Ignored => Vec::new(),
+            edited => {
+                if edited == Prompt::Cancel {
+                    self.mode = Mode::Normal;
+                }
+                let now = self.now;
+                with_pane!(self, self.pane, p => p.set_filter(text, now));
+                self.sync_detail(false)
             }
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
-            _ => return Vec::new(),
         }
-        let now = self.now;
-        with_pane!(self, self.pane, p => p.set_filter(text, now));
-        self.sync_detail(false)
     }
 
     /// The search of the tab in front (Logs or Inspect).
@@ -125,24 +121,19 @@ impl App {
 
     pub(super) fn on_search_key(&mut self, key: KeyEvent) {
         let mut text = self.search_text().to_string();
-        match key.code {
-            KeyCode::Enter => {
+        match edit_prompt(&mut text, key) {
+            Prompt::Accept => {
                 self.mode = Mode::Normal;
                 self.jump_match(true);
-                return;
             }
-            KeyCode::Esc => {
-                self.mode = Mode::Normal;
-                text.clear();
+            Prompt::Ignored => {}
+            edited => {
+                if edited == Prompt::Cancel {
+                    self.mode = Mode::Normal;
+                }
+                self.set_search_text(&text);
             }
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
-            _ => return,
         }
-        self.set_search_text(&text);
     }
 
     /// Rows of the list area, for paging.
@@ -377,4 +368,36 @@ impl App {
                 (self.detail.scroll as isize + delta).clamp(0, max as isize) as usize;
         }
     }
+}
+
+/// What a key did to a one-line prompt (the list filter, a search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prompt {
+    /// Enter: keep the text.
+    Accept,
+    /// Esc: the text was cleared.
+    Cancel,
+    /// The text changed.
+    Changed,
+    /// Not a prompt key.
+    Ignored,
+}
+
+/// Applies a key to the prompt's text: typing, backspace, ctrl-u, enter, esc.
+fn edit_prompt(text: &mut String, key: KeyEvent) -> Prompt {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Enter => return Prompt::Accept,
+        KeyCode::Esc => {
+            text.clear();
+            return Prompt::Cancel;
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char('u') if ctrl => text.clear(),
+        KeyCode::Char(c) if !ctrl => text.push(c),
+        _ => return Prompt::Ignored,
+    }
+    Prompt::Changed
 }
