@@ -232,3 +232,19 @@ fn symlinks_pointing_out_are_kept_as_links() {
         (after.uid(), after.mode(), after.mtime())
     );
 }
+
+#[test]
+fn a_tarball_of_dot_unpacks_into_the_layer() {
+    // `tar -C rootfs -cf x.tar .` starts with "./" and prefixes every name with it.
+    let root = tempfile::tempdir().unwrap();
+    let layer = root.path().join("layer");
+    std::fs::create_dir(&layer).unwrap();
+    let tar = archive(&[
+        raw("./", tar::EntryType::Directory, None, b""),
+        raw("./etc/", tar::EntryType::Directory, None, b""),
+        raw("./etc/motd", tar::EntryType::Regular, None, b"hi\n"),
+    ]);
+    let r = unpack(tar.as_slice(), &layer).unwrap();
+    assert_eq!(r.entries, 2);
+    assert_eq!(std::fs::read(layer.join("etc/motd")).unwrap(), b"hi\n");
+}

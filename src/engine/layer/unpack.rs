@@ -49,7 +49,8 @@ pub struct UnpackReport {
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
-/// The entry's path as plain relative components; `None` when absolute or with `..`.
+/// The entry's path as plain relative components (empty for the layer's own `./`); `None`
+/// when absolute or with `..`.
 fn relative(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in path.components() {
@@ -59,7 +60,7 @@ fn relative(path: &Path) -> Option<PathBuf> {
             _ => return None,
         }
     }
-    (!out.as_os_str().is_empty()).then_some(out)
+    Some(out)
 }
 
 /// Whether any existing ancestor of `rel` under `dest` is a symlink (writing there would go
@@ -106,6 +107,10 @@ pub fn unpack(reader: impl Read, dest: &Path) -> Result<UnpackReport, UnpackErro
                 "absolute paths and \"..\" would write outside the layer",
             )
         })?;
+        if rel.as_os_str().is_empty() {
+            // `./`, the layer's root itself, as `tar -C dir -c .` writes it.
+            continue;
+        }
         if through_symlink(dest, &rel) {
             return Err(refuse(
                 &raw,
@@ -157,12 +162,14 @@ pub fn unpack(reader: impl Read, dest: &Path) -> Result<UnpackReport, UnpackErro
                 .link_name()
                 .map_err(io(&shown))?
                 .ok_or_else(|| refuse(&raw, "a hardlink without a target"))?;
-            let target_rel = relative(&target).ok_or_else(|| {
-                refuse(
-                    &raw,
-                    "a hardlink to an absolute or \"..\" path points outside the layer",
-                )
-            })?;
+            let target_rel = relative(&target)
+                .filter(|t| !t.as_os_str().is_empty())
+                .ok_or_else(|| {
+                    refuse(
+                        &raw,
+                        "a hardlink to an absolute or \"..\" path points outside the layer",
+                    )
+                })?;
             let full = dest.join(&target_rel);
             if through_symlink(dest, &target_rel)
                 || std::fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink())
