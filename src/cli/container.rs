@@ -333,36 +333,23 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
         println!("{id}");
         return Ok(0);
     }
-    if o.interactive || o.tty {
-        let code = crate::session::attach_and_start(b, &id, o.interactive, o.tty).await?;
-        if o.rm {
-            b.remove_container(
-                &id,
-                RemoveOptions {
-                    force: true,
-                    volumes: true,
-                },
-            )
-            .await?;
-        }
-        return Ok(code as i32);
-    }
-    b.start_container(&id).await?;
-    let follow = LogOptions {
-        follow: true,
-        ..LogOptions::default()
+    let code = if o.interactive || o.tty {
+        crate::session::attach_and_start(b, &id, o.interactive, o.tty).await?
+    } else {
+        b.start_container(&id).await?;
+        let follow = LogOptions {
+            follow: true,
+            ..LogOptions::default()
+        };
+        print_logs(b, &id, follow, false).await?;
+        b.wait_container(&id).await?
     };
-    print_logs(b, &id, follow, false).await?;
-    let code = b.wait_container(&id).await?;
     if o.rm {
-        b.remove_container(
-            &id,
-            RemoveOptions {
-                force: true,
-                volumes: true,
-            },
-        )
-        .await?;
+        let options = RemoveOptions {
+            force: true,
+            volumes: true,
+        };
+        b.remove_container(&id, options).await?;
     }
     Ok(code as i32)
 }

@@ -185,7 +185,12 @@ fn config_document(img: &FakeImage) -> Value {
     })
 }
 
-fn append(builder: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]) -> std::io::Result<()> {
+/// Adds a regular file with fixed mode and time to an archive being built.
+pub(super) fn append(
+    builder: &mut tar::Builder<Vec<u8>>,
+    path: &str,
+    data: &[u8],
+) -> std::io::Result<()> {
     let mut header = tar::Header::new_gnu();
     header.set_size(data.len() as u64);
     header.set_mode(0o644);

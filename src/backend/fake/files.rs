@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use super::archive::append;
 use crate::backend::error::{BackendError, Result};
 
 /// Files of one container by absolute path.
@@ -57,15 +58,6 @@ pub fn stat(files: &Files, path: &str) -> Option<bool> {
         format!("{path}/")
     };
     files.keys().any(|k| k.starts_with(&prefix)).then_some(true)
-}
-
-fn append(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) -> std::io::Result<()> {
-    let mut h = tar::Header::new_gnu();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    h.set_cksum();
-    b.append_data(&mut h, name, data)
 }
 
 /// A tarball of `path`: the file itself, or the directory with everything under it.
