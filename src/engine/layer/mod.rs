@@ -1,5 +1,12 @@
-//! Layers: unpacking layer tarballs safely into the overlay form (diffs and snapshots follow).
+//! Layers: safe unpacking of layer tarballs into the overlay form, their compression, the
+//! store of unpacked layers by chain id, and container snapshots over them.
 
+pub mod compress;
+pub mod snapshot;
+pub mod store;
 pub mod unpack;
 
+pub use compress::{Compression, decompress};
+pub use snapshot::{Driver, SnapshotError, Snapshotter};
+pub use store::{LayerError, LayerMeta, LayerStore, chain_id, chain_ids};
 pub use unpack::{UnpackError, UnpackReport, unpack};

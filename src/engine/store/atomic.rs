@@ -24,7 +24,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StoreError> {
 }
 
 /// Makes a rename in `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err("cannot sync", dir))

@@ -11,8 +11,11 @@ use sha2::{Digest as _, Sha256};
 use super::atomic::sync_dir;
 use super::{StoreError, io_err, temp_path};
 
-/// A content digest; only sha256 is used.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A content digest; only sha256 is used. Serialised as `sha256:<hex>`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct Digest {
     hex: String,
 }
@@ -48,9 +51,74 @@ impl Digest {
     }
 }
 
+impl TryFrom<String> for Digest {
+    type Error = StoreError;
+    fn try_from(s: String) -> Result<Digest, StoreError> {
+        Digest::parse(&s)
+    }
+}
+
+impl From<Digest> for String {
+    fn from(d: Digest) -> String {
+        d.to_string()
+    }
+}
+
+impl std::str::FromStr for Digest {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Digest, StoreError> {
+        Digest::parse(s)
+    }
+}
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.hex)
+    }
+}
+
+/// A reader that hashes what passes through it (a layer's diff id is the digest of its
+/// uncompressed tar stream).
+pub struct HashReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> HashReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> HashReader<R> {
+        HashReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// Reads what is left, so that the digest covers the whole stream.
+    pub fn drain(&mut self) -> std::io::Result<()> {
+        std::io::copy(self, &mut std::io::sink()).map(|_| ())
+    }
+
+    /// Bytes read so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The digest of everything read.
+    pub fn digest(self) -> Digest {
+        Digest {
+            hex: format!("{:x}", self.hasher.finalize()),
+        }
+    }
+}
+
+impl<R: Read> Read for HashReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
     }
 }
 
@@ -135,6 +203,29 @@ impl BlobStore {
             let _ = std::fs::remove_file(&tmp);
         }
         result.map(|()| target)
+    }
+
+    /// Stores what `reader` yields under the digest it hashes to, and returns that digest
+    /// and the size (for content whose digest is not known beforehand, such as the files of
+    /// an archive being loaded).
+    pub fn put_any(&self, reader: impl Read) -> Result<(Digest, u64), StoreError> {
+        let tmp = temp_path(&self.tmp, "blob");
+        let result = (|| {
+            let mut file = std::fs::File::create(&tmp).map_err(io_err("cannot create", &tmp))?;
+            let mut hashing = HashReader::new(reader);
+            std::io::copy(&mut hashing, &mut file).map_err(io_err("cannot write", &tmp))?;
+            file.sync_all().map_err(io_err("cannot sync", &tmp))?;
+            let size = hashing.count();
+            let digest = hashing.digest();
+            let target = self.path(&digest);
+            std::fs::rename(&tmp, &target).map_err(io_err("cannot rename into", &target))?;
+            sync_dir(&self.dir)?;
+            Ok((digest, size))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
     }
 
     /// Opens a stored blob.

@@ -12,18 +12,35 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Takes the lock on `path` (created when missing), waiting while another process holds it.
+    /// Takes the lock at `path` exclusively, waiting while others hold it.
     pub fn exclusive(path: &Path) -> Result<Lock, StoreError> {
+        Self::take(path, rustix::fs::FlockOperation::LockExclusive)
+            .map(|l| l.expect("a blocking lock is always taken"))
+    }
+
+    /// Takes the lock at `path` shared, waiting while someone holds it exclusively.
+    pub fn shared(path: &Path) -> Result<Lock, StoreError> {
+        Self::take(path, rustix::fs::FlockOperation::LockShared)
+            .map(|l| l.expect("a blocking lock is always taken"))
+    }
+
+    /// Takes the lock at `path` exclusively if nobody holds it; `None` otherwise.
+    pub fn try_exclusive(path: &Path) -> Result<Option<Lock>, StoreError> {
+        Self::take(path, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+    }
+
+    fn take(path: &Path, how: rustix::fs::FlockOperation) -> Result<Option<Lock>, StoreError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
             .map_err(io_err("cannot open lock", path))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(std::io::Error::from)
-            .map_err(io_err("cannot lock", path))?;
-        Ok(Lock { file })
+        match rustix::fs::flock(&file, how) {
+            Ok(()) => Ok(Some(Lock { file })),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+            Err(e) => Err(io_err("cannot lock", path)(e.into())),
+        }
     }
 }
 

@@ -9,8 +9,8 @@ mod lock;
 
 use std::path::{Path, PathBuf};
 
-pub use atomic::write_atomic;
-pub use blobs::{BlobStore, Digest};
+pub use atomic::{sync_dir, write_atomic};
+pub use blobs::{BlobStore, Digest, HashReader};
 pub use lock::Lock;
 
 /// Why a store operation failed.
@@ -52,10 +52,7 @@ pub enum StoreError {
 }
 
 /// Shorthand for an I/O error on a path.
-pub(crate) fn io_err(
-    action: &'static str,
-    path: &Path,
-) -> impl FnOnce(std::io::Error) -> StoreError {
+pub fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
     let path = path.to_path_buf();
     move |source| StoreError::Io {
         action,
@@ -115,6 +112,17 @@ impl Root {
         Lock::exclusive(&self.path.join("locks").join(name))
     }
 
+    /// Takes the named lock shared (e.g. `leases`, held while a pull or load has blobs and
+    /// layers that no image names yet).
+    pub fn lock_shared(&self, name: &str) -> Result<Lock, StoreError> {
+        Lock::shared(&self.path.join("locks").join(name))
+    }
+
+    /// Takes the named lock if nobody holds it.
+    pub fn try_lock(&self, name: &str) -> Result<Option<Lock>, StoreError> {
+        Lock::try_exclusive(&self.path.join("locks").join(name))
+    }
+
     /// Removes temporary files whose writing process is gone. Names start with the pid.
     fn clean_tmp(&self) -> Result<(), StoreError> {
         let tmp = self.tmp();
@@ -137,7 +145,7 @@ impl Root {
 }
 
 /// A new temporary path in `dir`, named so that `Root::open` knows whose it is.
-pub(crate) fn temp_path(dir: &Path, what: &str) -> PathBuf {
+pub fn temp_path(dir: &Path, what: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     dir.join(format!(

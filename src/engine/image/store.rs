@@ -1,0 +1,412 @@
+//! The image store: image records (`images/<id>.json`: the layers, their blobs and the
+//! registry digests) and the references that name them (`images/refs.json`:
+//! `docker.io/library/busybox:latest` → image id). The image id is the digest of its config,
+//! which lives in the content store with the layer blobs. Changes are made under the
+//! `images` lock and written atomically; layers and blobs no image uses are collected when an
+//! image goes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use oci_spec::image::ImageConfiguration;
+use serde::{Deserialize, Serialize};
+
+use super::reference::{Reference, ReferenceError};
+use crate::engine::layer::{LayerError, LayerStore, chain_ids};
+use crate::engine::store::{BlobStore, Digest, Lock, Root, StoreError, io_err, write_atomic};
+
+/// Why an image operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// No image answers to the reference.
+    #[error("no such image: {0}")]
+    NotFound(String),
+    /// An id prefix matches several images.
+    #[error("{prefix:?} matches {count} images; give more of the id")]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// How many matched.
+        count: usize,
+    },
+    /// A reference breaks Docker's naming rules.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A layer failed.
+    #[error(transparent)]
+    Layer(#[from] LayerError),
+    /// An image's metadata is malformed.
+    #[error("{what}: {message}")]
+    Invalid {
+        /// What was being read.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The image is in use.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// One layer of an image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerRef {
+    /// Digest of the uncompressed layer.
+    pub diff_id: Digest,
+    /// The blob as distributed (compressed or not).
+    pub blob: Digest,
+    /// Its media type.
+    pub media_type: String,
+    /// The blob's size in bytes.
+    pub size: u64,
+}
+
+/// What the store keeps of an image besides its config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// The image id: the digest of its config.
+    pub id: Digest,
+    /// Its layers, bottom first.
+    pub layers: Vec<LayerRef>,
+    /// `repository@sha256:…` of the manifests it was pulled or pushed as.
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
+    /// When it was stored (Unix seconds).
+    pub added: i64,
+}
+
+impl ImageRecord {
+    /// The chain ids of its layers, bottom first.
+    pub fn chain(&self) -> Vec<Digest> {
+        chain_ids(
+            &self
+                .layers
+                .iter()
+                .map(|l| l.diff_id.clone())
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// An image as the front ends want it: record, config and names.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The record.
+    pub record: ImageRecord,
+    /// The parsed config.
+    pub config: ImageConfiguration,
+    /// Size of the config blob.
+    pub config_size: u64,
+    /// References that name it (full form).
+    pub tags: Vec<Reference>,
+}
+
+/// The images of a data root.
+#[derive(Debug, Clone)]
+pub struct ImageStore {
+    root: Root,
+    dir: PathBuf,
+}
+
+impl ImageStore {
+    /// The image store of `root`.
+    pub fn new(root: &Root) -> ImageStore {
+        ImageStore {
+            root: root.clone(),
+            dir: root.path().join("images"),
+        }
+    }
+
+    /// The content store.
+    pub fn blobs(&self) -> BlobStore {
+        self.root.blobs()
+    }
+
+    /// The layer store.
+    pub fn layers(&self) -> LayerStore {
+        LayerStore::new(&self.root)
+    }
+
+    /// Takes the lock that orders changes to images, references and layers.
+    pub fn lock(&self) -> Result<Lock, ImageError> {
+        Ok(self.root.lock("images")?)
+    }
+
+    fn record_path(&self, id: &Digest) -> PathBuf {
+        self.dir.join(format!("{}.json", id.hex()))
+    }
+
+    fn refs_path(&self) -> PathBuf {
+        self.dir.join("refs.json")
+    }
+
+    /// Name → image id.
+    pub fn refs(&self) -> Result<BTreeMap<String, Digest>, ImageError> {
+        let p = self.refs_path();
+        match std::fs::read(&p) {
+            Ok(data) => serde_json::from_slice(&data).map_err(|e| ImageError::Invalid {
+                what: p.display().to_string(),
+                message: format!("{e}; run `dockhand system check --repair`"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(io_err("cannot read", &p)(e).into()),
+        }
+    }
+
+    fn write_refs(&self, refs: &BTreeMap<String, Digest>) -> Result<(), ImageError> {
+        let json = serde_json::to_vec_pretty(refs).expect("references serialise");
+        Ok(write_atomic(&self.refs_path(), &json)?)
+    }
+
+    /// Every image record.
+    pub fn records(&self) -> Result<Vec<ImageRecord>, ImageError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)
+            .map_err(io_err("cannot read", &self.dir))?
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(hex) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if let Ok(id) = Digest::parse(&format!("sha256:{hex}")) {
+                out.push(self.record(&id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One record by id.
+    pub fn record(&self, id: &Digest) -> Result<ImageRecord, ImageError> {
+        let p = self.record_path(id);
+        let data = match std::fs::read(&p) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ImageError::NotFound(id.to_string()));
+            }
+            Err(e) => return Err(io_err("cannot read", &p)(e).into()),
+        };
+        serde_json::from_slice(&data).map_err(|e| ImageError::Invalid {
+            what: p.display().to_string(),
+            message: format!("{e}; run `dockhand system check --repair`"),
+        })
+    }
+
+    /// The config of an image, raw.
+    pub fn config_bytes(&self, id: &Digest) -> Result<Vec<u8>, ImageError> {
+        let p = self.blobs().path(id);
+        std::fs::read(&p).map_err(|e| io_err("cannot read the image config", &p)(e).into())
+    }
+
+    /// An image in full.
+    pub fn image(&self, id: &Digest) -> Result<Image, ImageError> {
+        let record = self.record(id)?;
+        let raw = self.config_bytes(id)?;
+        let config = parse_config(&raw, &id.to_string())?;
+        let tags = self
+            .refs()?
+            .into_iter()
+            .filter(|(_, target)| target == id)
+            .filter_map(|(name, _)| Reference::parse(&name).ok())
+            .collect();
+        Ok(Image {
+            record,
+            config,
+            config_size: raw.len() as u64,
+            tags,
+        })
+    }
+
+    /// Every image in full.
+    pub fn images(&self) -> Result<Vec<Image>, ImageError> {
+        self.records()?.iter().map(|r| self.image(&r.id)).collect()
+    }
+
+    /// The id of the image a user means: a name[:tag], name@digest, a full id, or a unique
+    /// prefix of one.
+    pub fn resolve(&self, reference: &str) -> Result<Digest, ImageError> {
+        let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
+        let is_hex = !hex.is_empty() && hex.bytes().all(|c| c.is_ascii_hexdigit());
+        if let Ok(r) = Reference::parse(reference) {
+            if let Some(digest) = &r.digest {
+                let wanted = format!("{}@{digest}", r.repository());
+                for record in self.records()? {
+                    if record.repo_digests.contains(&wanted) {
+                        return Ok(record.id);
+                    }
+                }
+            } else if let Some(id) = self.refs()?.get(&r.full()) {
+                return Ok(id.clone());
+            }
+        }
+        if is_hex {
+            let hex = hex.to_ascii_lowercase();
+            let matches: Vec<Digest> = self
+                .records()?
+                .into_iter()
+                .map(|r| r.id)
+                .filter(|id| id.hex().starts_with(&hex))
+                .collect();
+            match matches.len() {
+                1 => return Ok(matches.into_iter().next().expect("one match")),
+                0 => {}
+                count => {
+                    return Err(ImageError::Ambiguous {
+                        prefix: reference.to_string(),
+                        count,
+                    });
+                }
+            }
+        }
+        // A malformed name is reported as such rather than as missing.
+        Reference::parse(reference)?;
+        Err(ImageError::NotFound(reference.to_string()))
+    }
+
+    /// Stores an image whose config and layer blobs are in the content store and whose
+    /// layers are unpacked, and points `tags` at it (taking them from any other image).
+    /// The caller holds the lock.
+    pub fn add(
+        &self,
+        _lock: &Lock,
+        mut record: ImageRecord,
+        tags: &[Reference],
+    ) -> Result<(), ImageError> {
+        if let Ok(old) = self.record(&record.id) {
+            for d in old.repo_digests {
+                if !record.repo_digests.contains(&d) {
+                    record.repo_digests.push(d);
+                }
+            }
+            record.added = old.added;
+        }
+        let layers = self.layers();
+        for chain in record.chain() {
+            if !layers.has(&chain) {
+                return Err(LayerError::Missing(chain).into());
+            }
+        }
+        let json = serde_json::to_vec_pretty(&record).expect("image records serialise");
+        write_atomic(&self.record_path(&record.id), &json)?;
+        if !tags.is_empty() {
+            let mut refs = self.refs()?;
+            for t in tags {
+                refs.insert(t.full(), record.id.clone());
+            }
+            self.write_refs(&refs)?;
+        }
+        Ok(())
+    }
+
+    /// Points `target` at the image `id`.
+    pub fn tag(&self, _lock: &Lock, id: &Digest, target: &Reference) -> Result<(), ImageError> {
+        self.record(id)?;
+        let mut refs = self.refs()?;
+        refs.insert(target.full(), id.clone());
+        self.write_refs(&refs)
+    }
+
+    /// Removes a name; returns the image it named.
+    pub fn untag(&self, _lock: &Lock, name: &Reference) -> Result<Digest, ImageError> {
+        let mut refs = self.refs()?;
+        let id = refs
+            .remove(&name.full())
+            .ok_or_else(|| ImageError::NotFound(name.familiar()))?;
+        self.write_refs(&refs)?;
+        Ok(id)
+    }
+
+    /// Removes an image record and its names, then collects the layers and blobs no image
+    /// (and no chain in `in_use`) needs. Returns the names removed.
+    pub fn delete(
+        &self,
+        lock: &Lock,
+        id: &Digest,
+        in_use: &BTreeSet<Digest>,
+    ) -> Result<Vec<Reference>, ImageError> {
+        let mut refs = self.refs()?;
+        let mut untagged = Vec::new();
+        refs.retain(|name, target| {
+            let keep = target != id;
+            if !keep {
+                untagged.extend(Reference::parse(name).ok());
+            }
+            keep
+        });
+        self.write_refs(&refs)?;
+        let p = self.record_path(id);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_err("cannot remove", &p)(e).into());
+            }
+            _ => {}
+        }
+        self.collect(lock, in_use)?;
+        Ok(untagged)
+    }
+
+    /// Takes a lease: while it is held, garbage collection leaves blobs and layers alone
+    /// (a pull or load holds one until its image is recorded).
+    pub fn lease(&self) -> Result<Lock, ImageError> {
+        Ok(self.root.lock_shared("leases")?)
+    }
+
+    /// Removes layers and blobs that no image record and no chain in `in_use` needs. Returns
+    /// the bytes freed. Skipped (0) while a pull or load holds a lease; the next run collects.
+    pub fn collect(&self, _lock: &Lock, in_use: &BTreeSet<Digest>) -> Result<u64, ImageError> {
+        let Some(_collecting) = self.root.try_lock("leases")? else {
+            return Ok(0);
+        };
+        let records = self.records()?;
+        let mut chains: BTreeSet<Digest> = in_use.clone();
+        let mut blobs: BTreeSet<Digest> = BTreeSet::new();
+        for r in &records {
+            chains.extend(r.chain());
+            blobs.insert(r.id.clone());
+            blobs.extend(r.layers.iter().map(|l| l.blob.clone()));
+        }
+        // A chain in use keeps the layers under it.
+        let layers = self.layers();
+        let all = layers.list()?;
+        let parents: BTreeMap<Digest, Option<Digest>> = all
+            .iter()
+            .map(|m| (m.chain_id.clone(), m.parent.clone()))
+            .collect();
+        let mut keep = BTreeSet::new();
+        for c in &chains {
+            let mut cur = Some(c.clone());
+            while let Some(c) = cur {
+                if !keep.insert(c.clone()) {
+                    break;
+                }
+                cur = parents.get(&c).cloned().flatten();
+            }
+        }
+        let mut freed = 0;
+        for meta in all {
+            if !keep.contains(&meta.chain_id) {
+                freed += meta.size;
+                layers.remove(&meta.chain_id)?;
+            }
+        }
+        let store = self.blobs();
+        for d in store.list()? {
+            if !blobs.contains(&d) {
+                freed += std::fs::metadata(store.path(&d)).map_or(0, |m| m.len());
+                store.remove(&d)?;
+            }
+        }
+        Ok(freed)
+    }
+}
+
+/// Parses an image config, naming the image when it is malformed.
+pub fn parse_config(raw: &[u8], what: &str) -> Result<ImageConfiguration, ImageError> {
+    serde_json::from_slice(raw).map_err(|e| ImageError::Invalid {
+        what: format!("image config {what}"),
+        message: e.to_string(),
+    })
+}
