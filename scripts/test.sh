@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # tmux drives the real binary in the end-to-end tests; busybox-static builds test images;
 # the Docker backend is tested against a real dockerd.
-ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux docker.io
+ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux docker.io docker-registry skopeo apache2-utils
 ensure_cargo
 ensure_dockerd
 # A daemon started here is stopped again, whatever the outcome.

@@ -7,4 +7,5 @@
 
 pub mod image;
 pub mod layer;
+pub mod registry;
 pub mod store;

@@ -116,10 +116,8 @@ fn sha256(data: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(data))
 }
 
-/// A `docker save` archive of the three-layer busybox image, tagged `tag`.
-pub fn busybox_archive(tag: &str) -> Vec<u8> {
-    let layers = [base_layer(), change_layer(), motd_layer()];
-    let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+/// The config of the three-layer busybox image, tagged `tag`.
+fn busybox_config(tag: &str, diff_ids: &[String]) -> Vec<u8> {
     let config = json!({
         "architecture": "amd64",
         "os": "linux",
@@ -138,7 +136,57 @@ pub fn busybox_archive(tag: &str) -> Vec<u8> {
             { "created": "2024-01-01T00:00:00Z", "created_by": "motd" },
         ],
     });
-    let config = serde_json::to_vec(&config).unwrap();
+    serde_json::to_vec(&config).unwrap()
+}
+
+/// An OCI image layout directory in `dir` holding the busybox image (tagged `tag`) with
+/// zstd-compressed layers, for skopeo to copy as it is.
+pub fn busybox_oci_layout_zstd(dir: &std::path::Path, tag: &str) {
+    let layers = [base_layer(), change_layer(), motd_layer()];
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+    let config = busybox_config(tag, &diff_ids);
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |data: &[u8]| {
+        let d = sha256(data);
+        std::fs::write(blobs.join(&d[7..]), data).unwrap();
+        (d, data.len())
+    };
+    let (config_digest, config_size) = put(&config);
+    let mut descriptors = Vec::new();
+    for l in &layers {
+        let z = zstd::stream::encode_all(&l[..], 3).unwrap();
+        let (d, size) = put(&z);
+        descriptors.push(json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+            "digest": d, "size": size,
+        }));
+    }
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+        "layers": descriptors,
+    }))
+    .unwrap();
+    let (md, ms) = put(&manifest);
+    let index = json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": md, "size": ms,
+            "annotations": {"org.opencontainers.image.ref.name": "zst"},
+        }],
+    });
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+/// A `docker save` archive of the three-layer busybox image, tagged `tag`.
+pub fn busybox_archive(tag: &str) -> Vec<u8> {
+    let layers = [base_layer(), change_layer(), motd_layer()];
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
+    let config = busybox_config(tag, &diff_ids);
     let config_name = format!("{}.json", &sha256(&config)[7..]);
     let layer_names: Vec<String> = diff_ids
         .iter()

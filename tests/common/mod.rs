@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod images;
+pub mod registry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

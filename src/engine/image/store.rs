@@ -135,7 +135,8 @@ impl ImageStore {
         Ok(self.root.lock("images")?)
     }
 
-    fn record_path(&self, id: &Digest) -> PathBuf {
+    /// Where an image record is written.
+    pub fn record_path(&self, id: &Digest) -> PathBuf {
         self.dir.join(format!("{}.json", id.hex()))
     }
 
