@@ -76,6 +76,8 @@ pub struct EngineConfig {
     pub storage_driver: StorageDriver,
     /// Network containers join when none is given.
     pub default_network: String,
+    /// Registries (`host[:port]`) reached over plain HTTP; those on loopback always are.
+    pub insecure_registries: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -84,6 +86,7 @@ impl Default for EngineConfig {
             root: PathBuf::from("/var/lib/dockhand"),
             storage_driver: StorageDriver::Auto,
             default_network: "bridge".into(),
+            insecure_registries: Vec::new(),
         }
     }
 }

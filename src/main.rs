@@ -33,6 +33,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let config = cli::load_config(&cli)?;
+    if matches!(
+        cli.command,
+        Some(Commands::Login { .. } | Commands::Logout { .. })
+    ) {
+        return runtime()?
+            .block_on(cli::run_registry_command(&cli, &config))
+            .unwrap_or(Ok(0));
+    }
     let backend = cli::select_backend(&cli, &config)?;
     if let Some(command) = &cli.command {
         return runtime()?.block_on(cli::run(&backend, command));

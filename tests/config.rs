@@ -45,7 +45,12 @@ fn example_config_lists_every_key() {
     assert_eq!(keys("general"), ["endpoint"]);
     assert_eq!(
         keys("engine"),
-        ["default_network", "root", "storage_driver"]
+        [
+            "default_network",
+            "insecure_registries",
+            "root",
+            "storage_driver"
+        ]
     );
     assert_eq!(
         keys("ui"),

@@ -66,6 +66,40 @@ fn pairs(args: &str, change: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+impl ImageChanges {
+    /// The `config` section of an image config with these settings (Docker's field names).
+    pub fn config_json(&self) -> serde_json::Value {
+        let exposed: BTreeMap<&String, serde_json::Value> = self
+            .exposed_ports
+            .iter()
+            .map(|p| (p, serde_json::json!({})))
+            .collect();
+        let volumes: BTreeMap<&String, serde_json::Value> = self
+            .volumes
+            .iter()
+            .map(|v| (v, serde_json::json!({})))
+            .collect();
+        let mut c = serde_json::json!({
+            "Env": if self.env.is_empty() { serde_json::Value::Null } else { serde_json::json!(self.env) },
+            "Cmd": self.cmd,
+            "Entrypoint": self.entrypoint,
+            "WorkingDir": self.working_dir.clone().unwrap_or_default(),
+            "ExposedPorts": exposed,
+            "Labels": self.labels,
+        });
+        if let Some(u) = &self.user {
+            c["User"] = serde_json::json!(u);
+        }
+        if let Some(s) = &self.stop_signal {
+            c["StopSignal"] = serde_json::json!(s);
+        }
+        if !volumes.is_empty() {
+            c["Volumes"] = serde_json::json!(volumes);
+        }
+        c
+    }
+}
+
 /// Parses `--change` values; an unknown or malformed instruction is refused by name.
 pub fn parse(changes: &[String]) -> Result<ImageChanges> {
     let mut out = ImageChanges::default();

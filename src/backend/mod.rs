@@ -6,6 +6,7 @@
 
 pub mod change;
 pub mod docker;
+pub mod engine;
 pub mod error;
 pub mod fake;
 pub mod parse;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use futures::stream::BoxStream;
 
 pub use docker::DockerBackend;
+pub use engine::EngineBackend;
 pub use error::{BackendError, Result};
 pub use fake::FakeBackend;
 pub use types::*;
@@ -174,6 +176,11 @@ pub trait Backend: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<ResultStream<PullProgress>>> + Send;
+    /// Pushes an image to its registry, reporting progress per layer.
+    fn push_image(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<ResultStream<PushProgress>>> + Send;
     /// Loads images from a `docker save` archive; returns `Loaded image: …` lines.
     fn load_images(&self, archive: ByteStream) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Writes the images as a `docker save` archive that `docker load` accepts.
@@ -238,6 +245,9 @@ pub trait Backend: Send + Sync {
         force: bool,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Disk use by images, containers and volumes.
+    fn disk_usage(&self) -> impl Future<Output = Result<DiskUsage>> + Send;
+
     /// Changes as they happen, from now on.
     fn events(&self) -> impl Future<Output = Result<ResultStream<Event>>> + Send;
 }
@@ -249,6 +259,8 @@ pub enum AnyBackend {
     Fake(FakeBackend),
     /// A Docker-compatible API endpoint.
     Docker(DockerBackend),
+    /// The embedded engine.
+    Engine(EngineBackend),
 }
 
 impl AnyBackend {
@@ -257,6 +269,7 @@ impl AnyBackend {
         match self {
             AnyBackend::Fake(_) => "demo (sample data)".to_string(),
             AnyBackend::Docker(d) => d.url().to_string(),
+            AnyBackend::Engine(e) => format!("engine {}", e.root().display()),
         }
     }
 
@@ -275,6 +288,7 @@ macro_rules! dispatch {
                     match self {
                         AnyBackend::Fake(b) => b.$name($($arg),*).await,
                         AnyBackend::Docker(b) => b.$name($($arg),*).await,
+                        AnyBackend::Engine(b) => b.$name($($arg),*).await,
                     }
                 }
             )*
@@ -312,6 +326,7 @@ dispatch! {
     fn inspect_image(&self, reference: &str) -> ImageDetails;
     fn image_history(&self, reference: &str) -> Vec<HistoryEntry>;
     fn pull_image(&self, reference: &str) -> ResultStream<PullProgress>;
+    fn push_image(&self, reference: &str) -> ResultStream<PushProgress>;
     fn load_images(&self, archive: ByteStream) -> Vec<String>;
     fn save_images(&self, references: &[String]) -> ByteStream;
     fn import_image(&self, rootfs: ByteStream, reference: Option<&str>, changes: &[String]) -> String;
@@ -330,5 +345,6 @@ dispatch! {
     fn prune_networks(&self) -> PruneReport;
     fn connect_network(&self, network: &str, container: &str) -> ();
     fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
+    fn disk_usage(&self) -> DiskUsage;
     fn events(&self) -> ResultStream<Event>;
 }

@@ -15,7 +15,7 @@ use crate::util::time::human_duration;
 pub type UnixTime = i64;
 
 /// The kind of object an id, event or error refers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
     /// A container.
@@ -632,6 +632,99 @@ pub enum PullStatus {
     },
 }
 
+/// Progress of one layer (or of the whole image) during a push, in Docker's words
+/// (`Preparing`, `Pushing`, `Pushed`, `Layer already exists`, `digest: sha256:… size: N`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushProgress {
+    /// Short layer id, or the tag for whole-image lines.
+    pub id: String,
+    /// What happened.
+    pub status: String,
+}
+
+/// One row of `system df`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UsageRow {
+    /// How many there are.
+    pub total: usize,
+    /// How many are in use.
+    pub active: usize,
+    /// Bytes on disk.
+    pub size: u64,
+    /// Bytes that removing the unused ones would free.
+    pub reclaimable: u64,
+}
+
+/// Disk use by kind, as `system df` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DiskUsage {
+    /// Images (layers shared between images counted once).
+    pub images: UsageRow,
+    /// Containers' own files.
+    pub containers: UsageRow,
+    /// Named volumes.
+    pub volumes: UsageRow,
+    /// Layers stored, when the backend knows them.
+    pub layers: Option<usize>,
+    /// Layers used by more than one image, and their bytes.
+    pub shared_layers: Option<(usize, u64)>,
+}
+
+/// Whether a container's image field (a name, `name:tag` or an id) names `img`.
+fn uses_image(image: &str, img: &ImageSummary) -> bool {
+    let bare = image.trim_start_matches("sha256:");
+    if bare.len() >= 12 && img.id.trim_start_matches("sha256:").starts_with(bare) {
+        return true;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let tagged = if last.contains(':') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    };
+    img.repo_tags.contains(&tagged)
+}
+
+/// `system df` figures from the lists, for backends that have no cheaper source.
+pub fn usage_of(
+    images: &[ImageSummary],
+    containers: &[ContainerSummary],
+    volumes: &[VolumeSummary],
+) -> DiskUsage {
+    let mut usage = DiskUsage::default();
+    for img in images {
+        let used = containers.iter().any(|c| uses_image(&c.image, img));
+        usage.images.total += 1;
+        usage.images.size += img.size;
+        if used {
+            usage.images.active += 1;
+        } else {
+            usage.images.reclaimable += img.size;
+        }
+    }
+    for c in containers {
+        let size = c.size_rw.unwrap_or(0);
+        usage.containers.total += 1;
+        usage.containers.size += size;
+        if c.state == ContainerState::Running {
+            usage.containers.active += 1;
+        } else {
+            usage.containers.reclaimable += size;
+        }
+    }
+    for v in volumes {
+        let size = v.size.unwrap_or(0);
+        usage.volumes.total += 1;
+        usage.volumes.size += size;
+        if v.used_by.is_empty() {
+            usage.volumes.reclaimable += size;
+        } else {
+            usage.volumes.active += 1;
+        }
+    }
+    usage
+}
+
 /// One named volume.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VolumeSummary {
@@ -717,7 +810,7 @@ pub struct NetworkSpec {
 }
 
 /// A change reported by a backend.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Event {
     /// When it happened.
     pub time: UnixTime,

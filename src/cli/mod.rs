@@ -5,6 +5,7 @@ pub mod container;
 pub mod copy;
 pub mod image;
 pub mod output;
+pub mod registry;
 pub mod system;
 pub mod volume;
 
@@ -14,8 +15,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
 use crate::backend::docker::{TlsArgs, endpoint};
+use crate::backend::engine::EngineOptions;
 use crate::backend::{
-    AnyBackend, Backend, BackendError, DockerBackend, ExecSpec, FakeBackend, RemoveOptions,
+    AnyBackend, Backend, BackendError, DockerBackend, EngineBackend, ExecSpec, FakeBackend,
+    RemoveOptions,
 };
 use crate::config::{self, Config};
 
@@ -251,8 +254,36 @@ pub enum Commands {
         image: String,
     },
     /// Manage images.
+    /// Upload an image to its registry.
+    Push {
+        /// Image (NAME[:TAG]); the registry is the NAME's host.
+        image: String,
+    },
+    /// Log in to a registry (checked before it is stored).
+    Login {
+        /// User name.
+        #[arg(short, long)]
+        username: Option<String>,
+        /// Password (visible in the process list; prefer --password-stdin).
+        #[arg(short, long)]
+        password: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Registry (HOST[:PORT]); Docker Hub when omitted.
+        server: Option<String>,
+    },
+    /// Forget the credentials of a registry.
+    Logout {
+        /// Registry (HOST[:PORT]); Docker Hub when omitted.
+        server: Option<String>,
+    },
+    /// Manage images.
     #[command(subcommand)]
     Image(ImageCmd),
+    /// Disk use and the engine's data root.
+    #[command(subcommand)]
+    System(SystemCmd),
     /// Manage containers.
     #[command(subcommand)]
     Container(ContainerCmd),
@@ -300,9 +331,28 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
+/// `system …`.
+#[derive(Debug, Subcommand)]
+pub enum SystemCmd {
+    /// Show disk use by images, containers and volumes.
+    Df,
+    /// Verify the embedded engine's data root; with --repair, remove what is broken.
+    Check {
+        /// Remove broken records and content, rebuild missing links.
+        #[arg(long)]
+        repair: bool,
+    },
+}
+
 /// `image …`.
 #[derive(Debug, Subcommand)]
 pub enum ImageCmd {
+    /// Show images in full (JSON).
+    Inspect {
+        /// Images.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
     /// Remove unused images.
     Prune {
         /// Remove all images without containers, not just dangling ones.
@@ -426,6 +476,15 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
             quiet,
             image,
         } => image::history(b, image, *no_trunc, *quiet).await.map(ok)?,
+        Commands::Push { image } => registry::push(b, image).await.map(ok)?,
+        Commands::Login { .. } | Commands::Logout { .. } => {
+            anyhow::bail!("login and logout are handled before a backend is opened")
+        }
+        Commands::System(SystemCmd::Df) => system::df(b).await.map(ok)?,
+        Commands::System(SystemCmd::Check { repair }) => system::check(b, *repair).await?,
+        Commands::Image(ImageCmd::Inspect { names }) => {
+            system::inspect(b, names, Some("image")).await?
+        }
         Commands::Image(ImageCmd::Prune { all, force }) => {
             image::prune(b, *all, *force).await.map(ok)?
         }
@@ -496,10 +555,30 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
         .clone()
         .unwrap_or_else(|| config.general.endpoint.clone());
     if name.is_empty() || name == "engine" {
-        return Err(SelectError::NoBackend(format!(
-            "this build of dockhand cannot open the embedded engine (root {}) yet; use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)",
-            config.engine.root.display()
-        )));
+        let command = cli.command.as_ref();
+        if !command.is_some_and(engine_serves) {
+            let what = match command {
+                None => "the TUI".to_string(),
+                Some(c) => format!("`{}`", command_name(c)),
+            };
+            return Err(SelectError::NoBackend(format!(
+                "{what} needs containers, and the embedded engine of this build manages images only (pull, push, images, load, save, import, tag, rmi, history, image inspect|prune, system df|check). Use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)"
+            )));
+        }
+        let storage_driver = match config.engine.storage_driver {
+            config::StorageDriver::Auto => "auto",
+            config::StorageDriver::Overlay => "overlay",
+            config::StorageDriver::Copy => "copy",
+        };
+        let engine = EngineBackend::open(
+            &config.engine.root,
+            EngineOptions {
+                insecure_registries: config.engine.insecure_registries.clone(),
+                credentials: None,
+                storage_driver: storage_driver.into(),
+            },
+        )?;
+        return Ok(AnyBackend::Engine(engine));
     }
     let tls = TlsArgs {
         ca: cli.tlscacert.clone(),
@@ -508,6 +587,69 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
     };
     let endpoint = endpoint::resolve(&name, &tls, config)?;
     Ok(AnyBackend::Docker(DockerBackend::new(endpoint)))
+}
+
+/// Whether the embedded engine of this build serves a command (images and the data root).
+fn engine_serves(command: &Commands) -> bool {
+    matches!(
+        command,
+        Commands::Images { .. }
+            | Commands::Pull { .. }
+            | Commands::Push { .. }
+            | Commands::Load { .. }
+            | Commands::Save { .. }
+            | Commands::Import { .. }
+            | Commands::Tag { .. }
+            | Commands::Rmi { .. }
+            | Commands::History { .. }
+            | Commands::Image(_)
+            | Commands::System(_)
+            | Commands::Events
+            | Commands::Info
+            | Commands::Version
+            | Commands::Login { .. }
+            | Commands::Logout { .. }
+            | Commands::Completions { .. }
+    ) || matches!(command, Commands::Inspect { kind, .. } if kind.as_deref().is_none_or(|k| k == "image"))
+}
+
+/// The subcommand's name as typed.
+fn command_name(command: &Commands) -> String {
+    let cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    let debug = format!("{command:?}").to_ascii_lowercase();
+    names
+        .into_iter()
+        .filter(|n| debug.starts_with(n.as_str()))
+        .max_by_key(|n| n.len())
+        .unwrap_or_else(|| "this command".into())
+}
+
+/// `login` and `logout`, which need the config but no backend; `None` for other commands.
+pub async fn run_registry_command(cli: &Cli, config: &Config) -> Option<anyhow::Result<i32>> {
+    match cli.command.as_ref()? {
+        Commands::Login {
+            username,
+            password,
+            password_stdin,
+            server,
+        } => Some(
+            registry::login(
+                config,
+                server.as_deref(),
+                username.as_deref(),
+                password.as_deref(),
+                *password_stdin,
+            )
+            .await
+            .map(|()| 0),
+        ),
+        Commands::Logout { server } => Some(registry::logout(server.as_deref()).map(|()| 0)),
+        _ => None,
+    }
 }
 
 /// Writes a completion script for `shell` to stdout.

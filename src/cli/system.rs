@@ -1,12 +1,13 @@
-//! Commands about the whole backend: inspect (any object), events, info, version.
+//! Commands about the whole backend: inspect (any object), events, info, version, disk use,
+//! and the engine's data root check.
 
 use anyhow::{Result, bail};
 use futures::StreamExt;
 
-use super::output::print_json;
+use super::output::{Table, print_json};
 use crate::backend::{AnyBackend, Backend, BackendError};
 use crate::util::time::rfc3339;
-use crate::util::units::bytes_size;
+use crate::util::units::{bytes_size, human_size};
 
 /// `inspect`: containers first, then images, volumes and networks, as docker looks them up.
 pub async fn inspect(b: &AnyBackend, names: &[String], kind: Option<&str>) -> Result<i32> {
@@ -29,11 +30,14 @@ pub async fn inspect(b: &AnyBackend, names: &[String], kind: Option<&str>) -> Re
             }
             None => match b.inspect_container(name).await {
                 Ok(c) => Ok(c.inspect),
-                Err(BackendError::NotFound { .. }) => match b.inspect_image(name).await {
+                Err(BackendError::NotFound { .. } | BackendError::Unsupported { .. }) => match b
+                    .inspect_image(name)
+                    .await
+                {
                     Ok(i) => Ok(i.inspect),
                     Err(BackendError::NotFound { .. }) => match b.inspect_volume(name).await {
                         Ok(v) => Ok(serde_json::to_value(v).unwrap_or_default()),
-                        Err(BackendError::NotFound { .. }) => b
+                        Err(BackendError::NotFound { .. } | BackendError::Unsupported { .. }) => b
                             .inspect_network(name)
                             .await
                             .map(|n| serde_json::to_value(n).unwrap_or_default())
@@ -108,4 +112,73 @@ pub async fn version(b: &AnyBackend) -> Result<()> {
     }
     println!(" Endpoint: {}", i.endpoint);
     Ok(())
+}
+
+/// `system df`.
+pub async fn df(b: &AnyBackend) -> Result<()> {
+    let u = b.disk_usage().await?;
+    let mut t = Table::new(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+    for (kind, row) in [
+        ("Images", u.images),
+        ("Containers", u.containers),
+        ("Local Volumes", u.volumes),
+    ] {
+        let pct = (row.reclaimable * 100).checked_div(row.size).unwrap_or(0);
+        t.row(vec![
+            kind.to_string(),
+            row.total.to_string(),
+            row.active.to_string(),
+            human_size(row.size),
+            format!("{} ({pct}%)", human_size(row.reclaimable)),
+        ]);
+    }
+    t.print();
+    if let (Some(layers), Some((shared, bytes))) = (u.layers, u.shared_layers) {
+        println!();
+        println!(
+            "Layers: {layers} stored once each; {shared} shared by more than one image ({})",
+            human_size(bytes)
+        );
+    }
+    Ok(())
+}
+
+/// `system check [--repair]`: the embedded engine's data root only.
+pub async fn check(b: &AnyBackend, repair: bool) -> Result<i32> {
+    let AnyBackend::Engine(engine) = b else {
+        bail!(
+            "system check verifies the embedded engine's data root; run it without -H (and without --demo)"
+        );
+    };
+    let root = crate::engine::store::Root::open(engine.root())?;
+    let report =
+        tokio::task::spawn_blocking(move || crate::engine::check::check(&root, repair)).await??;
+    println!(
+        "Checked {} blobs, {} layers and {} images in {}",
+        report.blobs,
+        report.layers,
+        report.images,
+        engine.root().display()
+    );
+    for p in &report.problems {
+        let mark = if p.repaired { "repaired" } else { "problem" };
+        println!("{mark}: {}", p.what);
+    }
+    if report.unused_blobs.0 > 0 || report.unused_layers > 0 {
+        println!(
+            "unused: {} blobs ({}) and {} layers no image needs, kept to resume pulls; `dockhand image prune` removes them",
+            report.unused_blobs.0,
+            human_size(report.unused_blobs.1),
+            report.unused_layers
+        );
+    }
+    if report.has_open_problems() {
+        println!("Run `dockhand system check --repair` to remove what is broken.");
+        Ok(1)
+    } else {
+        if report.problems.is_empty() {
+            println!("No problems found.");
+        }
+        Ok(0)
+    }
 }

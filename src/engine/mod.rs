@@ -5,6 +5,9 @@
 //! verified content store) and safe layer unpacking; snapshots, images, containers and
 //! networks follow.
 
+pub mod check;
+pub mod events;
+pub mod host;
 pub mod image;
 pub mod layer;
 pub mod registry;

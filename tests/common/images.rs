@@ -184,7 +184,11 @@ pub fn busybox_oci_layout_zstd(dir: &std::path::Path, tag: &str) {
 
 /// A `docker save` archive of the three-layer busybox image, tagged `tag`.
 pub fn busybox_archive(tag: &str) -> Vec<u8> {
-    let layers = [base_layer(), change_layer(), motd_layer()];
+    archive_of(&[base_layer(), change_layer(), motd_layer()], tag)
+}
+
+/// A `docker save` archive of an image made of `layers`, tagged `tag`.
+pub fn archive_of(layers: &[Vec<u8>], tag: &str) -> Vec<u8> {
     let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
     let config = busybox_config(tag, &diff_ids);
     let config_name = format!("{}.json", &sha256(&config)[7..]);
@@ -200,7 +204,7 @@ pub fn busybox_archive(tag: &str) -> Vec<u8> {
     .unwrap();
     let mut files: Vec<(String, Vec<u8>)> = vec![(config_name, config)];
     for (name, data) in layer_names.iter().zip(layers) {
-        files.push((name.clone(), data));
+        files.push((name.clone(), data.clone()));
     }
     files.push(("manifest.json".into(), manifest));
     let mut b = tar::Builder::new(Vec::new());

@@ -57,6 +57,19 @@ fn split_reference(reference: &str) -> Result<(String, Option<String>)> {
     })
 }
 
+/// Credentials stored by `dockhand login` (or Docker's config) for a registry, in the form
+/// the Docker API takes them.
+fn registry_credentials(domain: &str) -> Option<bollard::auth::DockerCredentials> {
+    let store = crate::engine::registry::CredentialStore::default();
+    let c = store.get(domain).ok().flatten()?;
+    Some(bollard::auth::DockerCredentials {
+        username: Some(c.username),
+        password: Some(c.password),
+        serveraddress: Some(crate::engine::registry::auth::key_for(domain)),
+        ..Default::default()
+    })
+}
+
 fn filters(pairs: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
     pairs
         .iter()
@@ -837,10 +850,13 @@ impl Backend for DockerBackend {
         if let Some(tag) = &tag {
             builder = builder.tag(tag);
         }
-        let raw = self
-            .api()
-            .await?
-            .create_image(Some(builder.build()), None, None);
+        let raw = self.api().await?.create_image(
+            Some(builder.build()),
+            None,
+            crate::engine::image::Reference::parse(reference)
+                .ok()
+                .and_then(|r| registry_credentials(&r.domain)),
+        );
         let me = self.clone();
         let reference = reference.to_string();
         // Carry the digest announced near the end into the final `Done`.
@@ -889,6 +905,40 @@ impl Backend for DockerBackend {
                 }
             },
         );
+        Ok(stream.boxed())
+    }
+
+    async fn push_image(&self, reference: &str) -> Result<ResultStream<PushProgress>> {
+        let parsed = crate::engine::image::Reference::parse(reference)
+            .map_err(|e| BackendError::invalid(e.to_string()))?;
+        let credentials = registry_credentials(&parsed.domain);
+        let mut options = q::PushImageOptionsBuilder::default();
+        if let Some(tag) = &parsed.tag {
+            options = options.tag(tag);
+        }
+        let raw = self.api().await?.push_image(
+            &parsed.familiar_name(),
+            Some(options.build()),
+            credentials,
+        );
+        let me = self.clone();
+        let reference = reference.to_string();
+        let stream = raw.map(move |item| match item {
+            Ok(info) => {
+                if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                    return Err(BackendError::Internal {
+                        message: format!("push of {reference} failed: {detail}"),
+                        source: None,
+                    });
+                }
+                // The API's per-layer ids are not exposed by bollard; statuses still are.
+                Ok(PushProgress {
+                    id: String::new(),
+                    status: info.status.unwrap_or_default(),
+                })
+            }
+            Err(e) => Err(me.err(e, subject(ObjectKind::Image, &reference))),
+        });
         Ok(stream.boxed())
     }
 
@@ -1219,6 +1269,13 @@ impl Backend for DockerBackend {
             .disconnect_network(network, request)
             .await
             .map_err(|e| self.err(e, subject(ObjectKind::Network, network)))
+    }
+
+    async fn disk_usage(&self) -> Result<DiskUsage> {
+        let images = self.list_images(true).await?;
+        let containers = self.list_containers(true).await?;
+        let volumes = self.list_volumes().await?;
+        Ok(usage_of(&images, &containers, &volumes))
     }
 
     async fn events(&self) -> Result<ResultStream<Event>> {

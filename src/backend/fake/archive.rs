@@ -223,24 +223,14 @@ pub fn write(images: &[(&FakeImage, Vec<String>)]) -> Result<Vec<u8>> {
 pub fn import(bytes: &[u8], changes: &ImageChanges, now: i64) -> Result<FakeImage> {
     files(bytes, "the root filesystem")?;
     let diff_id = format!("sha256:{}", sha256_hex(bytes));
-    let mut config = json!({
+    let config = json!({
         "architecture": "amd64",
         "os": "linux",
         "created": rfc3339(now),
-        "config": {
-            "Env": changes.env,
-            "Cmd": changes.cmd,
-            "Entrypoint": changes.entrypoint,
-            "WorkingDir": changes.working_dir.clone().unwrap_or_default(),
-            "ExposedPorts": changes.exposed_ports.iter().map(|p| (p.clone(), json!({}))).collect::<BTreeMap<_, _>>(),
-            "Labels": changes.labels,
-        },
+        "config": changes.config_json(),
         "rootfs": { "type": "layers", "diff_ids": [diff_id] },
         "history": [{ "created": rfc3339(now), "created_by": "dockhand import", "comment": "Imported from -" }],
     });
-    if changes.env.is_empty() {
-        config["config"]["Env"] = Value::Null;
-    }
     let bytes_config = serde_json::to_vec(&config).unwrap_or_default();
     image_from_config(&bytes_config, Vec::new(), bytes.len() as u64)
 }

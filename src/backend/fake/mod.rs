@@ -941,6 +941,41 @@ impl Backend for FakeBackend {
         Ok(paced.chain(finish).boxed())
     }
 
+    async fn push_image(&self, reference: &str) -> Result<ResultStream<PushProgress>> {
+        let (tag, layers, size) = {
+            let st = self.state();
+            let i = st.image_index(reference)?;
+            let img = &st.images[i];
+            (
+                normalize_reference(reference),
+                img.layers.clone(),
+                img.summary.size,
+            )
+        };
+        let mut steps = Vec::new();
+        for layer in &layers {
+            let id = layer.strip_prefix("sha256:").unwrap_or(layer);
+            let id = id[..id.len().min(12)].to_string();
+            steps.push(PushProgress {
+                id: id.clone(),
+                status: "Preparing".into(),
+            });
+            steps.push(PushProgress {
+                id,
+                status: "Pushed".into(),
+            });
+        }
+        let digest = hex_id(&format!("manifest:{tag}"));
+        steps.push(PushProgress {
+            id: tag
+                .rsplit_once(':')
+                .map_or("latest", |(_, t)| t)
+                .to_string(),
+            status: format!("digest: sha256:{digest} size: {size}"),
+        });
+        Ok(futures::stream::iter(steps.into_iter().map(Ok)).boxed())
+    }
+
     async fn load_images(&self, archive: ByteStream) -> Result<Vec<String>> {
         let bytes = collect_bytes(archive)
             .await
@@ -1370,6 +1405,13 @@ impl Backend for FakeBackend {
         })?;
         self.emit(ObjectKind::Network, "disconnect", &net_id, Some(&net_name));
         Ok(())
+    }
+
+    async fn disk_usage(&self) -> Result<DiskUsage> {
+        let images = self.list_images(true).await?;
+        let containers = self.list_containers(true).await?;
+        let volumes = self.list_volumes().await?;
+        Ok(usage_of(&images, &containers, &volumes))
     }
 
     async fn events(&self) -> Result<ResultStream<Event>> {

@@ -210,6 +210,22 @@ pub(crate) fn map_error(
             reference: reference.familiar(),
             registry,
         },
+        OciDistributionError::RequestError(err)
+            if err
+                .status()
+                .is_some_and(|c| c.as_u16() == 401 || c.as_u16() == 403) =>
+        {
+            RegistryError::Denied {
+                action,
+                reference: reference.familiar(),
+                registry,
+            }
+        }
+        OciDistributionError::RequestError(err)
+            if err.status().is_some_and(|c| c.as_u16() == 404) =>
+        {
+            RegistryError::NotFound(reference.familiar())
+        }
         OciDistributionError::RequestError(err) if err.is_connect() || err.is_timeout() => {
             let hint = if plain_http(reference, settings) {
                 "; check that the registry is running and listens there".to_string()

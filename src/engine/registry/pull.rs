@@ -100,6 +100,10 @@ async fn download(
     });
     let mut current = 0u64;
     let mut shown = 0u64;
+    progress(PullProgress {
+        id: id.clone(),
+        status: PullStatus::Downloading { current, total },
+    });
     let mut failure = None;
     while let Some(chunk) = stream.next().await {
         match chunk {
@@ -130,6 +134,12 @@ async fn download(
         }
     }
     drop(tx);
+    if failure.is_none() {
+        progress(PullProgress {
+            id: id.clone(),
+            status: PullStatus::Downloading { current, total },
+        });
+    }
     let written = writer.await.map_err(|e| RegistryError::Protocol {
         registry: reference.domain.clone(),
         message: format!("a storage task failed: {e}"),

@@ -1,0 +1,627 @@
+//! The embedded engine behind the `Backend` seam. Images (list, inspect, history, pull,
+//! load, save, import, tag, remove, prune) and events are served from the engine's store;
+//! every store call runs on a blocking thread so that the caller's runtime never waits on
+//! disk. Containers, volumes and networks arrive with the engine's container runtime; until
+//! then the CLI sends only image commands here (see `cli::select_backend`).
+
+mod convert;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use super::error::{BackendError, Result};
+use super::types::*;
+use super::{Backend, ByteStream, ResultStream, Session};
+use crate::engine::events::Journal;
+use crate::engine::image::{ImageStore, Reference, archive, import};
+use crate::engine::registry::{CredentialStore, RegistrySettings};
+use crate::engine::store::Root;
+use crate::util::time::unix_now;
+
+pub use convert::{image_error, registry_error};
+
+struct Inner {
+    root: Root,
+    images: ImageStore,
+    journal: Journal,
+    registry: RegistrySettings,
+    storage_driver: String,
+}
+
+/// The embedded engine on one data root.
+#[derive(Clone)]
+pub struct EngineBackend {
+    inner: Arc<Inner>,
+}
+
+/// Options for opening the engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Registries reached over plain HTTP besides loopback ones.
+    pub insecure_registries: Vec<String>,
+    /// Where registry credentials are kept (the default: dockhand's and Docker's files).
+    pub credentials: Option<CredentialStore>,
+    /// `overlay`, `copy` or `auto`.
+    pub storage_driver: String,
+}
+
+impl EngineBackend {
+    /// Opens the engine on `root`, creating its layout. The engine needs root.
+    pub fn open(root: &Path, options: EngineOptions) -> Result<EngineBackend> {
+        if !rustix::process::geteuid().is_root() {
+            return Err(BackendError::PermissionDenied {
+                message: format!(
+                    "the embedded engine (root {}) needs root for its mounts and namespaces; run dockhand as root, or use a Docker-compatible endpoint with -H docker or -H podman",
+                    root.display()
+                ),
+                source: None,
+            });
+        }
+        let opened = Root::open(root).map_err(|e| BackendError::Unavailable {
+            endpoint: root.display().to_string(),
+            message: format!("cannot open the data root: {e}"),
+            source: Some(Box::new(e)),
+        })?;
+        Ok(EngineBackend {
+            inner: Arc::new(Inner {
+                images: ImageStore::new(&opened),
+                journal: Journal::new(opened.path()),
+                root: opened,
+                registry: RegistrySettings {
+                    insecure: options.insecure_registries,
+                    credentials: options.credentials.unwrap_or_default(),
+                    parallel: 3,
+                },
+                storage_driver: if options.storage_driver.is_empty() {
+                    "auto".into()
+                } else {
+                    options.storage_driver
+                },
+            }),
+        })
+    }
+
+    /// The data root.
+    pub fn root(&self) -> &Path {
+        self.inner.root.path()
+    }
+
+    /// The image store.
+    pub fn images(&self) -> &ImageStore {
+        &self.inner.images
+    }
+
+    /// The registry settings.
+    pub fn registry(&self) -> &RegistrySettings {
+        &self.inner.registry
+    }
+
+    /// Records an event in the journal.
+    fn emit(&self, kind: ObjectKind, action: &str, id: &str, name: Option<&str>) {
+        self.inner.journal.append(&Event {
+            time: unix_now(),
+            kind,
+            action: action.into(),
+            id: id.into(),
+            name: name.map(str::to_string),
+        });
+    }
+
+    /// Runs store work on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&EngineBackend) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| BackendError::Internal {
+                message: format!("an engine task failed: {e}"),
+                source: None,
+            })?
+    }
+
+    fn unsupported(&self, operation: &str) -> BackendError {
+        BackendError::Unsupported {
+            operation: operation.to_string(),
+            backend: format!("the embedded engine at {}", self.root().display()),
+            hint: "this build of the engine manages images only; run containers, volumes and networks through -H docker or -H podman".into(),
+        }
+    }
+
+    /// Removes one image by id and collects what it alone used.
+    fn delete_image(&self, id: &crate::engine::store::Digest) -> Result<(Vec<String>, u64)> {
+        let store = self.images();
+        let lock = store.lock().map_err(image_error)?;
+        let untagged = store
+            .delete(&lock, id, &BTreeSet::new())
+            .map_err(image_error)?;
+        let freed = store
+            .collect(&lock, &BTreeSet::new())
+            .map_err(image_error)?;
+        let mut lines: Vec<String> = untagged
+            .iter()
+            .map(|t| format!("Untagged: {}", t.familiar()))
+            .collect();
+        lines.push(format!("Deleted: {id}"));
+        for t in &untagged {
+            self.emit(
+                ObjectKind::Image,
+                "untag",
+                &id.to_string(),
+                Some(&t.familiar()),
+            );
+        }
+        self.emit(ObjectKind::Image, "delete", &id.to_string(), None);
+        Ok((lines, freed))
+    }
+}
+
+/// A blocking reader over a byte stream, for the synchronous store.
+struct StreamReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl StreamReader {
+    /// Forwards `stream` to a reader used on a blocking thread.
+    fn new(mut stream: ByteStream) -> StreamReader {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Some(chunk) = stream.next().await {
+                if tx.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        StreamReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for StreamReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// A writer whose output becomes a byte stream.
+struct StreamWriter {
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+}
+
+impl Write for StreamWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "reader gone"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn receiver_stream<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<T>,
+) -> futures::stream::BoxStream<'static, T> {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) }).boxed()
+}
+
+fn parse_reference(r: &str) -> Result<Reference> {
+    Reference::parse(r).map_err(|e| BackendError::invalid(e.to_string()))
+}
+
+/// Methods of the container runtime, which this build's engine does not have.
+macro_rules! unsupported {
+    ($( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
+        $(
+            async fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
+                $( let _ = $arg; )*
+                Err(self.unsupported(stringify!($name)))
+            }
+        )*
+    };
+}
+
+impl Backend for EngineBackend {
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn info(&self) -> Result<SystemInfo> {
+        self.blocking(|me| {
+            let images = me.images().records().map_err(image_error)?.len();
+            Ok(SystemInfo {
+                backend: "engine".into(),
+                endpoint: me.root().display().to_string(),
+                server_version: env!("CARGO_PKG_VERSION").into(),
+                api_version: None,
+                operating_system: crate::engine::host::operating_system(),
+                kernel_version: crate::engine::host::kernel_version(),
+                storage_driver: if me.inner.storage_driver == "auto" {
+                    crate::engine::layer::Driver::detect(&me.inner.root.tmp())
+                        .name()
+                        .to_string()
+                } else {
+                    me.inner.storage_driver.clone()
+                },
+                cgroup_version: crate::engine::host::CgroupLayout::detect().label().into(),
+                root_dir: me.root().display().to_string(),
+                ncpu: crate::engine::host::cpus(),
+                mem_total: crate::engine::host::memory(),
+                containers: 0,
+                containers_running: 0,
+                containers_paused: 0,
+                containers_stopped: 0,
+                images,
+            })
+        })
+        .await
+    }
+
+    async fn list_images(&self, _all: bool) -> Result<Vec<ImageSummary>> {
+        self.blocking(|me| {
+            let layers = me.images().layers();
+            let mut out: Vec<ImageSummary> = me
+                .images()
+                .images()
+                .map_err(image_error)?
+                .iter()
+                .map(|i| convert::summary(i, &layers))
+                .collect();
+            out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn inspect_image(&self, reference: &str) -> Result<ImageDetails> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.images().resolve(&reference).map_err(image_error)?;
+            let image = me.images().image(&id).map_err(image_error)?;
+            Ok(convert::details(&image, &me.images().layers()))
+        })
+        .await
+    }
+
+    async fn image_history(&self, reference: &str) -> Result<Vec<HistoryEntry>> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.images().resolve(&reference).map_err(image_error)?;
+            let image = me.images().image(&id).map_err(image_error)?;
+            Ok(convert::history(&image, &me.images().layers()))
+        })
+        .await
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<ResultStream<PullProgress>> {
+        let parsed = parse_reference(reference)?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<PullProgress>>(256);
+        let me = self.clone();
+        tokio::spawn(async move {
+            let progress_tx = tx.clone();
+            let report = move |p: PullProgress| {
+                let _ = progress_tx.try_send(Ok(p));
+            };
+            let result =
+                crate::engine::registry::pull::pull(me.images(), &parsed, me.registry(), &report)
+                    .await;
+            match result {
+                Ok(id) => me.emit(
+                    ObjectKind::Image,
+                    "pull",
+                    &id.to_string(),
+                    Some(&parsed.familiar()),
+                ),
+                Err(e) => {
+                    let _ = tx.send(Err(registry_error(e))).await;
+                }
+            }
+        });
+        Ok(receiver_stream(rx))
+    }
+
+    async fn push_image(&self, reference: &str) -> Result<ResultStream<PushProgress>> {
+        let target = parse_reference(reference)?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<PushProgress>>(256);
+        let me = self.clone();
+        let source = reference.to_string();
+        tokio::spawn(async move {
+            let progress_tx = tx.clone();
+            let report = move |id: &str, status: &str| {
+                let _ = progress_tx.try_send(Ok(PushProgress {
+                    id: id.to_string(),
+                    status: status.to_string(),
+                }));
+            };
+            let result = crate::engine::registry::push::push(
+                me.images(),
+                &source,
+                &target,
+                me.registry(),
+                &report,
+            )
+            .await;
+            match result {
+                Ok(digest) => {
+                    let size = me
+                        .images()
+                        .resolve(&source)
+                        .ok()
+                        .and_then(|id| me.images().image(&id).ok())
+                        .map_or(0, |i| i.record.layers.iter().map(|l| l.size).sum::<u64>());
+                    let _ = tx
+                        .send(Ok(PushProgress {
+                            id: target.tag.clone().unwrap_or_default(),
+                            status: format!("digest: {digest} size: {size}"),
+                        }))
+                        .await;
+                    me.emit(
+                        ObjectKind::Image,
+                        "push",
+                        &digest.to_string(),
+                        Some(&target.familiar()),
+                    );
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(registry_error(e))).await;
+                }
+            }
+        });
+        Ok(receiver_stream(rx))
+    }
+
+    async fn load_images(&self, archive: ByteStream) -> Result<Vec<String>> {
+        let reader = StreamReader::new(archive);
+        self.blocking(move |me| {
+            let loaded = archive::load(me.images(), reader).map_err(image_error)?;
+            let mut lines = Vec::new();
+            for l in &loaded {
+                let name = l.tags.first().map(|t| t.familiar());
+                me.emit(
+                    ObjectKind::Image,
+                    "load",
+                    &l.id.to_string(),
+                    name.as_deref(),
+                );
+                lines.extend(l.lines());
+            }
+            Ok(lines)
+        })
+        .await
+    }
+
+    async fn save_images(&self, references: &[String]) -> Result<ByteStream> {
+        let references = references.to_vec();
+        // Every name must resolve before any byte is written.
+        let checked = references.clone();
+        self.blocking(move |me| {
+            for r in &checked {
+                me.images().resolve(r).map_err(image_error)?;
+            }
+            Ok(())
+        })
+        .await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let writer = StreamWriter { tx: tx.clone() };
+            if let Err(e) = archive::save(me.images(), &references, writer) {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        });
+        Ok(receiver_stream(rx))
+    }
+
+    async fn import_image(
+        &self,
+        rootfs: ByteStream,
+        reference: Option<&str>,
+        changes: &[String],
+    ) -> Result<String> {
+        let changes = super::change::parse(changes)?;
+        let tag = reference.map(parse_reference).transpose()?;
+        let reader = StreamReader::new(rootfs);
+        self.blocking(move |me| {
+            let id = import::import(
+                me.images(),
+                reader,
+                changes.config_json(),
+                unix_now(),
+                tag.as_ref(),
+            )
+            .map_err(image_error)?;
+            let name = tag.as_ref().map(|t| t.familiar());
+            me.emit(
+                ObjectKind::Image,
+                "import",
+                &id.to_string(),
+                name.as_deref(),
+            );
+            Ok(id.to_string())
+        })
+        .await
+    }
+
+    async fn tag_image(&self, source: &str, target: &str) -> Result<()> {
+        let target = parse_reference(target)?;
+        if target.digest.is_some() {
+            return Err(BackendError::invalid(format!(
+                "{} names a digest; a tag is NAME[:TAG]",
+                target.familiar()
+            )));
+        }
+        let source = source.to_string();
+        self.blocking(move |me| {
+            let store = me.images();
+            let id = store.resolve(&source).map_err(image_error)?;
+            let lock = store.lock().map_err(image_error)?;
+            store.tag(&lock, &id, &target).map_err(image_error)?;
+            me.emit(
+                ObjectKind::Image,
+                "tag",
+                &id.to_string(),
+                Some(&target.familiar()),
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_image(&self, reference: &str, force: bool) -> Result<Vec<String>> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let store = me.images();
+            let id = store.resolve(&reference).map_err(image_error)?;
+            let tags = store.image(&id).map_err(image_error)?.tags;
+            // A name of an image that has other names: only that name goes.
+            let named = Reference::parse(&reference)
+                .ok()
+                .filter(|r| tags.iter().any(|t| t.full() == r.full()));
+            if let Some(name) = named {
+                if tags.len() > 1 {
+                    let lock = store.lock().map_err(image_error)?;
+                    store.untag(&lock, &name).map_err(image_error)?;
+                    me.emit(ObjectKind::Image, "untag", &id.to_string(), Some(&name.familiar()));
+                    return Ok(vec![format!("Untagged: {}", name.familiar())]);
+                }
+            } else if tags.len() > 1 && !force {
+                return Err(BackendError::conflict(format!(
+                    "unable to delete {} (must be forced): the image is referenced in multiple repositories ({}); remove the names one by one or use -f",
+                    &id.hex()[..12],
+                    tags.iter().map(|t| t.familiar()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            me.delete_image(&id).map(|(lines, _)| lines)
+        })
+        .await
+    }
+
+    async fn prune_images(&self, all: bool) -> Result<PruneReport> {
+        self.blocking(move |me| {
+            let store = me.images();
+            let mut report = PruneReport::default();
+            for image in store.images().map_err(image_error)? {
+                if all || image.tags.is_empty() {
+                    let (lines, freed) = me.delete_image(&image.record.id)?;
+                    report.deleted.extend(lines);
+                    report.space_reclaimed += freed;
+                }
+            }
+            // Blobs and layers left by interrupted pulls go too.
+            let lock = store.lock().map_err(image_error)?;
+            report.space_reclaimed += store
+                .collect(&lock, &BTreeSet::new())
+                .map_err(image_error)?;
+            Ok(report)
+        })
+        .await
+    }
+
+    async fn disk_usage(&self) -> Result<DiskUsage> {
+        self.blocking(|me| {
+            let store = me.images();
+            let layers = store.layers();
+            let metas = layers.list().map_err(|e| image_error(e.into()))?;
+            let records = store.records().map_err(image_error)?;
+            // How many images use each layer.
+            let mut users: std::collections::BTreeMap<_, usize> = Default::default();
+            for r in &records {
+                for c in r.chain() {
+                    *users.entry(c).or_default() += 1;
+                }
+            }
+            let mut usage = DiskUsage {
+                layers: Some(metas.len()),
+                ..DiskUsage::default()
+            };
+            let (mut shared, mut shared_bytes) = (0, 0);
+            for m in &metas {
+                usage.images.size += m.size;
+                if users.get(&m.chain_id).copied().unwrap_or(0) > 1 {
+                    shared += 1;
+                    shared_bytes += m.size;
+                }
+            }
+            usage.shared_layers = Some((shared, shared_bytes));
+            usage.images.total = records.len();
+            // No container uses an image yet: all of it can be reclaimed.
+            usage.images.reclaimable = usage.images.size;
+            Ok(usage)
+        })
+        .await
+    }
+
+    async fn events(&self) -> Result<ResultStream<Event>> {
+        let follower = self.inner.journal.follow();
+        Ok(futures::stream::unfold(follower, |mut f| async move {
+            loop {
+                let batch = f.poll();
+                if !batch.is_empty() {
+                    return Some((futures::stream::iter(batch.into_iter().map(Ok)), f));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+        .flatten()
+        .boxed())
+    }
+
+    unsupported! {
+        fn list_containers(&self, all: bool) -> Vec<ContainerSummary>;
+        fn inspect_container(&self, reference: &str) -> ContainerDetails;
+        fn create_container(&self, spec: ContainerSpec) -> String;
+        fn start_container(&self, reference: &str) -> ();
+        fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> ();
+        fn kill_container(&self, reference: &str, signal: Option<&str>) -> ();
+        fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> ();
+        fn pause_container(&self, reference: &str) -> ();
+        fn unpause_container(&self, reference: &str) -> ();
+        fn remove_container(&self, reference: &str, options: RemoveOptions) -> ();
+        fn rename_container(&self, reference: &str, new_name: &str) -> ();
+        fn wait_container(&self, reference: &str) -> i64;
+        fn top_container(&self, reference: &str) -> TopOutput;
+        fn container_logs(&self, reference: &str, options: LogOptions) -> ResultStream<LogLine>;
+        fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
+        fn exec(&self, container: &str, spec: ExecSpec) -> Session;
+        fn attach(&self, container: &str, stdin: bool) -> Session;
+        fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> ();
+        fn session_exit_code(&self, id: &SessionId) -> Option<i64>;
+        fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
+        fn copy_from(&self, container: &str, path: &str) -> ByteStream;
+        fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();
+        fn prune_containers(&self) -> PruneReport;
+        fn list_volumes(&self) -> Vec<VolumeSummary>;
+        fn inspect_volume(&self, name: &str) -> VolumeSummary;
+        fn create_volume(&self, spec: VolumeSpec) -> VolumeSummary;
+        fn remove_volume(&self, name: &str, force: bool) -> ();
+        fn prune_volumes(&self) -> PruneReport;
+        fn list_networks(&self) -> Vec<NetworkSummary>;
+        fn inspect_network(&self, reference: &str) -> NetworkSummary;
+        fn create_network(&self, spec: NetworkSpec) -> String;
+        fn remove_network(&self, reference: &str) -> ();
+        fn prune_networks(&self) -> PruneReport;
+        fn connect_network(&self, network: &str, container: &str) -> ();
+        fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
+    }
+}
