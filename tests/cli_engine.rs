@@ -356,3 +356,52 @@ fn a_pull_killed_half_way_leaves_a_root_that_checks_clean_and_resumes() {
     assert_eq!(e.ok(&["images", "-q"]).lines().count(), 1);
     assert!(e.ok(&["system", "check"]).contains("No problems found."));
 }
+
+#[test]
+fn concurrent_processes_on_one_root_keep_it_consistent() {
+    let e = Engine::new();
+    let archives: Vec<PathBuf> = (0..4)
+        .map(|i| {
+            e.write(
+                &format!("a{i}.tar"),
+                &images::busybox_archive(&format!("busybox:c{i}")),
+            )
+        })
+        .collect();
+    // Four loads of images sharing every layer, and removals racing with them.
+    let mut children: Vec<_> = archives
+        .iter()
+        .map(|a| {
+            e.command(&["load", "-q", "-i", s(a)])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children.push(
+        e.command(&["image", "prune", "-a", "-f"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let check = e.ok(&["system", "check"]);
+    assert!(!check.contains("problem: "), "{check}");
+    // Whatever the prune took, loading again gives four whole images on three shared layers.
+    for a in &archives {
+        e.ok(&["load", "-i", s(a)]);
+    }
+    assert_eq!(e.ok(&["images", "-q"]).lines().count(), 4);
+    let df = e.ok(&["system", "df"]);
+    assert!(df.contains("Layers: 3 stored"), "{df}");
+    assert!(e.ok(&["system", "check"]).contains("No problems found."));
+}

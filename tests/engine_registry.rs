@@ -292,3 +292,36 @@ async fn missing_images_and_unreachable_registries_are_named() {
     assert!(env.store.records().unwrap().is_empty());
     assert!(env.store.blobs().list().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_manifest_list_resolves_to_this_platform() {
+    let registry = Registry::start(None);
+    let layout = tempfile::tempdir().unwrap();
+    images::busybox_multiarch_layout(layout.path(), "busybox:multi");
+    registry.skopeo_copy(
+        &format!("oci:{}:multi", layout.path().display()),
+        "busybox:multi",
+        &["--all"],
+    );
+    let env = env();
+    let reference = format!("{}/busybox:multi", registry.host);
+    let id = pull_with_events(&env, &reference).await.0.unwrap();
+    let image = env.store.image(&id).unwrap();
+    let labels = image
+        .config
+        .config()
+        .as_ref()
+        .and_then(|c| c.labels().clone())
+        .unwrap();
+    assert_eq!(labels["org.dockhand.test.tag"], "busybox:multi-amd64");
+    // The name records the list's digest, as `docker images --digests` shows it.
+    assert_eq!(
+        image.record.repo_digests,
+        [format!(
+            "{}/busybox@{}",
+            registry.host,
+            registry.digest("busybox:multi")
+        )]
+    );
+    assert_view(&env, &id);
+}

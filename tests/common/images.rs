@@ -118,8 +118,13 @@ fn sha256(data: &[u8]) -> String {
 
 /// The config of the three-layer busybox image, tagged `tag`.
 fn busybox_config(tag: &str, diff_ids: &[String]) -> Vec<u8> {
+    config_for(tag, "amd64", diff_ids)
+}
+
+/// An image config for `arch`, labelled with `tag`.
+fn config_for(tag: &str, arch: &str, diff_ids: &[String]) -> Vec<u8> {
     let config = json!({
-        "architecture": "amd64",
+        "architecture": arch,
         "os": "linux",
         "created": "2024-01-01T00:00:00Z",
         "config": {
@@ -139,28 +144,25 @@ fn busybox_config(tag: &str, diff_ids: &[String]) -> Vec<u8> {
     serde_json::to_vec(&config).unwrap()
 }
 
-/// An OCI image layout directory in `dir` holding the busybox image (tagged `tag`) with
-/// zstd-compressed layers, for skopeo to copy as it is.
-pub fn busybox_oci_layout_zstd(dir: &std::path::Path, tag: &str) {
+/// Writes the busybox image for `arch` (config labelled `tag`) into `dir/blobs/sha256`, its
+/// layers zstd-compressed or plain; returns the manifest's digest and size.
+fn oci_image(dir: &std::path::Path, tag: &str, arch: &str, zstd: bool) -> (String, usize) {
     let layers = [base_layer(), change_layer(), motd_layer()];
     let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
-    let config = busybox_config(tag, &diff_ids);
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |data: &[u8]| {
-        let d = sha256(data);
-        std::fs::write(blobs.join(&d[7..]), data).unwrap();
-        (d, data.len())
-    };
-    let (config_digest, config_size) = put(&config);
+    let config = config_for(tag, arch, &diff_ids);
     let mut descriptors = Vec::new();
+    let (config_digest, config_size) = put_blob(dir, &config);
     for l in &layers {
-        let z = zstd::stream::encode_all(&l[..], 3).unwrap();
-        let (d, size) = put(&z);
-        descriptors.push(json!({
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
-            "digest": d, "size": size,
-        }));
+        let (data, media) = if zstd {
+            (
+                zstd::stream::encode_all(&l[..], 3).unwrap(),
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+            )
+        } else {
+            (l.clone(), "application/vnd.oci.image.layer.v1.tar")
+        };
+        let (d, size) = put_blob(dir, &data);
+        descriptors.push(json!({ "mediaType": media, "digest": d, "size": size }));
     }
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2,
@@ -169,17 +171,69 @@ pub fn busybox_oci_layout_zstd(dir: &std::path::Path, tag: &str) {
         "layers": descriptors,
     }))
     .unwrap();
-    let (md, ms) = put(&manifest);
+    put_blob(dir, &manifest)
+}
+
+/// Stores a blob in an OCI layout; returns its digest and size.
+fn put_blob(dir: &std::path::Path, data: &[u8]) -> (String, usize) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let d = sha256(data);
+    std::fs::write(blobs.join(&d[7..]), data).unwrap();
+    (d, data.len())
+}
+
+/// Writes `index.json` (one entry, named `name`) and `oci-layout`.
+fn write_index(dir: &std::path::Path, media_type: &str, digest: &str, size: usize, name: &str) {
     let index = json!({
         "schemaVersion": 2,
         "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": md, "size": ms,
-            "annotations": {"org.opencontainers.image.ref.name": "zst"},
+            "mediaType": media_type, "digest": digest, "size": size,
+            "annotations": {"org.opencontainers.image.ref.name": name},
         }],
     });
     std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
     std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+/// An OCI image layout directory in `dir` holding the busybox image (tagged `tag`) with
+/// zstd-compressed layers under the name `zst`, for skopeo to copy as it is.
+pub fn busybox_oci_layout_zstd(dir: &std::path::Path, tag: &str) {
+    let (md, ms) = oci_image(dir, tag, "amd64", true);
+    write_index(
+        dir,
+        "application/vnd.oci.image.manifest.v1+json",
+        &md,
+        ms,
+        "zst",
+    );
+}
+
+/// An OCI image layout directory in `dir` whose entry `multi` is an image index of the busybox
+/// image for arm64 (listed first) and for amd64, with configs labelled `tag-arm64` and
+/// `tag-amd64`.
+pub fn busybox_multiarch_layout(dir: &std::path::Path, tag: &str) {
+    let (arm, arm_size) = oci_image(dir, &format!("{tag}-arm64"), "arm64", false);
+    let (amd, amd_size) = oci_image(dir, &format!("{tag}-amd64"), "amd64", false);
+    let list = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm, "size": arm_size,
+             "platform": {"architecture": "arm64", "os": "linux"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd, "size": amd_size,
+             "platform": {"architecture": "amd64", "os": "linux"}},
+        ],
+    }))
+    .unwrap();
+    let (ld, ls) = put_blob(dir, &list);
+    write_index(
+        dir,
+        "application/vnd.oci.image.index.v1+json",
+        &ld,
+        ls,
+        "multi",
+    );
 }
 
 /// A `docker save` archive of the three-layer busybox image, tagged `tag`.

@@ -111,21 +111,9 @@ struct Contents {
 }
 
 impl Contents {
-    /// Reads an archive; on an error, the blobs already stored are removed again.
-    fn read(store: &ImageStore, reader: impl Read) -> Result<Contents, ImageError> {
-        let mut files = BTreeMap::new();
-        let result = Self::read_into(store, reader, &mut files);
-        if result.is_err() {
-            let used = used_blobs(store)?;
-            for (digest, _) in files.values() {
-                if !used.contains(digest) {
-                    store.blobs().remove(digest)?;
-                }
-            }
-        }
-        result.map(|index| Contents { files, index })
-    }
-
+    /// Streams an archive's files into the content store, noting each in `files` as soon as
+    /// it is stored (so that a failure part-way can remove them), and returns the small index
+    /// files.
     fn read_into(
         store: &ImageStore,
         reader: impl Read,
@@ -412,8 +400,9 @@ pub fn commit(
 /// Loads every image of a `docker save` archive or OCI layout tarball.
 pub fn load(store: &ImageStore, reader: impl Read) -> Result<Vec<Loaded>, ImageError> {
     let lease = store.lease()?;
-    let contents = Contents::read(store, reader)?;
-    let result = (|| {
+    let mut files = BTreeMap::new();
+    let result = Contents::read_into(store, reader, &mut files).and_then(|index| {
+        let contents = Contents { files: files.clone(), index };
         let found = if let Some(m) = contents.index.get("manifest.json") {
             docker_images(&contents, m)?
         } else if let Some(i) = contents.index.get("index.json") {
@@ -429,20 +418,24 @@ pub fn load(store: &ImageStore, reader: impl Read) -> Result<Vec<Loaded>, ImageE
             loaded.push(Loaded { id, tags: f.tags });
         }
         Ok(loaded)
-    })();
-    // Files of the archive that no image uses (old-style `json` and `VERSION` files, or all
-    // of them when the load failed) are not kept.
-    let used = used_blobs(store)?;
-    for (digest, _) in contents.files.values() {
-        if !used.contains(digest) {
-            store.blobs().remove(digest)?;
-        }
-    }
+    });
     drop(lease);
-    if result.is_err() {
-        // Layers unpacked before the failure belong to no image.
-        let lock = store.lock()?;
-        store.collect(&lock, &BTreeSet::new())?;
+    // Files of the archive that no image uses (old-style `json` and `VERSION` files, or all
+    // of them when the load failed) are not kept, and layers unpacked before a failure go.
+    // Another pull or load in flight may need the same content: then the next collection
+    // removes it instead.
+    if let Some(_alone) = store.exclusive_lease()? {
+        let used = used_blobs(store)?;
+        for (digest, _) in files.values() {
+            if !used.contains(digest) {
+                store.blobs().remove(digest)?;
+            }
+        }
+        drop(_alone);
+        if result.is_err() {
+            let lock = store.lock()?;
+            store.collect(&lock, &BTreeSet::new())?;
+        }
     }
     result
 }

@@ -355,10 +355,15 @@ impl ImageStore {
         Ok(self.root.lock_shared("leases")?)
     }
 
+    /// The lease lock taken exclusively, when no pull or load holds a lease; `None` otherwise.
+    pub fn exclusive_lease(&self) -> Result<Option<Lock>, ImageError> {
+        Ok(self.root.try_lock("leases")?)
+    }
+
     /// Removes layers and blobs that no image record and no chain in `in_use` needs. Returns
     /// the bytes freed. Skipped (0) while a pull or load holds a lease; the next run collects.
     pub fn collect(&self, _lock: &Lock, in_use: &BTreeSet<Digest>) -> Result<u64, ImageError> {
-        let Some(_collecting) = self.root.try_lock("leases")? else {
+        let Some(_collecting) = self.exclusive_lease()? else {
             return Ok(0);
         };
         let records = self.records()?;
