@@ -7,7 +7,6 @@
 mod convert;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +21,7 @@ use crate::engine::events::Journal;
 use crate::engine::image::{ImageStore, Reference, archive, import};
 use crate::engine::registry::{CredentialStore, RegistrySettings};
 use crate::engine::store::Root;
+use crate::util::chan_io::{ChannelReader, ChannelWriter};
 use crate::util::time::unix_now;
 
 pub use convert::{image_error, registry_error};
@@ -160,63 +160,6 @@ impl EngineBackend {
         }
         self.emit(ObjectKind::Image, "delete", &id.to_string(), None);
         Ok((lines, freed))
-    }
-}
-
-/// A blocking reader over a byte stream, for the synchronous store.
-struct StreamReader {
-    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
-    current: Bytes,
-}
-
-impl StreamReader {
-    /// Forwards `stream` to a reader used on a blocking thread.
-    fn new(mut stream: ByteStream) -> StreamReader {
-        let (tx, rx) = tokio::sync::mpsc::channel(16);
-        tokio::spawn(async move {
-            while let Some(chunk) = stream.next().await {
-                if tx.send(chunk).await.is_err() {
-                    break;
-                }
-            }
-        });
-        StreamReader {
-            rx,
-            current: Bytes::new(),
-        }
-    }
-}
-
-impl Read for StreamReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.current = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
-}
-
-/// A writer whose output becomes a byte stream.
-struct StreamWriter {
-    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
-}
-
-impl Write for StreamWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tx
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "reader gone"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -392,7 +335,7 @@ impl Backend for EngineBackend {
     }
 
     async fn load_images(&self, archive: ByteStream) -> Result<Vec<String>> {
-        let reader = StreamReader::new(archive);
+        let reader = ChannelReader::from_stream(archive);
         self.blocking(move |me| {
             let loaded = archive::load(me.images(), reader).map_err(image_error)?;
             let mut lines = Vec::new();
@@ -425,7 +368,7 @@ impl Backend for EngineBackend {
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
         let me = self.clone();
         tokio::task::spawn_blocking(move || {
-            let writer = StreamWriter { tx: tx.clone() };
+            let writer = ChannelWriter::new(tx.clone());
             if let Err(e) = archive::save(me.images(), &references, writer) {
                 let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
             }
@@ -441,7 +384,7 @@ impl Backend for EngineBackend {
     ) -> Result<String> {
         let changes = super::change::parse(changes)?;
         let tag = reference.map(parse_reference).transpose()?;
-        let reader = StreamReader::new(rootfs);
+        let reader = ChannelReader::from_stream(rootfs);
         self.blocking(move |me| {
             let id = import::import(
                 me.images(),

@@ -4,9 +4,6 @@
 //! A lease keeps garbage collection away until the image is recorded. Blobs that completed
 //! before an interruption stay and are not downloaded again.
 
-use std::io::Read;
-
-use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use oci_client::manifest::OciDescriptor;
 
@@ -16,6 +13,7 @@ use crate::engine::image::archive::commit;
 use crate::engine::image::{ImageStore, Reference, store::parse_config};
 use crate::engine::layer::chain_ids;
 use crate::engine::store::{BlobStore, Digest};
+use crate::util::chan_io::ChannelReader;
 
 /// Reports progress; called from the pulling task.
 pub type Progress<'a> = &'a (dyn Fn(PullProgress) + Send + Sync);
@@ -28,27 +26,6 @@ fn short(digest: &str) -> String {
         .chars()
         .take(12)
         .collect()
-}
-
-/// A blocking reader over chunks sent from the async side.
-struct ChannelReader {
-    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
-    current: Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.current = b,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        Ok(n)
-    }
 }
 
 fn digest_of(d: &str, reference: &Reference) -> Result<Digest, RegistryError> {
@@ -88,16 +65,8 @@ async fn download(
         .await
         .map_err(|e| map_error(e, reference, "pull access to", settings))?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
-    let writer = tokio::task::spawn_blocking(move || {
-        blobs.put(
-            &digest,
-            total,
-            ChannelReader {
-                rx,
-                current: Bytes::new(),
-            },
-        )
-    });
+    let writer =
+        tokio::task::spawn_blocking(move || blobs.put(&digest, total, ChannelReader::new(rx)));
     let mut current = 0u64;
     let mut shown = 0u64;
     progress(PullProgress {
