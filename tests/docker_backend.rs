@@ -538,3 +538,41 @@ async fn pulling_from_a_registry_that_does_not_answer_fails_clearly() {
     let err = result.unwrap_err();
     assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
 }
+
+/// Push through dockerd to a registry on loopback (dockerd allows plain HTTP there), and disk
+/// usage counting the image.
+#[tokio::test]
+async fn push_goes_through_the_daemon_and_disk_usage_counts_images() {
+    let registry = common::registry::Registry::start(None);
+    let b = docker();
+    let mut cleanup = Cleanup::new(&b);
+    let tag = busybox(&b, &mut cleanup).await;
+    let target = format!("{}/{}", registry.host, unique("pushed"));
+    let target_tag = format!("{target}:v1");
+    b.tag_image(&tag, &target_tag).await.unwrap();
+    cleanup.images.push(target_tag.clone());
+    let progress: Vec<PushProgress> = b
+        .push_image(&target_tag)
+        .await
+        .unwrap()
+        .map(|p| p.unwrap())
+        .collect()
+        .await;
+    assert!(
+        progress
+            .iter()
+            .any(|p| p.status.contains("digest: sha256:")),
+        "{progress:?}"
+    );
+    let name = target.split_once('/').unwrap().1;
+    assert!(
+        registry
+            .digest(&format!("{name}:v1"))
+            .starts_with("sha256:")
+    );
+
+    let usage = b.disk_usage().await.unwrap();
+    assert!(usage.images.total >= 1);
+    assert!(usage.images.size > 0);
+    assert!(usage.images.reclaimable <= usage.images.size);
+}
