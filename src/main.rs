@@ -10,6 +10,12 @@ use dockhand::tui::app::AppOptions;
 use dockhand::tui::keymap::Keymap;
 
 fn main() -> ExitCode {
+    // The container monitor is this binary too; it must start before any thread exists.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(dockhand::engine::container::monitor::ARG) {
+        let code = dockhand::engine::container::monitor::main(&args[2..]);
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

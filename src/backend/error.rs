@@ -70,6 +70,15 @@ pub enum BackendError {
         /// What to use instead.
         hint: String,
     },
+    /// The container's command cannot run: 127 when it is not found, 126 when it cannot be
+    /// executed (the exit status docker gives).
+    #[error("{message}")]
+    CannotRun {
+        /// 126 or 127.
+        code: i32,
+        /// What failed.
+        message: String,
+    },
     /// Anything else: an I/O error, a daemon error, a corrupt record.
     #[error("{message}")]
     Internal {

@@ -254,6 +254,41 @@ pub fn env(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Optio
     })
 }
 
+/// Docker's rule for container and volume names.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Parses a signal name or number as `docker kill -s` accepts it.
+pub fn signal_number(signal: &str) -> Result<i64> {
+    if let Ok(n) = signal.parse::<i64>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let name = signal.trim_start_matches("SIG").to_ascii_uppercase();
+    let n = match name.as_str() {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "KILL" => 9,
+        "USR1" => 10,
+        "USR2" => 12,
+        "TERM" => 15,
+        "STOP" => 19,
+        "CONT" => 18,
+        "WINCH" => 28,
+        _ => {
+            return Err(BackendError::invalid(format!(
+                "invalid signal {signal:?}: give a name such as KILL, TERM, HUP or a number from 1 to 64"
+            )));
+        }
+    };
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

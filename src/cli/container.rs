@@ -336,7 +336,21 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
     let code = if o.interactive || o.tty {
         crate::session::attach_and_start(b, &id, o.interactive, o.tty).await?
     } else {
-        b.start_container(&id).await?;
+        if let Err(e) = b.start_container(&id).await {
+            // A command that cannot run ends `run` with 126/127, as docker's does.
+            let BackendError::CannotRun { code, message } = e else {
+                return Err(e.into());
+            };
+            eprintln!("dockhand: {message}");
+            if o.rm {
+                let options = RemoveOptions {
+                    force: true,
+                    volumes: true,
+                };
+                let _ = b.remove_container(&id, options).await;
+            }
+            return Ok(code);
+        }
         let follow = LogOptions {
             follow: true,
             ..LogOptions::default()

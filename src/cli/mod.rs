@@ -562,7 +562,7 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
                 Some(c) => format!("`{}`", command_name(c)),
             };
             return Err(SelectError::NoBackend(format!(
-                "{what} needs containers, and the embedded engine of this build manages images only (pull, push, images, load, save, import, tag, rmi, history, image inspect|prune, system df|check). Use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)"
+                "{what} is not served by the embedded engine of this build, which runs images and non-interactive containers (run without -i/-t, create, start, stop, kill, restart, pause, unpause, rm, rename, logs, top, wait, ps, inspect) but has no exec, attach, cp, stats or TUI yet. Use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)"
             )));
         }
         let storage_driver = match config.engine.storage_driver {
@@ -576,6 +576,7 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
                 insecure_registries: config.engine.insecure_registries.clone(),
                 credentials: None,
                 storage_driver: storage_driver.into(),
+                exe: None,
             },
         )?;
         return Ok(AnyBackend::Engine(engine));
@@ -594,6 +595,20 @@ fn engine_serves(command: &Commands) -> bool {
     matches!(
         command,
         Commands::Images { .. }
+            | Commands::Ps(_)
+            | Commands::Create(_)
+            | Commands::Start { .. }
+            | Commands::Stop { .. }
+            | Commands::Kill { .. }
+            | Commands::Restart { .. }
+            | Commands::Pause { .. }
+            | Commands::Unpause { .. }
+            | Commands::Rm { .. }
+            | Commands::Rename { .. }
+            | Commands::Logs(_)
+            | Commands::Top { .. }
+            | Commands::Wait { .. }
+            | Commands::Container(_)
             | Commands::Pull { .. }
             | Commands::Push { .. }
             | Commands::Load { .. }
@@ -610,7 +625,8 @@ fn engine_serves(command: &Commands) -> bool {
             | Commands::Login { .. }
             | Commands::Logout { .. }
             | Commands::Completions { .. }
-    ) || matches!(command, Commands::Inspect { kind, .. } if kind.as_deref().is_none_or(|k| k == "image"))
+    ) || matches!(command, Commands::Inspect { kind, .. } if kind.as_deref().is_none_or(|k| k == "image" || k == "container"))
+        || matches!(command, Commands::Run(r) if !r.options.interactive && !r.options.tty)
 }
 
 /// The subcommand's name as typed.

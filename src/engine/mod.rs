@@ -6,6 +6,7 @@
 //! networks follow.
 
 pub mod check;
+pub mod container;
 pub mod events;
 pub mod host;
 pub mod image;

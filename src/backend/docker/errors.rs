@@ -53,6 +53,15 @@ pub fn map(err: ApiError, endpoint: &str, subject: Option<Subject<'_>>) -> Backe
             ref message,
         } => {
             let message = message.trim().to_string();
+            // The runtime cannot exec the command: docker's CLI exits 127 or 126.
+            if message.contains("executable file not found")
+                || message.contains("no such file or directory: unknown")
+            {
+                return BackendError::CannotRun { code: 127, message };
+            }
+            if message.contains("exec") && message.contains("permission denied") {
+                return BackendError::CannotRun { code: 126, message };
+            }
             match status_code {
                 404 => {
                     let kind = kind_from_message(

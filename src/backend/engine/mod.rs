@@ -4,6 +4,7 @@
 //! disk. Containers, volumes and networks arrive with the engine's container runtime; until
 //! then the CLI sends only image commands here (see `cli::select_backend`).
 
+mod containers;
 mod convert;
 
 use std::collections::BTreeSet;
@@ -28,6 +29,8 @@ pub use convert::{image_error, registry_error};
 
 struct Inner {
     root: Root,
+    exe: std::path::PathBuf,
+    runtime: std::sync::OnceLock<crate::engine::container::Runtime>,
     images: ImageStore,
     journal: Journal,
     registry: RegistrySettings,
@@ -49,6 +52,8 @@ pub struct EngineOptions {
     pub credentials: Option<CredentialStore>,
     /// `overlay`, `copy` or `auto`.
     pub storage_driver: String,
+    /// The dockhand binary, run as each container's monitor (this process's own by default).
+    pub exe: Option<std::path::PathBuf>,
 }
 
 impl EngineBackend {
@@ -68,8 +73,17 @@ impl EngineBackend {
             message: format!("cannot open the data root: {e}"),
             source: Some(Box::new(e)),
         })?;
+        let exe = match options.exe {
+            Some(e) => e,
+            None => std::env::current_exe().map_err(|e| BackendError::Internal {
+                message: format!("cannot find the dockhand binary to run container monitors: {e}"),
+                source: None,
+            })?,
+        };
         Ok(EngineBackend {
             inner: Arc::new(Inner {
+                exe,
+                runtime: std::sync::OnceLock::new(),
                 images: ImageStore::new(&opened),
                 journal: Journal::new(opened.path()),
                 root: opened,
@@ -100,6 +114,34 @@ impl EngineBackend {
     /// The registry settings.
     pub fn registry(&self) -> &RegistrySettings {
         &self.inner.registry
+    }
+
+    /// The storage driver in use (`auto` is settled by trying overlay once).
+    fn driver(&self) -> crate::engine::layer::Driver {
+        use crate::engine::layer::Driver;
+        match self.inner.storage_driver.as_str() {
+            "overlay" => Driver::Overlay,
+            "copy" => Driver::Copy,
+            _ => Driver::detect(&self.inner.root.tmp()),
+        }
+    }
+
+    /// The container runtime.
+    pub fn runtime(&self) -> &crate::engine::container::Runtime {
+        self.inner.runtime.get_or_init(|| {
+            crate::engine::container::Runtime::new(
+                &self.inner.root,
+                self.inner.exe.clone(),
+                self.driver(),
+            )
+        })
+    }
+
+    fn resolve_container(&self, reference: &str) -> Result<String> {
+        self.runtime()
+            .store()
+            .resolve(reference)
+            .map_err(containers::container_error)
     }
 
     /// Records an event in the journal.
@@ -193,6 +235,11 @@ impl Backend for EngineBackend {
     async fn info(&self) -> Result<SystemInfo> {
         self.blocking(|me| {
             let images = me.images().records().map_err(image_error)?.len();
+            let all = me.runtime().list().map_err(containers::container_error)?;
+            let count = |st: crate::engine::container::Status| {
+                all.iter().filter(|s| s.state.status == st).count()
+            };
+            use crate::engine::container::Status as S;
             Ok(SystemInfo {
                 backend: "engine".into(),
                 endpoint: me.root().display().to_string(),
@@ -200,21 +247,15 @@ impl Backend for EngineBackend {
                 api_version: None,
                 operating_system: crate::engine::host::operating_system(),
                 kernel_version: crate::engine::host::kernel_version(),
-                storage_driver: if me.inner.storage_driver == "auto" {
-                    crate::engine::layer::Driver::detect(&me.inner.root.tmp())
-                        .name()
-                        .to_string()
-                } else {
-                    me.inner.storage_driver.clone()
-                },
+                storage_driver: me.driver().name().to_string(),
                 cgroup_version: crate::engine::host::CgroupLayout::detect().label().into(),
                 root_dir: me.root().display().to_string(),
                 ncpu: crate::engine::host::cpus(),
                 mem_total: crate::engine::host::memory(),
-                containers: 0,
-                containers_running: 0,
-                containers_paused: 0,
-                containers_stopped: 0,
+                containers: all.len(),
+                containers_running: count(S::Running),
+                containers_paused: count(S::Paused),
+                containers_stopped: count(S::Exited) + count(S::Created),
                 images,
             })
         })
@@ -530,21 +571,254 @@ impl Backend for EngineBackend {
         .boxed())
     }
 
+    async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        self.blocking(move |me| {
+            let mut out: Vec<ContainerSummary> = me
+                .runtime()
+                .list()
+                .map_err(containers::container_error)?
+                .iter()
+                .map(containers::summary)
+                .filter(|c| {
+                    all || matches!(
+                        c.state,
+                        ContainerState::Running
+                            | ContainerState::Paused
+                            | ContainerState::Restarting
+                    )
+                })
+                .collect();
+            out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn inspect_container(&self, reference: &str) -> Result<ContainerDetails> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            let snap = me.runtime().get(&id).map_err(containers::container_error)?;
+            Ok(containers::details(&snap, me.root()))
+        })
+        .await
+    }
+
+    async fn create_container(&self, spec: ContainerSpec) -> Result<String> {
+        let request = containers::request(spec)?;
+        self.blocking(move |me| {
+            me.runtime()
+                .create(request)
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn start_container(&self, reference: &str) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime().start(&id).map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .stop(&id, timeout)
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn kill_container(&self, reference: &str, signal: Option<&str>) -> Result<()> {
+        let number = match signal {
+            Some(s) => super::parse::signal_number(s)? as i32,
+            None => 9,
+        };
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .kill(&id, number)
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            let rt = me.runtime();
+            rt.stop(&id, timeout).map_err(containers::container_error)?;
+            rt.start(&id).map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn pause_container(&self, reference: &str) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime().pause(&id).map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn unpause_container(&self, reference: &str) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .unpause(&id)
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn remove_container(&self, reference: &str, options: RemoveOptions) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .remove(&id, options.force)
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn rename_container(&self, reference: &str, new_name: &str) -> Result<()> {
+        if !super::parse::valid_name(new_name) {
+            return Err(BackendError::invalid(format!(
+                "invalid container name {new_name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
+        }
+        let (reference, new_name) = (reference.to_string(), new_name.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .rename(&id, &new_name)
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn wait_container(&self, reference: &str) -> Result<i64> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime().wait(&id).map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn top_container(&self, reference: &str) -> Result<TopOutput> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            let pids = me
+                .runtime()
+                .pids(&id)
+                .map_err(containers::container_error)?;
+            Ok(containers::top(&pids))
+        })
+        .await
+    }
+
+    async fn container_logs(
+        &self,
+        reference: &str,
+        options: LogOptions,
+    ) -> Result<ResultStream<LogLine>> {
+        let reference = reference.to_string();
+        let (id, history, follower) = self
+            .blocking(move |me| {
+                let id = me.resolve_container(&reference)?;
+                let dir = me.runtime().store().dir(&id).join("logs");
+                // The follower starts before the history is read, so no line falls between.
+                let follower = crate::engine::container::logs::Follower::new(&dir);
+                let history = containers::select_history(
+                    crate::engine::container::logs::history(&dir),
+                    &options,
+                );
+                Ok((id, history, follower))
+            })
+            .await?;
+        let history = futures::stream::iter(history.into_iter().map(Ok));
+        if !options.follow {
+            return Ok(history.boxed());
+        }
+        let me = self.clone();
+        let live = futures::stream::unfold((follower, false), move |(mut follower, ending)| {
+            let me = me.clone();
+            let id = id.clone();
+            async move {
+                loop {
+                    let batch: Vec<LogLine> =
+                        follower.poll().iter().map(containers::log_line).collect();
+                    if !batch.is_empty() {
+                        return Some((
+                            futures::stream::iter(batch.into_iter().map(Ok)),
+                            (follower, ending),
+                        ));
+                    }
+                    if ending {
+                        return None;
+                    }
+                    tokio::time::sleep(containers::FOLLOW_POLL).await;
+                    let running = me
+                        .runtime()
+                        .get(&id)
+                        .map(|s| {
+                            matches!(
+                                s.state.status,
+                                crate::engine::container::Status::Running
+                                    | crate::engine::container::Status::Paused
+                                    | crate::engine::container::Status::Restarting
+                            )
+                        })
+                        .unwrap_or(false);
+                    if !running {
+                        // One more read for what the last moments wrote, then the end.
+                        let last: Vec<LogLine> =
+                            follower.poll().iter().map(containers::log_line).collect();
+                        return Some((
+                            futures::stream::iter(last.into_iter().map(Ok)),
+                            (follower, true),
+                        ));
+                    }
+                }
+            }
+        })
+        .flatten();
+        Ok(history.chain(live).boxed())
+    }
+
+    async fn prune_containers(&self) -> Result<PruneReport> {
+        self.blocking(move |me| {
+            let mut report = PruneReport::default();
+            for s in me.runtime().list().map_err(containers::container_error)? {
+                if matches!(
+                    s.state.status,
+                    crate::engine::container::Status::Exited
+                        | crate::engine::container::Status::Created
+                ) {
+                    me.runtime()
+                        .remove(&s.config.id, false)
+                        .map_err(containers::container_error)?;
+                    report.deleted.push(s.config.id.clone());
+                }
+            }
+            Ok(report)
+        })
+        .await
+    }
+
     unsupported! {
-        fn list_containers(&self, all: bool) -> Vec<ContainerSummary>;
-        fn inspect_container(&self, reference: &str) -> ContainerDetails;
-        fn create_container(&self, spec: ContainerSpec) -> String;
-        fn start_container(&self, reference: &str) -> ();
-        fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> ();
-        fn kill_container(&self, reference: &str, signal: Option<&str>) -> ();
-        fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> ();
-        fn pause_container(&self, reference: &str) -> ();
-        fn unpause_container(&self, reference: &str) -> ();
-        fn remove_container(&self, reference: &str, options: RemoveOptions) -> ();
-        fn rename_container(&self, reference: &str, new_name: &str) -> ();
-        fn wait_container(&self, reference: &str) -> i64;
-        fn top_container(&self, reference: &str) -> TopOutput;
-        fn container_logs(&self, reference: &str, options: LogOptions) -> ResultStream<LogLine>;
         fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
         fn exec(&self, container: &str, spec: ExecSpec) -> Session;
         fn attach(&self, container: &str, stdin: bool) -> Session;
@@ -553,7 +827,6 @@ impl Backend for EngineBackend {
         fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
         fn copy_from(&self, container: &str, path: &str) -> ByteStream;
         fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();
-        fn prune_containers(&self) -> PruneReport;
         fn list_volumes(&self) -> Vec<VolumeSummary>;
         fn inspect_volume(&self, name: &str) -> VolumeSummary;
         fn create_volume(&self, spec: VolumeSpec) -> VolumeSummary;

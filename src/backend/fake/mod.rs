@@ -22,11 +22,12 @@ use futures::stream;
 use tokio::sync::broadcast;
 
 use super::error::{BackendError, Result};
+use super::parse::{signal_number, valid_name};
 use super::types::*;
 use super::{Backend, ByteStream, ResultStream, Session, collect_bytes};
 pub use crate::util::time::Clock;
 pub use state::{FakeContainer, FakeImage, FakeNetwork, FakeVolume, State};
-use state::{normalize_reference, signal_number, valid_name, validate_reference};
+use state::{normalize_reference, validate_reference};
 use synth::{Workload, hex_id};
 
 /// Seconds between two lines of a demo container's log history.

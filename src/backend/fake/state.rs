@@ -74,13 +74,6 @@ pub struct State {
     pub(super) seq: u64,
 }
 
-/// Docker's rule for container and volume names.
-pub(super) fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
 /// `name` → `name:latest`, and Docker Hub prefixes dropped, so references compare equal.
 /// Text that is no reference (an id, say) is kept as it is.
 pub(super) fn normalize_reference(reference: &str) -> String {
@@ -94,34 +87,6 @@ pub(super) fn validate_reference(reference: &str) -> Result<()> {
     crate::engine::image::Reference::parse(reference)
         .map(drop)
         .map_err(|e| BackendError::invalid(e.to_string()))
-}
-
-/// Parses a signal name or number as `docker kill -s` accepts it.
-pub(super) fn signal_number(signal: &str) -> Result<i64> {
-    if let Ok(n) = signal.parse::<i64>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let name = signal.trim_start_matches("SIG").to_ascii_uppercase();
-    let n = match name.as_str() {
-        "HUP" => 1,
-        "INT" => 2,
-        "QUIT" => 3,
-        "KILL" => 9,
-        "USR1" => 10,
-        "USR2" => 12,
-        "TERM" => 15,
-        "STOP" => 19,
-        "CONT" => 18,
-        "WINCH" => 28,
-        _ => {
-            return Err(BackendError::invalid(format!(
-                "invalid signal {signal:?}: give a name such as KILL, TERM, HUP or a number from 1 to 64"
-            )));
-        }
-    };
-    Ok(n)
 }
 
 impl FakeContainer {

@@ -1,0 +1,387 @@
+//! Containers on the embedded engine behind the seam: `ContainerSpec` → the engine's create
+//! request (refusing what this build's engine cannot do, by name), records → the domain
+//! types and Docker-shaped inspect JSON, logs from the json-file log, and `top`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::backend::error::BackendError;
+use crate::backend::types::*;
+use crate::engine::container::lifecycle::CreateRequest;
+use crate::engine::container::record::{Limits, MountConfig, Restart, Status};
+use crate::engine::container::{ContainerError, Snapshot, logs};
+use crate::util::time::{parse_rfc3339_nanos, rfc3339, rfc3339_nanos};
+
+/// Maps an engine container error.
+pub fn container_error(e: ContainerError) -> BackendError {
+    match e {
+        ContainerError::NotFound(r) => BackendError::not_found(ObjectKind::Container, r),
+        ContainerError::Ambiguous {
+            reference,
+            candidates,
+        } => BackendError::Ambiguous {
+            kind: ObjectKind::Container,
+            reference,
+            candidates: candidates.join(", "),
+        },
+        ContainerError::Conflict(m) => BackendError::conflict(m),
+        ContainerError::Invalid(m) => BackendError::invalid(m),
+        ContainerError::Image(i) => super::image_error(i),
+        ContainerError::CannotRun { code, message } => BackendError::CannotRun { code, message },
+        other => BackendError::Internal {
+            message: other.to_string(),
+            source: Some(Box::new(other)),
+        },
+    }
+}
+
+/// Docker's request → the engine's, refusing what this build's engine does not offer.
+pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
+    if let Some(n) = &spec.name {
+        if !crate::backend::parse::valid_name(n) {
+            return Err(BackendError::invalid(format!(
+                "invalid container name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
+        }
+    }
+    let network = match spec.network.as_deref() {
+        None | Some("none") => "none",
+        Some("host") => "host",
+        Some(other) => {
+            return Err(BackendError::invalid(format!(
+                "network {other:?}: the embedded engine of this build runs containers with --network none (loopback only) or --network host"
+            )));
+        }
+    };
+    if !spec.ports.is_empty() && network == "none" {
+        return Err(BackendError::invalid(
+            "publishing ports needs a network; the embedded engine of this build offers --network host, where the container's ports are the host's",
+        ));
+    }
+    let mut mounts = Vec::new();
+    for m in &spec.mounts {
+        let kind = match m.kind {
+            MountKind::Bind => "bind",
+            MountKind::Tmpfs => "tmpfs",
+            MountKind::Volume => {
+                return Err(BackendError::invalid(format!(
+                    "volume {:?}: the embedded engine of this build mounts host paths (-v /host/path:{}) and tmpfs, not named volumes",
+                    m.source, m.destination
+                )));
+            }
+        };
+        mounts.push(MountConfig {
+            kind: kind.into(),
+            source: m.source.clone(),
+            destination: m.destination.clone(),
+            read_only: m.read_only,
+        });
+    }
+    Ok(CreateRequest {
+        image: spec.image,
+        name: spec.name,
+        cmd: spec.cmd,
+        entrypoint: spec.entrypoint,
+        env: spec.env,
+        working_dir: spec.working_dir,
+        user: spec.user,
+        hostname: spec.hostname,
+        labels: spec.labels,
+        tty: spec.tty,
+        open_stdin: spec.open_stdin,
+        auto_remove: spec.auto_remove,
+        restart: match spec.restart_policy {
+            RestartPolicy::No => Restart::No,
+            RestartPolicy::OnFailure { max_retries } => Restart::OnFailure { max_retries },
+            RestartPolicy::Always => Restart::Always,
+            RestartPolicy::UnlessStopped => Restart::UnlessStopped,
+        },
+        limits: Limits {
+            memory: spec.resources.memory,
+            nano_cpus: spec.resources.nano_cpus,
+            cpu_shares: spec.resources.cpu_shares,
+            pids_limit: spec.resources.pids_limit,
+        },
+        mounts,
+        network: network.into(),
+        privileged: false,
+        cap_add: Vec::new(),
+        cap_drop: Vec::new(),
+        read_only: false,
+    })
+}
+
+fn state_of(status: Status) -> ContainerState {
+    match status {
+        Status::Created => ContainerState::Created,
+        Status::Running => ContainerState::Running,
+        Status::Paused => ContainerState::Paused,
+        Status::Restarting => ContainerState::Restarting,
+        Status::Exited => ContainerState::Exited,
+    }
+}
+
+fn secs(ns: Option<i128>) -> Option<i64> {
+    ns.map(|n| (n / 1_000_000_000) as i64)
+}
+
+fn quote(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if a.contains(' ') {
+                format!("\"{a}\"")
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The list row of a container.
+pub fn summary(s: &Snapshot) -> ContainerSummary {
+    let c = &s.config;
+    ContainerSummary {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        image: c.image.clone(),
+        command: quote(&c.args),
+        created: c.created,
+        state: state_of(s.state.status),
+        started_at: secs(s.state.started_at),
+        finished_at: secs(s.state.finished_at),
+        exit_code: s.state.exit_code,
+        health: None,
+        ports: Vec::new(),
+        networks: vec![c.network.clone()],
+        labels: c.labels.clone(),
+        size_rw: None,
+    }
+}
+
+fn restart_policy(r: Restart) -> RestartPolicy {
+    match r {
+        Restart::No => RestartPolicy::No,
+        Restart::OnFailure { max_retries } => RestartPolicy::OnFailure { max_retries },
+        Restart::Always => RestartPolicy::Always,
+        Restart::UnlessStopped => RestartPolicy::UnlessStopped,
+    }
+}
+
+fn time_or_zero(ns: Option<i128>) -> String {
+    ns.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), rfc3339_nanos)
+}
+
+/// A container in full, with Docker-shaped inspect JSON.
+pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
+    let c = &s.config;
+    let st = &s.state;
+    let summary = summary(s);
+    let state = state_of(st.status);
+    let policy = restart_policy(c.restart);
+    let mounts: Vec<Mount> = c
+        .mounts
+        .iter()
+        .map(|m| Mount {
+            kind: if m.kind == "tmpfs" {
+                MountKind::Tmpfs
+            } else {
+                MountKind::Bind
+            },
+            source: m.source.clone(),
+            destination: m.destination.clone(),
+            read_only: m.read_only,
+        })
+        .collect();
+    let dir = root.join("containers").join(&c.id);
+    let (policy_name, retries) = match policy {
+        RestartPolicy::OnFailure { max_retries } => ("on-failure", max_retries),
+        other => (
+            match other {
+                RestartPolicy::Always => "always",
+                RestartPolicy::UnlessStopped => "unless-stopped",
+                _ => "no",
+            },
+            0,
+        ),
+    };
+    let labels: BTreeMap<&String, &String> = c.labels.iter().collect();
+    let inspect = json!({
+        "Id": c.id,
+        "Created": rfc3339(c.created),
+        "Path": c.args.first(),
+        "Args": c.args.get(1..).unwrap_or_default(),
+        "State": {
+            "Status": state.as_str(),
+            "Running": matches!(st.status, Status::Running | Status::Paused),
+            "Paused": st.status == Status::Paused,
+            "Restarting": st.status == Status::Restarting,
+            "OOMKilled": st.oom_killed,
+            "Dead": false,
+            "Pid": st.pid.unwrap_or(0),
+            "ExitCode": st.exit_code.unwrap_or(0),
+            "Error": st.error,
+            "StartedAt": time_or_zero(st.started_at),
+            "FinishedAt": time_or_zero(st.finished_at),
+        },
+        "Image": c.image_id,
+        "LogPath": dir.join("logs/container.log"),
+        "Name": format!("/{}", c.name),
+        "RestartCount": st.restart_count,
+        "Driver": "overlay",
+        "HostConfig": {
+            "AutoRemove": c.auto_remove,
+            "RestartPolicy": {"Name": policy_name, "MaximumRetryCount": retries},
+            "NetworkMode": c.network,
+            "Privileged": c.privileged,
+            "CapAdd": c.cap_add,
+            "CapDrop": c.cap_drop,
+            "ReadonlyRootfs": c.read_only,
+            "Memory": c.limits.memory.unwrap_or(0),
+            "NanoCpus": c.limits.nano_cpus.unwrap_or(0),
+            "CpuShares": c.limits.cpu_shares.unwrap_or(0),
+            "PidsLimit": c.limits.pids_limit,
+            "Binds": c.mounts.iter().filter(|m| m.kind == "bind").map(|m| {
+                format!("{}:{}{}", m.source, m.destination, if m.read_only { ":ro" } else { "" })
+            }).collect::<Vec<_>>(),
+        },
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {"UpperDir": dir.join("upper"), "WorkDir": dir.join("work"), "MergedDir": dir.join("rootfs")},
+        },
+        "Mounts": mounts.iter().map(|m| json!({
+            "Type": m.kind.to_string(), "Source": m.source, "Destination": m.destination, "RW": !m.read_only,
+        })).collect::<Vec<_>>(),
+        "Config": {
+            "Hostname": c.hostname,
+            "User": c.user,
+            "Tty": c.tty,
+            "OpenStdin": c.open_stdin,
+            "Env": c.env,
+            "Cmd": c.cmd,
+            "Entrypoint": if c.entrypoint.is_empty() { Value::Null } else { json!(c.entrypoint) },
+            "Image": c.image,
+            "WorkingDir": c.working_dir,
+            "Labels": labels,
+            "StopSignal": c.stop_signal,
+        },
+        "NetworkSettings": {"Networks": {c.network.clone(): {}}},
+    });
+    ContainerDetails {
+        summary,
+        env: c.env.clone(),
+        entrypoint: c.entrypoint.clone(),
+        cmd: c.cmd.clone(),
+        working_dir: c.working_dir.clone(),
+        user: c.user.clone(),
+        hostname: c.hostname.clone(),
+        restart_policy: policy,
+        restart_count: st.restart_count,
+        mounts,
+        endpoints: Vec::new(),
+        resources: Resources {
+            memory: c.limits.memory,
+            nano_cpus: c.limits.nano_cpus,
+            cpu_shares: c.limits.cpu_shares,
+            pids_limit: c.limits.pids_limit,
+        },
+        pid: st.pid.map(|p| p as u32),
+        oom_killed: st.oom_killed,
+        tty: c.tty,
+        inspect,
+    }
+}
+
+/// A stored record as a log line.
+pub fn log_line(r: &logs::Record) -> LogLine {
+    LogLine {
+        stream: if r.stream == "stderr" {
+            LogStream::Stderr
+        } else {
+            LogStream::Stdout
+        },
+        timestamp_ns: parse_rfc3339_nanos(&r.time).unwrap_or(0),
+        text: r.log.strip_suffix('\n').unwrap_or(&r.log).to_string(),
+    }
+}
+
+/// The history part of a logs request: since, then the last `tail`.
+pub fn select_history(records: Vec<logs::Record>, options: &LogOptions) -> Vec<LogLine> {
+    let mut lines: Vec<LogLine> = records
+        .iter()
+        .map(log_line)
+        .filter(|l| {
+            options
+                .since
+                .is_none_or(|s| l.timestamp_ns >= i128::from(s) * 1_000_000_000)
+        })
+        .collect();
+    if let Some(n) = options.tail {
+        let skip = lines.len().saturating_sub(n);
+        lines.drain(..skip);
+    }
+    lines
+}
+
+/// `top`: Docker's columns for the container's processes.
+pub fn top(pids: &[i32]) -> TopOutput {
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    let mut processes = Vec::new();
+    for pid in pids {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ppid = fields.get(1).copied().unwrap_or("0");
+        let cpu: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
+            + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let cpu_secs = cpu / ticks.max(1);
+        let uid = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Uid:"))
+                    .and_then(|v| v.split_whitespace().next().map(str::to_string))
+            })
+            .unwrap_or_default();
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        processes.push(vec![
+            uid,
+            pid.to_string(),
+            ppid.to_string(),
+            format!(
+                "{:02}:{:02}:{:02}",
+                cpu_secs / 3600,
+                cpu_secs / 60 % 60,
+                cpu_secs % 60
+            ),
+            cmd,
+        ]);
+    }
+    TopOutput {
+        titles: ["UID", "PID", "PPID", "TIME", "CMD"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        processes,
+    }
+}
+
+/// How often a followed log is polled.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(100);

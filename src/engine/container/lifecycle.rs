@@ -1,0 +1,684 @@
+//! What the front ends do to containers: create (records only), start (spawn the monitor and
+//! wait for its word), stop, kill, wait, remove, rename, pause, unpause, and read what runs
+//! inside. A container whose monitor died is reported as exited with an unknown status.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::monitor::{self, start_time};
+use super::record::{ContainerConfig, ContainerState, Limits, MountConfig, Restart, Status};
+use super::spec::capabilities;
+use super::{ContainerError, ContainerStore, RUNTIME_DIR};
+use crate::backend::types::{Event, ObjectKind};
+use crate::engine::events::Journal;
+use crate::engine::image::ImageStore;
+use crate::engine::layer::{Driver, Snapshotter};
+use crate::engine::store::{Digest, Root};
+use crate::util::time::unix_now;
+
+/// What to create a container from (checked by the caller for syntax).
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// The image reference as given.
+    pub image: String,
+    /// Name; generated when `None`.
+    pub name: Option<String>,
+    /// Command (the image's when empty).
+    pub cmd: Vec<String>,
+    /// Entrypoint (the image's when `None`).
+    pub entrypoint: Option<Vec<String>>,
+    /// Extra environment (`KEY=value`), over the image's.
+    pub env: Vec<String>,
+    /// Working directory (the image's when `None`).
+    pub working_dir: Option<String>,
+    /// User (the image's when `None`).
+    pub user: Option<String>,
+    /// Hostname (the short id when `None`).
+    pub hostname: Option<String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Allocate a TTY.
+    pub tty: bool,
+    /// Keep stdin open.
+    pub open_stdin: bool,
+    /// Remove at exit.
+    pub auto_remove: bool,
+    /// Restart policy.
+    pub restart: Restart,
+    /// Limits.
+    pub limits: Limits,
+    /// Mounts.
+    pub mounts: Vec<MountConfig>,
+    /// `none` or `host`.
+    pub network: String,
+    /// Privileged.
+    pub privileged: bool,
+    /// Capabilities added.
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped.
+    pub cap_drop: Vec<String>,
+    /// Read-only root filesystem.
+    pub read_only: bool,
+}
+
+/// A container's snapshot of facts for listing and inspecting.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Its configuration.
+    pub config: ContainerConfig,
+    /// Its state as observed (a dead monitor's container shows as exited).
+    pub state: ContainerState,
+}
+
+/// The container side of the engine on one data root.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    root: Root,
+    containers: ContainerStore,
+    images: ImageStore,
+    journal: Journal,
+    exe: PathBuf,
+    driver: Driver,
+}
+
+const ADJECTIVES: &[&str] = &[
+    "brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+    "nimble", "proud", "quiet", "rapid", "sharp", "tender", "vivid", "witty", "young", "zealous",
+];
+const NOUNS: &[&str] = &[
+    "albatross",
+    "badger",
+    "crane",
+    "dolphin",
+    "eagle",
+    "falcon",
+    "gecko",
+    "heron",
+    "ibis",
+    "jaguar",
+    "koala",
+    "lynx",
+    "marten",
+    "newt",
+    "otter",
+    "puffin",
+    "quail",
+    "raven",
+    "stork",
+    "tapir",
+];
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .is_err()
+    {
+        b = (std::process::id() as u64 ^ unix_now() as u64).to_le_bytes();
+    }
+    u64::from_le_bytes(b)
+}
+
+fn random_id() -> String {
+    (0..4).map(|_| format!("{:016x}", random_u64())).collect()
+}
+
+/// Waits for `done`, checking every 50 ms; false after `limit`.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether a process lives.
+fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+impl Runtime {
+    /// The containers of `root`, with monitors run from `exe` and root filesystems made by
+    /// `driver`.
+    pub fn new(root: &Root, exe: PathBuf, driver: Driver) -> Runtime {
+        Runtime {
+            containers: ContainerStore::new(root),
+            images: ImageStore::new(root),
+            journal: Journal::new(root.path()),
+            root: root.clone(),
+            exe,
+            driver,
+        }
+    }
+
+    /// The record store.
+    pub fn store(&self) -> &ContainerStore {
+        &self.containers
+    }
+
+    fn snapshots(&self) -> Snapshotter {
+        Snapshotter::new(self.images.layers(), self.driver)
+    }
+
+    fn emit(&self, action: &str, id: &str, name: &str) {
+        self.journal.append(&Event {
+            time: unix_now(),
+            kind: ObjectKind::Container,
+            action: action.into(),
+            id: id.into(),
+            name: Some(name.into()),
+        });
+    }
+
+    /// Whether the monitor recorded in `state` still runs.
+    fn monitor_alive(state: &ContainerState) -> bool {
+        match (state.monitor_pid, state.monitor_start) {
+            (Some(pid), Some(start)) => start_time(pid) == Some(start),
+            (Some(pid), None) => alive(pid),
+            _ => false,
+        }
+    }
+
+    /// A container's configuration and observed state.
+    pub fn get(&self, id: &str) -> Result<Snapshot, ContainerError> {
+        let config = self.containers.config(id)?;
+        let mut state = self.containers.state(id)?;
+        let active = matches!(
+            state.status,
+            Status::Running | Status::Paused | Status::Restarting
+        );
+        if active && !Self::monitor_alive(&state) {
+            state.status = Status::Exited;
+            state.pid = None;
+            state.exit_code = state.exit_code.or(Some(255));
+            state.error =
+                "the container's monitor is gone, so its exit status is unknown".to_string();
+        }
+        Ok(Snapshot { config, state })
+    }
+
+    /// Every container.
+    pub fn list(&self) -> Result<Vec<Snapshot>, ContainerError> {
+        let mut out = Vec::new();
+        for id in self.containers.ids()? {
+            if let Ok(s) = self.get(&id) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates a container's records from an image in the store. Returns the id.
+    pub fn create(&self, request: CreateRequest) -> Result<String, ContainerError> {
+        let image_id = self.images.resolve(&request.image)?;
+        let image = self.images.image(&image_id)?;
+        let image_config = image.config.config().clone().unwrap_or_default();
+        let entrypoint = request
+            .entrypoint
+            .clone()
+            .unwrap_or_else(|| image_config.entrypoint().clone().unwrap_or_default());
+        let cmd = if request.cmd.is_empty() {
+            if request.entrypoint.is_some() {
+                Vec::new()
+            } else {
+                image_config.cmd().clone().unwrap_or_default()
+            }
+        } else {
+            request.cmd.clone()
+        };
+        let args: Vec<String> = entrypoint.iter().chain(&cmd).cloned().collect();
+        if args.is_empty() {
+            return Err(ContainerError::Invalid(format!(
+                "no command specified: the image {} has none; give one after the image",
+                request.image
+            )));
+        }
+        let mut env: Vec<String> = image_config.env().clone().unwrap_or_default();
+        for e in &request.env {
+            let key = e.split('=').next().unwrap_or(e);
+            env.retain(|x| x.split('=').next() != Some(key));
+            env.push(e.clone());
+        }
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(
+                0,
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+            );
+        }
+        let id = random_id();
+        let mut config = ContainerConfig {
+            name: String::new(),
+            image: request.image.clone(),
+            image_id: image_id.to_string(),
+            created: unix_now(),
+            args,
+            entrypoint,
+            cmd,
+            env,
+            working_dir: request
+                .working_dir
+                .clone()
+                .unwrap_or_else(|| image_config.working_dir().clone().unwrap_or_default()),
+            user: request
+                .user
+                .clone()
+                .unwrap_or_else(|| image_config.user().clone().unwrap_or_default()),
+            hostname: request
+                .hostname
+                .clone()
+                .unwrap_or_else(|| id[..12].to_string()),
+            labels: request.labels.clone(),
+            tty: request.tty,
+            open_stdin: request.open_stdin,
+            auto_remove: request.auto_remove,
+            restart: request.restart,
+            limits: request.limits,
+            mounts: request.mounts.clone(),
+            network: if request.network.is_empty() {
+                "none".into()
+            } else {
+                request.network.clone()
+            },
+            stop_signal: image_config
+                .stop_signal()
+                .clone()
+                .unwrap_or_else(|| "SIGTERM".into()),
+            stop_timeout: 10,
+            privileged: request.privileged,
+            cap_add: request.cap_add.clone(),
+            cap_drop: request.cap_drop.clone(),
+            read_only: request.read_only,
+            id: id.clone(),
+        };
+        capabilities(&config)?;
+        for m in &config.mounts {
+            if m.kind == "bind" && !Path::new(&m.source).exists() {
+                std::fs::create_dir_all(&m.source).map_err(|e| {
+                    ContainerError::Invalid(format!("cannot create bind source {}: {e}", m.source))
+                })?;
+            }
+        }
+        let lock = self.containers.lock()?;
+        let name = match &request.name {
+            Some(n) => {
+                if let Some(other) = self.containers.by_name(n)? {
+                    return Err(ContainerError::Conflict(format!(
+                        "the container name \"/{n}\" is already in use by container {}; remove (or rename) that container to reuse the name",
+                        &other[..12]
+                    )));
+                }
+                n.clone()
+            }
+            None => loop {
+                let r = random_u64();
+                let n = format!(
+                    "{}_{}",
+                    ADJECTIVES[(r % ADJECTIVES.len() as u64) as usize],
+                    NOUNS[((r >> 16) % NOUNS.len() as u64) as usize]
+                );
+                if self.containers.by_name(&n)?.is_none() {
+                    break n;
+                }
+            },
+        };
+        config.name = name.clone();
+        self.containers
+            .create(&lock, &config, &ContainerState::default())?;
+        drop(lock);
+        self.emit("create", &id, &name);
+        Ok(id)
+    }
+
+    /// Starts a container: spawns its monitor and waits for the start to succeed or fail.
+    /// Starting a running container does nothing.
+    pub fn start(&self, id: &str) -> Result<(), ContainerError> {
+        let snap = self.get(id)?;
+        match snap.state.status {
+            Status::Running | Status::Restarting => return Ok(()),
+            Status::Paused => {
+                return Err(ContainerError::Conflict(format!(
+                    "container {} is paused; unpause it instead",
+                    snap.config.name
+                )));
+            }
+            _ => {}
+        }
+        // A monitor that is still cleaning up after the last run finishes first.
+        if Self::monitor_alive(&snap.state) {
+            wait_until(Duration::from_secs(10), || {
+                self.containers
+                    .state(id)
+                    .is_ok_and(|s| !Self::monitor_alive(&s))
+            });
+        }
+        self.containers.update_state(id, |s| {
+            s.stopped_by_user = false;
+            s.error.clear();
+        })?;
+        let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| runtime("pipe", e))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.containers.dir(id).join("monitor.log"))
+            .map_err(|e| runtime("monitor log", e))?;
+        let mut child = Command::new(&self.exe)
+            .arg(monitor::ARG)
+            .arg(self.root.path())
+            .arg(id)
+            .arg(self.driver.name())
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| runtime(&format!("cannot run {}", self.exe.display()), e))?;
+        let _ = child.wait();
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(std::fs::File::from(reader)).read_line(&mut line);
+        let line = line.trim();
+        if line.starts_with("ok ") {
+            return Ok(());
+        }
+        let (code, message) = match line.strip_prefix("err ") {
+            Some(rest) => {
+                let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
+                (code.parse().unwrap_or(125), message.to_string())
+            }
+            None => (
+                125,
+                format!(
+                    "the container monitor ended without a word; see {}",
+                    self.containers.dir(id).join("monitor.log").display()
+                ),
+            ),
+        };
+        Err(match code {
+            126 | 127 => ContainerError::CannotRun { code, message },
+            _ => ContainerError::Runtime(message),
+        })
+    }
+
+    /// Sends a signal to the container's process; marks it stopped by its user, so the
+    /// restart policy lets it be.
+    pub fn kill(&self, id: &str, signal: i32) -> Result<(), ContainerError> {
+        let snap = self.get(id)?;
+        let pid = match (snap.state.status, snap.state.pid) {
+            (Status::Running | Status::Paused, Some(pid)) => pid,
+            _ => {
+                return Err(ContainerError::Conflict(format!(
+                    "container {} is not running",
+                    snap.config.name
+                )));
+            }
+        };
+        self.containers
+            .update_state(id, |s| s.stopped_by_user = true)?;
+        let sig = nix::sys::signal::Signal::try_from(signal)
+            .map_err(|_| ContainerError::Invalid(format!("invalid signal {signal}")))?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
+            .map_err(|e| runtime("cannot signal the container", e))?;
+        self.emit("kill", id, &snap.config.name);
+        if sig == nix::sys::signal::Signal::SIGKILL {
+            // It cannot survive this; report it as gone once its monitor has recorded it.
+            wait_until(Duration::from_secs(10), || self.settled(id));
+        }
+        Ok(())
+    }
+
+    /// Whether the container's run is over and its monitor has finished.
+    fn settled(&self, id: &str) -> bool {
+        self.containers.state(id).is_ok_and(|s| {
+            !matches!(
+                s.status,
+                Status::Running | Status::Paused | Status::Restarting
+            ) || !Self::monitor_alive(&s)
+        }) && self
+            .containers
+            .state(id)
+            .is_ok_and(|s| !Self::monitor_alive(&s))
+    }
+
+    /// Stops a container: its stop signal, then SIGKILL after `timeout`.
+    pub fn stop(&self, id: &str, timeout: Option<Duration>) -> Result<(), ContainerError> {
+        let snap = self.get(id)?;
+        if !matches!(
+            snap.state.status,
+            Status::Running | Status::Paused | Status::Restarting
+        ) {
+            return Ok(());
+        }
+        self.containers
+            .update_state(id, |s| s.stopped_by_user = true)?;
+        if snap.state.status == Status::Paused {
+            self.unpause(id)?;
+        }
+        if let Some(pid) = snap.state.pid {
+            let sig = signal_by_name(&snap.config.stop_signal);
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+            let limit = timeout.unwrap_or(Duration::from_secs(snap.config.stop_timeout));
+            if !wait_until(limit, || self.settled(id)) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        if !wait_until(Duration::from_secs(20), || self.settled(id)) {
+            return Err(ContainerError::Runtime(format!(
+                "container {} did not stop; see {}",
+                snap.config.name,
+                self.containers.dir(id).join("monitor.log").display()
+            )));
+        }
+        self.emit("stop", id, &snap.config.name);
+        Ok(())
+    }
+
+    /// Waits until a container's run is over; returns its exit code.
+    pub fn wait(&self, id: &str) -> Result<i64, ContainerError> {
+        loop {
+            let snap = self.get(id)?;
+            match snap.state.status {
+                Status::Running | Status::Paused | Status::Restarting => {}
+                Status::Created => {
+                    // Docker waits for a created container to run and exit.
+                }
+                Status::Exited => {
+                    if !Self::monitor_alive(&snap.state) {
+                        return Ok(snap.state.exit_code.unwrap_or(0));
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Removes a container; a running one only with `force` (killed first).
+    pub fn remove(&self, id: &str, force: bool) -> Result<(), ContainerError> {
+        let snap = self.get(id)?;
+        if matches!(
+            snap.state.status,
+            Status::Running | Status::Paused | Status::Restarting
+        ) {
+            if !force {
+                return Err(ContainerError::Conflict(format!(
+                    "you cannot remove a running container {}; stop it first or use rm -f",
+                    &id[..12]
+                )));
+            }
+            self.containers
+                .update_state(id, |s| s.stopped_by_user = true)?;
+            if snap.state.status == Status::Paused {
+                let _ = self.unpause(id);
+            }
+            if let Some(pid) = snap.state.pid {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            wait_until(Duration::from_secs(20), || self.settled(id));
+        }
+        // What a dead monitor left: the process and libcontainer's state.
+        let state = self.containers.state(id)?;
+        if let Some(pid) = state.pid {
+            if alive(pid) && !Self::monitor_alive(&state) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        let leftover = Path::new(RUNTIME_DIR).join(id);
+        if leftover.exists() {
+            if let Ok(mut c) = libcontainer::container::Container::load(leftover.clone()) {
+                let _ = c.delete(true);
+            }
+            let _ = std::fs::remove_dir_all(&leftover);
+        }
+        let lock = self.containers.lock()?;
+        self.snapshots().remove(&self.containers.dir(id))?;
+        self.containers.remove(&lock, id)?;
+        drop(lock);
+        self.emit("destroy", id, &snap.config.name);
+        Ok(())
+    }
+
+    /// Renames a container.
+    pub fn rename(&self, id: &str, new_name: &str) -> Result<(), ContainerError> {
+        let lock = self.containers.lock()?;
+        if let Some(other) = self.containers.by_name(new_name)? {
+            if other != id {
+                return Err(ContainerError::Conflict(format!(
+                    "the container name \"/{new_name}\" is already in use by container {}; choose another name",
+                    &other[..12]
+                )));
+            }
+        }
+        let mut config = self.containers.config(id)?;
+        let old = std::mem::replace(&mut config.name, new_name.to_string());
+        self.containers.replace_config(&lock, &config)?;
+        drop(lock);
+        self.journal.append(&Event {
+            time: unix_now(),
+            kind: ObjectKind::Container,
+            action: "rename".into(),
+            id: id.into(),
+            name: Some(format!("{new_name} (old: {old})")),
+        });
+        Ok(())
+    }
+
+    fn libcontainer(&self, id: &str) -> Result<libcontainer::container::Container, ContainerError> {
+        libcontainer::container::Container::load(Path::new(RUNTIME_DIR).join(id))
+            .map_err(|e| runtime("cannot load the container's runtime state", e))
+    }
+
+    /// Freezes every process of a running container.
+    pub fn pause(&self, id: &str) -> Result<(), ContainerError> {
+        let snap = self.get(id)?;
+        match snap.state.status {
+            Status::Running => {}
+            Status::Paused => {
+                return Err(ContainerError::Conflict(format!(
+                    "container {} is already paused",
+                    snap.config.name
+                )));
+            }
+            _ => {
+                return Err(ContainerError::Conflict(format!(
+                    "container {} is not running",
+                    snap.config.name
+                )));
+            }
+        }
+        self.libcontainer(id)?
+            .pause()
+            .map_err(|e| runtime("cannot freeze the container", e))?;
+        self.containers
+            .update_state(id, |s| s.status = Status::Paused)?;
+        self.emit("pause", id, &snap.config.name);
+        Ok(())
+    }
+
+    /// Thaws a paused container.
+    pub fn unpause(&self, id: &str) -> Result<(), ContainerError> {
+        let snap = self.get(id)?;
+        if snap.state.status != Status::Paused {
+            return Err(ContainerError::Conflict(format!(
+                "container {} is not paused",
+                snap.config.name
+            )));
+        }
+        self.libcontainer(id)?
+            .resume()
+            .map_err(|e| runtime("cannot thaw the container", e))?;
+        self.containers
+            .update_state(id, |s| s.status = Status::Running)?;
+        self.emit("unpause", id, &snap.config.name);
+        Ok(())
+    }
+
+    /// Host pids of every process in the container (those in its pid namespace).
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>, ContainerError> {
+        let snap = self.get(id)?;
+        let Some(init) = snap
+            .state
+            .pid
+            .filter(|_| matches!(snap.state.status, Status::Running | Status::Paused))
+        else {
+            return Err(ContainerError::Conflict(format!(
+                "container {} is not running",
+                snap.config.name
+            )));
+        };
+        let ns = std::fs::read_link(format!("/proc/{init}/ns/pid"))
+            .map_err(|e| runtime("cannot read the container's pid namespace", e))?;
+        let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+            .map_err(|e| runtime("/proc", e))?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|p| std::fs::read_link(format!("/proc/{p}/ns/pid")).is_ok_and(|l| l == ns))
+            .collect();
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
+    /// The image id of a container's image, for the image store's in-use checks.
+    pub fn image_ids(&self) -> Result<Vec<Digest>, ContainerError> {
+        Ok(self
+            .list()?
+            .iter()
+            .filter_map(|s| Digest::parse(&s.config.image_id).ok())
+            .collect())
+    }
+}
+
+fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
+    ContainerError::Runtime(format!("{what}: {e}"))
+}
+
+/// `SIGTERM`, `TERM`, `15` → the signal (SIGTERM when unknown).
+fn signal_by_name(name: &str) -> nix::sys::signal::Signal {
+    use std::str::FromStr;
+    if let Ok(n) = name.parse::<i32>() {
+        if let Ok(s) = nix::sys::signal::Signal::try_from(n) {
+            return s;
+        }
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    nix::sys::signal::Signal::from_str(&full).unwrap_or(nix::sys::signal::Signal::SIGTERM)
+}

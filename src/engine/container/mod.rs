@@ -1,0 +1,74 @@
+//! Containers of the embedded engine: their records, the OCI runtime spec made at each
+//! start, the per-container monitor process that owns a running container, its logs, and the
+//! lifecycle operations the front ends call (create, start, stop, kill, wait, remove, rename,
+//! pause, unpause, top).
+
+pub mod lifecycle;
+pub mod logs;
+pub mod monitor;
+pub mod record;
+pub mod spec;
+pub mod store;
+
+use std::path::PathBuf;
+
+pub use lifecycle::{Runtime, Snapshot};
+pub use record::{ContainerConfig, ContainerState, Status};
+pub use store::ContainerStore;
+
+use crate::engine::image::ImageError;
+use crate::engine::layer::SnapshotError;
+use crate::engine::store::StoreError;
+
+/// Where libcontainer keeps its per-container state (short paths: it binds a unix socket there).
+pub const RUNTIME_DIR: &str = "/run/dockhand";
+
+/// Why a container operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    /// No container answers to the reference.
+    #[error("no such container: {0}")]
+    NotFound(String),
+    /// An id prefix matches several containers.
+    #[error("{reference} matches more than one container ({}); give more of the id or the name", candidates.join(", "))]
+    Ambiguous {
+        /// The prefix given.
+        reference: String,
+        /// Short ids of the matches.
+        candidates: Vec<String>,
+    },
+    /// The request clashes with the container's state or name.
+    #[error("{0}")]
+    Conflict(String),
+    /// A value is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The command to run does not exist or cannot run (exit status 127 or 126).
+    #[error("{message}")]
+    CannotRun {
+        /// 127 (not found) or 126 (not executable).
+        code: i32,
+        /// What failed.
+        message: String,
+    },
+    /// A record is unreadable.
+    #[error("{path} is corrupt: {message}; remove the container with `dockhand rm -f`")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The image failed.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The root filesystem failed.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// The container runtime failed.
+    #[error("{0}")]
+    Runtime(String),
+}

@@ -1,0 +1,459 @@
+//! The per-container monitor: `dockhand __monitor ROOT ID DRIVER`, started by `start` and
+//! detached from it (fork, setsid), a child subreaper. While still single-threaded it makes
+//! the root filesystem and creates the container through libcontainer, with the container's
+//! stdout and stderr on pipes it owns. It then writes the logs, waits for the container's
+//! process, records the exit atomically (code, time, OOM kill), applies the restart policy
+//! with back-off, and cleans up (unmount; the container itself with `--rm`).
+//!
+//! It tells the process that started it how the first start went on its stdout, one line:
+//! `ok PID` or `err CODE MESSAGE`, then lets go of it.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
+use super::record::{ContainerConfig, Restart, Status};
+use super::spec::{SpecInput, build};
+use super::{ContainerError, ContainerStore, RUNTIME_DIR};
+use crate::backend::types::{Event, ObjectKind};
+use crate::engine::events::Journal;
+use crate::engine::image::ImageStore;
+use crate::engine::layer::{Driver, Snapshotter};
+use crate::engine::store::{Digest, Root};
+use crate::util::time::{unix_now, unix_now_ns};
+
+/// The hidden subcommand.
+pub const ARG: &str = "__monitor";
+
+/// Entry point from `main`, before any thread or runtime exists. Returns the exit status.
+pub fn main(args: &[String]) -> i32 {
+    let [root, id, driver] = args else {
+        eprintln!("usage: dockhand {ARG} ROOT ID DRIVER");
+        return 2;
+    };
+    // SAFETY: called first thing in `main`, while the process has a single thread, so the
+    // child is a complete copy with nothing half-locked.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Child) => {}
+        Err(e) => {
+            println!("err 125 cannot fork the container monitor: {e}");
+            return 1;
+        }
+    }
+    let _ = nix::unistd::setsid();
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    // SAFETY: fd 1 is the status pipe our starter gave us as stdout; we own it from here on.
+    let status = unsafe { OwnedFd::from_raw_fd(1) };
+    let driver = if driver == "copy" {
+        Driver::Copy
+    } else {
+        Driver::Overlay
+    };
+    let mut monitor = match Monitor::open(Path::new(root), id, driver) {
+        Ok(m) => m,
+        Err(e) => {
+            report(Some(status), &format!("err 125 {e}"));
+            return 1;
+        }
+    };
+    monitor.run(Some(status));
+    0
+}
+
+/// Writes the one status line and closes the pipe; stdout becomes /dev/null.
+fn report(status: Option<OwnedFd>, line: &str) {
+    if let Some(fd) = status {
+        let mut f = std::fs::File::from(fd);
+        let _ = writeln!(f, "{line}");
+        drop(f);
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+            // SAFETY: plain dup2 of our own descriptors.
+            unsafe {
+                nix::libc::dup2(null.as_raw_fd(), 1);
+            }
+        }
+    }
+}
+
+/// The process start time of `pid` (clock ticks since boot), to tell a live monitor from a
+/// reused pid.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+struct Monitor {
+    id: String,
+    containers: ContainerStore,
+    journal: Journal,
+    snapshots: Snapshotter,
+    config: ContainerConfig,
+    chain: Vec<Digest>,
+}
+
+/// How one run ended.
+struct Outcome {
+    code: i64,
+    ran_for: Duration,
+}
+
+impl Monitor {
+    fn open(root: &Path, id: &str, driver: Driver) -> Result<Monitor, ContainerError> {
+        let root = Root::open(root)?;
+        let containers = ContainerStore::new(&root);
+        let images = ImageStore::new(&root);
+        let config = containers.config(id)?;
+        let image_id = Digest::parse(&config.image_id)?;
+        let chain = images.record(&image_id)?.chain();
+        Ok(Monitor {
+            id: id.to_string(),
+            snapshots: Snapshotter::new(images.layers(), driver),
+            journal: Journal::new(root.path()),
+            containers,
+            config,
+            chain,
+        })
+    }
+
+    fn emit(&self, action: &str) {
+        self.journal.append(&Event {
+            time: unix_now(),
+            kind: ObjectKind::Container,
+            action: action.into(),
+            id: self.id.clone(),
+            name: Some(self.config.name.clone()),
+        });
+    }
+
+    fn run(&mut self, mut status: Option<OwnedFd>) {
+        let me = std::process::id() as i32;
+        let _ = self.containers.update_state(&self.id, |s| {
+            s.monitor_pid = Some(me);
+            s.monitor_start = start_time(me);
+            s.error.clear();
+        });
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.start_once() {
+                Err(e) => {
+                    let code = match &e {
+                        ContainerError::CannotRun { code, .. } => *code,
+                        _ => 125,
+                    };
+                    let message = e.to_string();
+                    let _ = self.containers.update_state(&self.id, |s| {
+                        s.status = Status::Exited;
+                        s.pid = None;
+                        s.exit_code = Some(i64::from(code));
+                        s.finished_at = Some(unix_now_ns());
+                        s.error = message.clone();
+                    });
+                    report(status.take(), &format!("err {code} {message}"));
+                    break;
+                }
+                Ok((container, pid, pipes)) => {
+                    report(status.take(), &format!("ok {pid}"));
+                    self.emit("start");
+                    let outcome = self.supervise(pid, pipes);
+                    let oom = self.oom_killed();
+                    let mut container = container;
+                    let _ = container.delete(true);
+                    let state = self.containers.update_state(&self.id, |s| {
+                        s.status = Status::Exited;
+                        s.pid = None;
+                        s.exit_code = Some(outcome.code);
+                        s.finished_at = Some(unix_now_ns());
+                        s.oom_killed = oom;
+                    });
+                    if oom {
+                        self.emit("oom");
+                    }
+                    self.emit("die");
+                    let Ok(state) = state else { break };
+                    if outcome.ran_for >= Duration::from_secs(10) {
+                        delay = Duration::from_millis(100);
+                    }
+                    if !self.should_restart(
+                        outcome.code,
+                        state.restart_count,
+                        state.stopped_by_user,
+                    ) {
+                        break;
+                    }
+                    let _ = self.containers.update_state(&self.id, |s| {
+                        s.status = Status::Restarting;
+                        s.restart_count += 1;
+                    });
+                    self.emit("restart");
+                    if !self.wait_backoff(delay) {
+                        let _ = self
+                            .containers
+                            .update_state(&self.id, |s| s.status = Status::Exited);
+                        break;
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+        let _ = self.snapshots.release(&self.containers.dir(&self.id));
+        let _ = self.containers.update_state(&self.id, |s| {
+            s.monitor_pid = None;
+            s.monitor_start = None;
+        });
+        if self.config.auto_remove {
+            let dir = self.containers.dir(&self.id);
+            let _ = self.snapshots.remove(&dir);
+            if let Ok(lock) = self.containers.lock() {
+                let _ = self.containers.remove(&lock, &self.id);
+            }
+            self.emit("destroy");
+        }
+    }
+
+    /// Whether the policy restarts the container after it exited with `code`.
+    fn should_restart(&self, code: i64, count: u32, stopped_by_user: bool) -> bool {
+        if stopped_by_user {
+            return false;
+        }
+        match self.config.restart {
+            Restart::No => false,
+            Restart::OnFailure { max_retries } => {
+                code != 0 && (max_retries == 0 || count < max_retries)
+            }
+            Restart::Always | Restart::UnlessStopped => true,
+        }
+    }
+
+    /// Sleeps the back-off; false when a user stopped the container meanwhile.
+    fn wait_backoff(&self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        while Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
+            if self
+                .containers
+                .state(&self.id)
+                .is_ok_and(|s| s.stopped_by_user)
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Makes the root filesystem and the spec, and starts the container.
+    fn start_once(
+        &mut self,
+    ) -> Result<(libcontainer::container::Container, i32, [OwnedFd; 2]), ContainerError> {
+        let dir = self.containers.dir(&self.id);
+        let rootfs = self.snapshots.prepare(&self.chain, &dir)?;
+        let etc = dir.join("etc");
+        write_etc_files(&etc, &self.config)?;
+        let spec = build(
+            &self.config,
+            &SpecInput {
+                rootfs: &rootfs,
+                etc_dir: &etc,
+                cgroup_path: format!("/dockhand/{}", self.id),
+            },
+        )?;
+        let bundle = dir.join("bundle");
+        std::fs::create_dir_all(&bundle).map_err(|e| runtime("cannot create the bundle", e))?;
+        spec.save(bundle.join("config.json"))
+            .map_err(|e| runtime("cannot write the runtime spec", e))?;
+        // A state left by a monitor that died is in the way.
+        let stale = Path::new(RUNTIME_DIR).join(&self.id);
+        if stale.exists() {
+            if let Ok(mut old) = libcontainer::container::Container::load(stale.clone()) {
+                let _ = old.delete(true);
+            }
+            let _ = std::fs::remove_dir_all(&stale);
+        }
+        std::fs::create_dir_all(RUNTIME_DIR)
+            .map_err(|e| runtime("cannot create /run/dockhand", e))?;
+        let (out_r, out_w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
+        let (err_r, err_w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
+        let null = std::fs::File::open("/dev/null").map_err(|e| runtime("/dev/null", e))?;
+        let built = libcontainer::container::builder::ContainerBuilder::new(
+            self.id.clone(),
+            libcontainer::syscall::syscall::SyscallType::default(),
+        )
+        .with_executor(libcontainer::workload::default::DefaultExecutor {})
+        .with_root_path(RUNTIME_DIR)
+        .map_err(|e| runtime("runtime directory", e))?
+        .with_stdin(OwnedFd::from(null))
+        .with_stdout(out_w)
+        .with_stderr(err_w)
+        .as_init(&bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build();
+        let mut container = built.map_err(|e| start_error(&self.config, e))?;
+        container
+            .start()
+            .map_err(|e| start_error(&self.config, e))?;
+        let pid = container
+            .pid()
+            .map(|p| p.as_raw())
+            .ok_or_else(|| ContainerError::Runtime("the container has no process".into()))?;
+        self.containers.update_state(&self.id, |s| {
+            s.status = Status::Running;
+            s.pid = Some(pid);
+            s.started_at = Some(unix_now_ns());
+            s.exit_code = None;
+            s.oom_killed = false;
+            s.stopped_by_user = false;
+        })?;
+        Ok((container, pid, [out_r, err_r]))
+    }
+
+    /// Copies output to the log until the container's process exits; returns how it ended.
+    fn supervise(&self, pid: i32, pipes: [OwnedFd; 2]) -> Outcome {
+        let started = Instant::now();
+        let mut log = LogWriter::open(
+            &self.containers.dir(&self.id).join("logs"),
+            DEFAULT_MAX_SIZE,
+            DEFAULT_MAX_FILES,
+        )
+        .ok();
+        let mut files: Vec<Option<std::fs::File>> = pipes
+            .into_iter()
+            .map(|p| Some(std::fs::File::from(p)))
+            .collect();
+        let mut code = None;
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let mut fds: Vec<nix::poll::PollFd> = files
+                .iter()
+                .flatten()
+                .map(|f| nix::poll::PollFd::new(f.as_fd(), nix::poll::PollFlags::POLLIN))
+                .collect();
+            if fds.is_empty() && code.is_some() {
+                break;
+            }
+            let timeout = nix::poll::PollTimeout::from(100u8);
+            let ready = if fds.is_empty() {
+                std::thread::sleep(Duration::from_millis(100));
+                Vec::new()
+            } else {
+                let _ = nix::poll::poll(&mut fds, timeout);
+                fds.iter()
+                    .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                    .collect()
+            };
+            drop(fds);
+            let mut k = 0;
+            for (stream, slot) in files.iter_mut().enumerate() {
+                let Some(file) = slot else { continue };
+                let is_ready = ready.get(k).copied().unwrap_or(false);
+                k += 1;
+                if !is_ready {
+                    continue;
+                }
+                match file.read(&mut buf) {
+                    Ok(0) | Err(_) => *slot = None,
+                    Ok(n) => {
+                        if let Some(l) = log.as_mut() {
+                            let _ = l.write(stream, &buf[..n]);
+                        }
+                    }
+                }
+            }
+            // Reap every child that ended (we are their subreaper); note our container's end.
+            loop {
+                match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => code = Some(i64::from(c)),
+                    Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => {
+                        code = Some(128 + sig as i64)
+                    }
+                    Ok(WaitStatus::StillAlive) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            // Once the process is gone, the pipes close when the last writer in the container
+            // dies; do not wait for stragglers forever.
+            if code.is_some() && files.iter().all(|f| f.is_none()) {
+                break;
+            }
+        }
+        if let Some(l) = log.as_mut() {
+            let _ = l.flush_partial();
+        }
+        let code = code.unwrap_or(255);
+        Outcome {
+            code,
+            ran_for: started.elapsed(),
+        }
+    }
+
+    /// Whether the kernel OOM-killed a process of the container during this run.
+    fn oom_killed(&self) -> bool {
+        let v2 = format!("/sys/fs/cgroup/dockhand/{}/memory.events", self.id);
+        let v1 = format!(
+            "/sys/fs/cgroup/memory/dockhand/{}/memory.oom_control",
+            self.id
+        );
+        [v2, v1].iter().any(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| {
+                t.lines().any(|l| {
+                    l.strip_prefix("oom_kill ")
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                        .is_some_and(|n| n > 0)
+                })
+            })
+        })
+    }
+}
+
+fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
+    ContainerError::Runtime(format!("{what}: {e}"))
+}
+
+/// A start failure, with 127/126 when the command cannot be found or run, as Docker does.
+fn start_error(config: &ContainerConfig, e: impl std::fmt::Display) -> ContainerError {
+    let text = e.to_string();
+    let command = config.args.first().cloned().unwrap_or_default();
+    if text.contains("not found in $PATH") || text.contains("No such file") {
+        ContainerError::CannotRun {
+            code: 127,
+            message: format!(
+                "exec: {command:?}: executable file not found in $PATH; check the command and the image"
+            ),
+        }
+    } else if text.contains("correct permissions") || text.contains("Permission denied") {
+        ContainerError::CannotRun {
+            code: 126,
+            message: format!("exec: {command:?}: permission denied; the file is not executable"),
+        }
+    } else {
+        ContainerError::Runtime(format!("cannot start the container: {text}"))
+    }
+}
+
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container.
+fn write_etc_files(dir: &Path, config: &ContainerConfig) -> Result<(), ContainerError> {
+    std::fs::create_dir_all(dir).map_err(|e| runtime("cannot create etc files", e))?;
+    let hosts = format!(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n",
+        config.hostname
+    );
+    let resolv = if config.network == "host" {
+        std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+    } else {
+        String::new()
+    };
+    for (name, text) in [
+        ("hostname", format!("{}\n", config.hostname)),
+        ("hosts", hosts),
+        ("resolv.conf", resolv),
+    ] {
+        std::fs::write(dir.join(name), text).map_err(|e| runtime("cannot write etc files", e))?;
+    }
+    Ok(())
+}

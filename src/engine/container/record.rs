@@ -1,0 +1,156 @@
+//! What the engine keeps of a container: its configuration (written once at create) and its
+//! state (rewritten atomically by whoever changes it: the CLI at create and stop, the monitor
+//! at start and exit).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a container restarts when its process exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Restart {
+    /// Never.
+    #[default]
+    No,
+    /// After a non-zero exit, at most `max_retries` times (0: no limit).
+    OnFailure {
+        /// Most restarts; 0 for no limit.
+        max_retries: u32,
+    },
+    /// Always, unless a user stopped it (then again after `system boot`).
+    Always,
+    /// Always, unless a user stopped it (and not after `system boot` either).
+    UnlessStopped,
+}
+
+/// A mount of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountConfig {
+    /// `bind`, `volume` or `tmpfs`.
+    pub kind: String,
+    /// Host path or volume name (empty for tmpfs).
+    pub source: String,
+    /// Path inside the container.
+    pub destination: String,
+    /// Read-only.
+    pub read_only: bool,
+}
+
+/// Resource limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Limits {
+    /// Memory limit in bytes.
+    pub memory: Option<u64>,
+    /// CPU quota in billionths of a CPU.
+    pub nano_cpus: Option<u64>,
+    /// Relative CPU weight (Docker's 2..262144, default 1024).
+    pub cpu_shares: Option<u64>,
+    /// Most processes.
+    pub pids_limit: Option<i64>,
+}
+
+/// A container's configuration, fixed at create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// 64 hex digits.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// The image reference as given.
+    pub image: String,
+    /// The image id.
+    pub image_id: String,
+    /// Creation time (Unix seconds).
+    pub created: i64,
+    /// The process: entrypoint then command, resolved against the image.
+    pub args: Vec<String>,
+    /// The entrypoint part of `args`.
+    pub entrypoint: Vec<String>,
+    /// The command part of `args`.
+    pub cmd: Vec<String>,
+    /// Environment as `KEY=value` (image's, then the user's).
+    pub env: Vec<String>,
+    /// Working directory.
+    pub working_dir: String,
+    /// `user[:group]` as given (names resolved in the container at start).
+    pub user: String,
+    /// Hostname.
+    pub hostname: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Allocate a TTY.
+    pub tty: bool,
+    /// Keep stdin open.
+    pub open_stdin: bool,
+    /// Remove when it exits.
+    pub auto_remove: bool,
+    /// Restart policy.
+    pub restart: Restart,
+    /// Limits.
+    pub limits: Limits,
+    /// Mounts.
+    pub mounts: Vec<MountConfig>,
+    /// `none` (its own network namespace with loopback only) or `host`.
+    pub network: String,
+    /// Signal `stop` sends first.
+    pub stop_signal: String,
+    /// Seconds `stop` waits before SIGKILL.
+    pub stop_timeout: u64,
+    /// All capabilities, no seccomp, every device.
+    #[serde(default)]
+    pub privileged: bool,
+    /// Capabilities added to Docker's default set.
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped from it.
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    /// Root filesystem mounted read-only.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// Where a container is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Made, never started.
+    #[default]
+    Created,
+    /// Its process runs.
+    Running,
+    /// Frozen.
+    Paused,
+    /// Waiting to be restarted by its policy.
+    Restarting,
+    /// Its process ended.
+    Exited,
+}
+
+/// A container's state, rewritten atomically.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ContainerState {
+    /// Lifecycle status as recorded.
+    pub status: Status,
+    /// Host pid of the container's init while it runs.
+    pub pid: Option<i32>,
+    /// Pid of its monitor while one runs.
+    pub monitor_pid: Option<i32>,
+    /// The monitor's start time (clock ticks since boot), against pid reuse.
+    pub monitor_start: Option<u64>,
+    /// Start of the current or last run (Unix nanoseconds).
+    pub started_at: Option<i128>,
+    /// End of the last run (Unix nanoseconds).
+    pub finished_at: Option<i128>,
+    /// Exit code of the last run.
+    pub exit_code: Option<i64>,
+    /// The last run ended in an OOM kill.
+    pub oom_killed: bool,
+    /// Restarts made by the policy.
+    pub restart_count: u32,
+    /// A user stopped it (the policy does not restart it).
+    pub stopped_by_user: bool,
+    /// Why the last start failed, or what went wrong with the monitor.
+    pub error: String,
+}

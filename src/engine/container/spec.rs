@@ -1,0 +1,447 @@
+//! The OCI runtime spec of a container, made at each start from its configuration and its
+//! image's files: Docker's defaults (namespaces, capability set, masked and read-only /proc
+//! paths, no_new_privs, a seccomp profile that refuses what a container must not do), the
+//! user resolved in the container's /etc/passwd, mounts and cgroup limits.
+
+use std::path::Path;
+
+use oci_spec::runtime::Spec;
+use serde_json::{Value, json};
+
+use super::ContainerError;
+use super::record::ContainerConfig;
+
+/// Docker's default capability set.
+pub const DEFAULT_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Every capability, for `--privileged` and `--cap-add ALL`.
+const ALL_CAPS: &[&str] = &[
+    "CAP_AUDIT_CONTROL",
+    "CAP_AUDIT_READ",
+    "CAP_AUDIT_WRITE",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_KILL",
+    "CAP_LEASE",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_MAC_ADMIN",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MKNOD",
+    "CAP_NET_ADMIN",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_RAW",
+    "CAP_PERFMON",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_NICE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+];
+
+/// `net_admin`, `NET_ADMIN` or `CAP_NET_ADMIN` → `CAP_NET_ADMIN`; `ALL` stays.
+pub fn cap_name(name: &str) -> Result<String, ContainerError> {
+    let upper = name.trim().to_ascii_uppercase();
+    if upper == "ALL" {
+        return Ok(upper);
+    }
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    if ALL_CAPS.contains(&full.as_str()) {
+        Ok(full)
+    } else {
+        Err(ContainerError::Invalid(format!(
+            "unknown capability {name:?}: give a name such as NET_ADMIN or SYS_PTRACE, or ALL"
+        )))
+    }
+}
+
+/// The capability set of a container.
+pub fn capabilities(config: &ContainerConfig) -> Result<Vec<String>, ContainerError> {
+    if config.privileged {
+        return Ok(ALL_CAPS.iter().map(|c| c.to_string()).collect());
+    }
+    let mut caps: Vec<String> = DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+    for add in &config.cap_add {
+        match cap_name(add)?.as_str() {
+            "ALL" => caps = ALL_CAPS.iter().map(|c| c.to_string()).collect(),
+            c if !caps.iter().any(|x| x == c) => caps.push(c.to_string()),
+            _ => {}
+        }
+    }
+    for drop in &config.cap_drop {
+        match cap_name(drop)?.as_str() {
+            "ALL" => caps.clear(),
+            c => caps.retain(|x| x != c),
+        }
+    }
+    Ok(caps)
+}
+
+/// Syscalls a container may not make (EPERM), unless it has CAP_SYS_ADMIN for the first
+/// group: namespaces and mounts, kernel keys, modules, clocks, reboot and the like.
+const ADMIN_SYSCALLS: &[&str] = &[
+    "mount",
+    "umount",
+    "umount2",
+    "unshare",
+    "setns",
+    "pivot_root",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "open_tree",
+    "move_mount",
+    "mount_setattr",
+    "quotactl",
+    "lookup_dcookie",
+    "perf_event_open",
+    "bpf",
+    "fanotify_init",
+    "open_by_handle_at",
+    "name_to_handle_at",
+];
+
+const DENIED_SYSCALLS: &[&str] = &[
+    "keyctl",
+    "add_key",
+    "request_key",
+    "reboot",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "swapon",
+    "swapoff",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "syslog",
+    "iopl",
+    "ioperm",
+    "uselib",
+    "vhangup",
+    "userfaultfd",
+    "nfsservctl",
+    "get_kernel_syms",
+    "query_module",
+    "kcmp",
+];
+
+/// Namespace flags of clone(2) that need CAP_SYS_ADMIN.
+const CLONE_NS_FLAGS: &[u64] = &[
+    0x0002_0000, // CLONE_NEWNS
+    0x0200_0000, // CLONE_NEWCGROUP
+    0x0400_0000, // CLONE_NEWUTS
+    0x0800_0000, // CLONE_NEWIPC
+    0x1000_0000, // CLONE_NEWUSER
+    0x2000_0000, // CLONE_NEWPID
+    0x4000_0000, // CLONE_NEWNET
+];
+
+/// The default seccomp profile: allow, except the syscalls above (EPERM), namespace flags of
+/// clone (EPERM) and clone3 (ENOSYS, so that libcs fall back to clone).
+fn seccomp(caps: &[String]) -> Value {
+    let admin = caps.iter().any(|c| c == "CAP_SYS_ADMIN");
+    let mut names: Vec<&str> = DENIED_SYSCALLS.to_vec();
+    if !admin {
+        names.extend_from_slice(ADMIN_SYSCALLS);
+    }
+    let mut syscalls = vec![json!({
+        "names": names,
+        "action": "SCMP_ACT_ERRNO",
+        "errnoRet": 1,
+    })];
+    if !admin {
+        for flag in CLONE_NS_FLAGS {
+            syscalls.push(json!({
+                "names": ["clone"],
+                "action": "SCMP_ACT_ERRNO",
+                "errnoRet": 1,
+                "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
+            }));
+        }
+        syscalls.push(json!({
+            "names": ["clone3"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 38,
+        }));
+    }
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"],
+        "syscalls": syscalls,
+    })
+}
+
+/// The entry of a passwd- or group-style file whose field `key` (0: name, 2: id) is `value`:
+/// its id and, for passwd, its primary group.
+fn lookup(file: &Path, key: usize, value: &str) -> Option<(u32, u32)> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() < 3 || f[key] != value {
+            return None;
+        }
+        let id = f[2].parse().ok()?;
+        let group = f.get(3).and_then(|g| g.parse().ok()).unwrap_or(id);
+        Some((id, group))
+    })
+}
+
+/// `user[:group]` (names or numbers) → uid and gid, from the container's /etc files. A uid
+/// without an entry gets the same number as gid, as Docker does.
+pub fn resolve_user(rootfs: &Path, user: &str) -> Result<(u32, u32), ContainerError> {
+    if user.is_empty() {
+        return Ok((0, 0));
+    }
+    let passwd = rootfs.join("etc/passwd");
+    let (u, g) = match user.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (user, None),
+    };
+    let (uid, primary) = match u.parse::<u32>() {
+        Ok(n) => (n, lookup(&passwd, 2, u).map_or(n, |(_, g)| g)),
+        Err(_) => lookup(&passwd, 0, u).ok_or_else(|| {
+            ContainerError::Invalid(format!(
+                "unable to find user {u}: no matching entries in the container's /etc/passwd; give a numeric uid"
+            ))
+        })?,
+    };
+    let gid = match g {
+        None => primary,
+        Some(g) => match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => lookup(&rootfs.join("etc/group"), 0, g)
+                .map(|(id, _)| id)
+                .ok_or_else(|| {
+                    ContainerError::Invalid(format!(
+                        "unable to find group {g}: no matching entries in the container's /etc/group; give a numeric gid"
+                    ))
+                })?,
+        },
+    };
+    Ok((uid, gid))
+}
+
+/// What a spec needs besides the configuration.
+pub struct SpecInput<'a> {
+    /// The container's root filesystem.
+    pub rootfs: &'a Path,
+    /// Files the container gets at /etc/hostname, /etc/hosts, /etc/resolv.conf.
+    pub etc_dir: &'a Path,
+    /// The cgroup path (`/dockhand/<id>`).
+    pub cgroup_path: String,
+}
+
+/// Makes the runtime spec of a container.
+pub fn build(config: &ContainerConfig, input: &SpecInput<'_>) -> Result<Spec, ContainerError> {
+    let caps = capabilities(config)?;
+    let (uid, gid) = resolve_user(input.rootfs, &config.user)?;
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "mount"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "cgroup"}),
+    ];
+    if config.network != "host" {
+        namespaces.push(json!({"type": "network"}));
+    }
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+    ];
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        mounts.push(json!({
+            "destination": format!("/etc/{f}"),
+            "type": "bind",
+            "source": input.etc_dir.join(f),
+            "options": ["rbind", "rprivate"],
+        }));
+    }
+    for m in &config.mounts {
+        let mut options = vec![];
+        if m.read_only {
+            options.push("ro");
+        }
+        let entry = match m.kind.as_str() {
+            "tmpfs" => {
+                options.extend(["nosuid", "nodev", "noexec"]);
+                json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options})
+            }
+            _ => {
+                options.extend(["rbind", "rprivate"]);
+                json!({"destination": m.destination, "type": "bind", "source": m.source, "options": options})
+            }
+        };
+        mounts.push(entry);
+    }
+    let mut resources = json!({});
+    let l = &config.limits;
+    if let Some(m) = l.memory {
+        resources["memory"] = json!({"limit": m, "swap": m});
+    }
+    let mut cpu = json!({});
+    if let Some(n) = l.nano_cpus {
+        cpu["period"] = json!(100_000u64);
+        cpu["quota"] = json!(n / 10_000);
+    }
+    if let Some(s) = l.cpu_shares {
+        cpu["shares"] = json!(s);
+    }
+    if cpu.as_object().is_some_and(|o| !o.is_empty()) {
+        resources["cpu"] = cpu;
+    }
+    if let Some(p) = l.pids_limit {
+        resources["pids"] = json!({"limit": p});
+    }
+    resources["devices"] = if config.privileged {
+        json!([{"allow": true, "access": "rwm"}])
+    } else {
+        json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 7, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 8, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 9, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 5, "minor": 0, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 5, "minor": 1, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 5, "minor": 2, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 136, "access": "rwm"},
+        ])
+    };
+    let mut linux = json!({
+        "namespaces": namespaces,
+        "cgroupsPath": input.cgroup_path,
+        "resources": resources,
+    });
+    if !config.privileged {
+        linux["maskedPaths"] = json!(oci_spec::runtime::get_default_maskedpaths());
+        linux["readonlyPaths"] = json!(oci_spec::runtime::get_default_readonly_paths());
+        linux["seccomp"] = seccomp(&caps);
+    }
+    let cwd = if config.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        config.working_dir.clone()
+    };
+    let doc = json!({
+        "ociVersion": "1.0.2",
+        "root": {"path": input.rootfs, "readonly": config.read_only},
+        "hostname": config.hostname,
+        "process": {
+            "terminal": config.tty,
+            "user": {"uid": uid, "gid": gid},
+            "args": config.args,
+            "env": config.env,
+            "cwd": cwd,
+            "noNewPrivileges": !config.privileged,
+            "capabilities": {
+                "bounding": caps, "effective": caps, "permitted": caps,
+            },
+        },
+        "mounts": mounts,
+        "linux": linux,
+    });
+    serde_json::from_value(doc).map_err(|e| ContainerError::Invalid(format!("runtime spec: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_follow_docker() {
+        let mut c: ContainerConfig = serde_json::from_value(json!({
+            "id": "0".repeat(64), "name": "t", "image": "i", "image_id": "x", "created": 0,
+            "args": ["sh"], "entrypoint": [], "cmd": ["sh"], "env": [], "working_dir": "",
+            "user": "", "hostname": "h", "labels": {}, "tty": false, "open_stdin": false,
+            "auto_remove": false, "restart": {"name": "no"}, "limits": {}, "mounts": [],
+            "network": "none", "stop_signal": "SIGTERM", "stop_timeout": 10,
+        }))
+        .unwrap();
+        assert_eq!(capabilities(&c).unwrap().len(), DEFAULT_CAPS.len());
+        c.cap_add = vec!["net_admin".into()];
+        c.cap_drop = vec!["CAP_CHOWN".into(), "kill".into()];
+        let caps = capabilities(&c).unwrap();
+        assert!(caps.contains(&"CAP_NET_ADMIN".to_string()));
+        assert!(!caps.contains(&"CAP_CHOWN".to_string()));
+        assert!(!caps.contains(&"CAP_KILL".to_string()));
+        c.cap_add = vec!["bogus".into()];
+        assert!(capabilities(&c).unwrap_err().to_string().contains("bogus"));
+        c.cap_add.clear();
+        c.privileged = true;
+        assert_eq!(capabilities(&c).unwrap().len(), ALL_CAPS.len());
+    }
+
+    #[test]
+    fn users_resolve_in_the_containers_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\napp:x:1000:1001::/:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
+        assert_eq!(resolve_user(dir.path(), "").unwrap(), (0, 0));
+        assert_eq!(resolve_user(dir.path(), "nobody").unwrap(), (65534, 65534));
+        assert_eq!(resolve_user(dir.path(), "app").unwrap(), (1000, 1001));
+        assert_eq!(resolve_user(dir.path(), "1000").unwrap(), (1000, 1001));
+        assert_eq!(resolve_user(dir.path(), "4242").unwrap(), (4242, 4242));
+        assert_eq!(resolve_user(dir.path(), "app:staff").unwrap(), (1000, 50));
+        assert_eq!(resolve_user(dir.path(), "1:2").unwrap(), (1, 2));
+        let err = resolve_user(dir.path(), "ghost").unwrap_err().to_string();
+        assert!(err.contains("ghost"), "{err}");
+    }
+}

@@ -1,0 +1,185 @@
+//! The container records of a data root: `containers/<id>/config.json` (written once) and
+//! `state.json` (rewritten atomically), looked up by name, full id or unique id prefix.
+//! Creating and renaming happen under the `containers` lock, so names stay unique across
+//! processes.
+
+use std::path::PathBuf;
+
+use super::ContainerError;
+use super::record::{ContainerConfig, ContainerState};
+use crate::engine::store::{Lock, Root, io_err, write_atomic};
+
+/// The containers of a data root.
+#[derive(Debug, Clone)]
+pub struct ContainerStore {
+    root: Root,
+    dir: PathBuf,
+}
+
+impl ContainerStore {
+    /// The container store of `root`.
+    pub fn new(root: &Root) -> ContainerStore {
+        ContainerStore {
+            root: root.clone(),
+            dir: root.path().join("containers"),
+        }
+    }
+
+    /// Takes the lock that orders creating, renaming and removing containers.
+    pub fn lock(&self) -> Result<Lock, ContainerError> {
+        Ok(self.root.lock("containers")?)
+    }
+
+    /// A container's directory.
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// Every container id.
+    pub fn ids(&self) -> Result<Vec<String>, ContainerError> {
+        let mut out: Vec<String> = std::fs::read_dir(&self.dir)
+            .map_err(io_err("cannot read", &self.dir))?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.len() == 64 && self.dir(n).join("config.json").is_file())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// A container's configuration.
+    pub fn config(&self, id: &str) -> Result<ContainerConfig, ContainerError> {
+        let p = self.dir(id).join("config.json");
+        let data = std::fs::read(&p).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ContainerError::NotFound(id.to_string())
+            } else {
+                io_err("cannot read", &p)(e).into()
+            }
+        })?;
+        serde_json::from_slice(&data).map_err(|e| ContainerError::Corrupt {
+            path: p,
+            message: e.to_string(),
+        })
+    }
+
+    /// A container's state as recorded.
+    pub fn state(&self, id: &str) -> Result<ContainerState, ContainerError> {
+        let p = self.dir(id).join("state.json");
+        match std::fs::read(&p) {
+            Ok(data) => serde_json::from_slice(&data).map_err(|e| ContainerError::Corrupt {
+                path: p,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if self.dir(id).join("config.json").is_file() {
+                    Ok(ContainerState::default())
+                } else {
+                    Err(ContainerError::NotFound(id.to_string()))
+                }
+            }
+            Err(e) => Err(io_err("cannot read", &p)(e).into()),
+        }
+    }
+
+    /// Writes a container's state.
+    pub fn set_state(&self, id: &str, state: &ContainerState) -> Result<(), ContainerError> {
+        let json = serde_json::to_vec_pretty(state).expect("states serialise");
+        Ok(write_atomic(&self.dir(id).join("state.json"), &json)?)
+    }
+
+    /// Changes a container's state under its own lock (the monitor and the CLI both write it).
+    pub fn update_state(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ContainerState),
+    ) -> Result<ContainerState, ContainerError> {
+        let _lock = Lock::exclusive(&self.dir(id).join("state.lock"))?;
+        let mut state = self.state(id)?;
+        change(&mut state);
+        self.set_state(id, &state)?;
+        Ok(state)
+    }
+
+    /// Writes a new container's records; the caller holds the lock and checked the name.
+    pub fn create(
+        &self,
+        _lock: &Lock,
+        config: &ContainerConfig,
+        state: &ContainerState,
+    ) -> Result<(), ContainerError> {
+        let dir = self.dir(&config.id);
+        std::fs::create_dir_all(&dir).map_err(io_err("cannot create", &dir))?;
+        self.set_state(&config.id, state)?;
+        let json = serde_json::to_vec_pretty(config).expect("configs serialise");
+        // config.json last: a directory without it is not a container yet.
+        write_atomic(&dir.join("config.json"), &json)?;
+        Ok(())
+    }
+
+    /// Rewrites a container's configuration (renames only).
+    pub fn replace_config(
+        &self,
+        _lock: &Lock,
+        config: &ContainerConfig,
+    ) -> Result<(), ContainerError> {
+        let json = serde_json::to_vec_pretty(config).expect("configs serialise");
+        Ok(write_atomic(
+            &self.dir(&config.id).join("config.json"),
+            &json,
+        )?)
+    }
+
+    /// The id of the container a user means: a name, a full id or a unique prefix of one.
+    pub fn resolve(&self, reference: &str) -> Result<String, ContainerError> {
+        let reference = reference.trim_start_matches('/');
+        let ids = self.ids()?;
+        if ids.iter().any(|i| i == reference) {
+            return Ok(reference.to_string());
+        }
+        for id in &ids {
+            if self.config(id).is_ok_and(|c| c.name == reference) {
+                return Ok(id.clone());
+            }
+        }
+        let matches: Vec<&String> =
+            if !reference.is_empty() && reference.bytes().all(|c| c.is_ascii_hexdigit()) {
+                ids.iter().filter(|i| i.starts_with(reference)).collect()
+            } else {
+                Vec::new()
+            };
+        match matches.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(ContainerError::NotFound(reference.to_string())),
+            many => Err(ContainerError::Ambiguous {
+                reference: reference.to_string(),
+                candidates: many.iter().map(|i| i[..12].to_string()).collect(),
+            }),
+        }
+    }
+
+    /// The id of the container named `name`, if any.
+    pub fn by_name(&self, name: &str) -> Result<Option<String>, ContainerError> {
+        for id in self.ids()? {
+            if self.config(&id)?.name == name {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Removes a container's records and directory (the caller unmounted its snapshot).
+    pub fn remove(&self, _lock: &Lock, id: &str) -> Result<(), ContainerError> {
+        let dir = self.dir(id);
+        // Moved aside first, so that it stops being a container at once.
+        let gone = crate::engine::store::temp_path(&self.root.tmp(), "removed-container");
+        match std::fs::rename(&dir, &gone) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("cannot remove", &dir)(e).into()),
+            Ok(()) => {
+                std::fs::remove_dir_all(&gone).map_err(io_err("cannot remove", &gone))?;
+                Ok(())
+            }
+        }
+    }
+}
