@@ -363,8 +363,8 @@ impl Runtime {
             s.stopped_by_user = false;
             s.error.clear();
         })?;
-        let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| runtime("pipe", e))?;
+        let (reader, writer) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| runtime("pipe", e))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -1,0 +1,432 @@
+//! Containers on the embedded engine, as root with real namespaces, cgroups and overlayfs,
+//! driven through the binary (no -H) on a temporary data root: isolation a user can check,
+//! the lifecycle as docker shows it, the layered root filesystem, cgroup limits, restart
+//! policies, logs, and a monitor that dies. Every test removes its containers, also when it
+//! fails.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{images, unique};
+
+struct Engine {
+    dir: tempfile::TempDir,
+    image: String,
+}
+
+impl Engine {
+    /// A data root with the busybox test image loaded.
+    fn new() -> Engine {
+        let e = Engine {
+            dir: tempfile::tempdir().unwrap(),
+            image: format!("{}:1", unique("busybox")),
+        };
+        let archive = e.dir.path().join("busybox.tar");
+        std::fs::write(&archive, images::busybox_archive(&e.image)).unwrap();
+        e.ok(&["load", "-i", archive.to_str().unwrap()]);
+        e
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dockhand"));
+        c.args(args)
+            .env_remove("DOCKHAND_HOST")
+            .env("DOCKHAND_ROOT", self.root())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "dockhand {args:?} failed ({:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `run --rm IMAGE sh -c SCRIPT` with extra flags; returns (code, stdout, stderr).
+    fn sh(&self, flags: &[&str], script: &str) -> (i32, String, String) {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[&self.image, "sh", "-c", script]);
+        let out = self.run(&args);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn inspect(&self, name: &str) -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(&self.ok(&["inspect", name])).unwrap();
+        v[0].clone()
+    }
+
+    fn status(&self, name: &str) -> String {
+        self.inspect(name)["State"]["Status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn wait_for(&self, what: &str, mut done: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "timed out: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let ids = self.run(&["ps", "-a", "-q"]);
+        for id in String::from_utf8_lossy(&ids.stdout).lines() {
+            let _ = self.run(&["rm", "-f", id]);
+        }
+    }
+}
+
+#[test]
+fn a_container_sees_only_itself() {
+    let e = Engine::new();
+    let (code, out, err) = e.sh(
+        &["--hostname", "box"],
+        "echo $$; hostname; ps -o pid,args; true",
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "the shell is PID 1: {out}");
+    assert_eq!(lines[1], "box");
+    // ps lists its header, the shell and itself: nothing of the host.
+    assert_eq!(lines.len(), 5, "{out}");
+
+    // Docker's capability set, no_new_privs, masked and read-only /proc paths.
+    let (_, out, _) = e.sh(&[], "grep -E 'CapEff|NoNewPrivs' /proc/self/status");
+    assert!(out.contains("CapEff:\t00000000a80425fb"), "{out}");
+    assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+    assert!(
+        !std::fs::read_to_string("/proc/timer_list")
+            .unwrap()
+            .is_empty()
+    );
+    let (_, out, _) = e.sh(
+        &[],
+        "wc -c < /proc/timer_list; echo 1 > /proc/sys/kernel/domainname; echo $?",
+    );
+    assert_eq!(out.lines().next(), Some("0"), "timer_list is masked: {out}");
+    assert_eq!(
+        out.lines().last(),
+        Some("1"),
+        "/proc/sys is read-only: {out}"
+    );
+
+    // The seccomp profile refuses namespaces and mounts.
+    let (_, out, err) = e.sh(
+        &[],
+        "unshare -n true; echo unshare=$?; mount -t tmpfs none /mnt; echo mount=$?",
+    );
+    assert!(out.contains("unshare=1"), "{out}{err}");
+    assert!(
+        out.contains("mount=1") || out.contains("mount=255"),
+        "{out}{err}"
+    );
+
+    // User, environment and working directory.
+    let (_, out, _) = e.sh(
+        &["-u", "nobody", "-e", "GREETING=hi", "-w", "/data"],
+        "id -u; echo $GREETING; pwd",
+    );
+    assert_eq!(out, "65534\nhi\n/data\n");
+
+    // Host mounts are invisible: every mount point is the container's own.
+    let (_, out, _) = e.sh(&[], "cat /proc/mounts");
+    let points: Vec<&str> = out.lines().filter_map(|l| l.split(' ').nth(1)).collect();
+    assert!(
+        points.iter().all(|p| *p == "/"
+            || ["/proc", "/dev", "/sys", "/etc/"]
+                .iter()
+                .any(|k| p.starts_with(k))),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_lifecycle_reads_like_docker() {
+    let e = Engine::new();
+    let name = unique("ticker");
+    let id = e
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            &e.image,
+            "sh",
+            "-c",
+            "i=0; while true; do echo tick $i; echo err $i >&2; i=$((i+1)); sleep 0.1; done",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    let ps = e.ok(&["ps"]);
+    assert!(ps.contains(&id[..12]) && ps.contains("Up "), "{ps}");
+    // Names, full ids and prefixes all work.
+    assert_eq!(e.status(&id[..6]), "running");
+
+    e.wait_for("logs", || e.ok(&["logs", &name]).lines().count() >= 3);
+    // The last two lines, one of each stream, each on its own stream.
+    let out = e.run(&["logs", "--tail", "2", &name]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(stdout.lines().count() + stderr.lines().count(), 2);
+    assert!(
+        stdout.starts_with("tick ") && stderr.starts_with("err "),
+        "{stdout}|{stderr}"
+    );
+
+    let top = e.ok(&["top", &name]);
+    assert!(top.contains("sh -c") && top.lines().count() >= 2, "{top}");
+
+    e.ok(&["pause", &name]);
+    assert!(e.ok(&["ps"]).contains("(Paused)"));
+    let before = e.ok(&["logs", &name]).lines().count();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(e.ok(&["logs", &name]).lines().count(), before, "frozen");
+    e.ok(&["unpause", &name]);
+
+    // A running container is not removed without -f.
+    let out = e.run(&["rm", &name]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it first"));
+
+    // The shell ignores SIGTERM as PID 1: stop kills it after the timeout.
+    e.ok(&["stop", "-t", "1", &name]);
+    assert_eq!(e.status(&name), "exited");
+    assert_eq!(e.inspect(&name)["State"]["ExitCode"], 137);
+    assert!(e.ok(&["ps", "-a"]).contains("Exited (137)"));
+
+    e.ok(&["start", &name]);
+    assert_eq!(e.status(&name), "running");
+    let renamed = unique("renamed");
+    e.ok(&["rename", &name, &renamed]);
+    assert_eq!(e.inspect(&id)["Name"], format!("/{renamed}"));
+
+    // A second container may not take the name; nothing is created.
+    let count = e.ok(&["ps", "-a", "-q"]).lines().count();
+    let out = e.run(&["create", "--name", &renamed, &e.image, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already in use"));
+    assert_eq!(e.ok(&["ps", "-a", "-q"]).lines().count(), count);
+
+    e.ok(&["rm", "-f", &renamed]);
+    assert!(!e.ok(&["ps", "-a", "-q"]).contains(&id[..12]));
+
+    // wait gives the exit code; a missing command is 127.
+    let waited = e
+        .ok(&["create", &e.image, "sh", "-c", "exit 7"])
+        .trim()
+        .to_string();
+    e.ok(&["start", &waited]);
+    assert_eq!(e.ok(&["wait", &waited]).trim(), "7");
+    let out = e.run(&["run", "--rm", &e.image, "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-command"));
+    // Bad input is refused by name.
+    let out = e.run(&["run", "--rm", "-m", "lots", &e.image, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let out = e.run(&["run", "--rm", &e.image, "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn files_written_in_a_container_stay_in_it() {
+    let e = Engine::new();
+    let a = unique("writer");
+    e.ok(&[
+        "run",
+        "--name",
+        &a,
+        &e.image,
+        "sh",
+        "-c",
+        "echo mine > /data/new-file; rm /data/keep.txt",
+    ]);
+    let upper = e
+        .root()
+        .join("containers")
+        .join(e.inspect(&a)["Id"].as_str().unwrap())
+        .join("upper");
+    assert_eq!(
+        std::fs::read_to_string(upper.join("data/new-file")).unwrap(),
+        "mine\n"
+    );
+    // Another container of the same image sees the image as it is.
+    let (_, out, _) = e.sh(&[], "ls /data");
+    assert!(
+        out.contains("keep.txt") && !out.contains("new-file"),
+        "{out}"
+    );
+    // And the first one still sees its own changes when started again.
+    e.ok(&["start", &a]);
+    e.ok(&["wait", &a]);
+    e.ok(&["rm", &a]);
+    let (_, out, _) = e.sh(&[], "ls /data");
+    assert!(out.contains("keep.txt"), "{out}");
+}
+
+#[test]
+fn cgroup_limits_are_enforced() {
+    let e = Engine::new();
+    let name = unique("oom");
+    let out = e.run(&[
+        "run",
+        "--name",
+        &name,
+        "-m",
+        "8m",
+        &e.image,
+        "sh",
+        "-c",
+        "x=a; while true; do x=$x$x; done",
+    ]);
+    assert_eq!(out.status.code(), Some(137));
+    let state = &e.inspect(&name)["State"];
+    assert_eq!(state["OOMKilled"], true, "{state}");
+    assert_eq!(e.inspect(&name)["HostConfig"]["Memory"], 8 << 20);
+
+    let (code, _, err) = e.sh(
+        &["--pids-limit", "5"],
+        "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("can't fork"), "{err}");
+
+    let (code, out, _) = e.sh(
+        &["--cpus", "0.5"],
+        "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cat /sys/fs/cgroup/cpu.max",
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("50000"), "{out}");
+}
+
+#[test]
+fn restart_policies_restart_with_back_off_and_stop_when_told() {
+    let e = Engine::new();
+    let name = unique("flaky");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--restart",
+        "on-failure:2",
+        &e.image,
+        "sh",
+        "-c",
+        "echo run; exit 1",
+    ]);
+    e.wait_for("two restarts then the end", || {
+        let s = e.inspect(&name);
+        s["RestartCount"] == 2 && s["State"]["Status"] == "exited"
+    });
+    assert_eq!(e.ok(&["logs", &name]).matches("run").count(), 3);
+
+    let always = unique("always");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &always,
+        "--restart",
+        "always",
+        &e.image,
+        "sh",
+        "-c",
+        "exit 0",
+    ]);
+    e.wait_for("a restart", || {
+        e.inspect(&always)["RestartCount"].as_u64() >= Some(2)
+    });
+    e.ok(&["stop", &always]);
+    let count = e.inspect(&always)["RestartCount"].clone();
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        e.inspect(&always)["RestartCount"],
+        count,
+        "stopped means stopped"
+    );
+    assert_eq!(e.status(&always), "exited");
+}
+
+#[test]
+fn a_dead_monitor_is_never_reported_as_running() {
+    let e = Engine::new();
+    let name = unique("orphan");
+    e.ok(&["run", "-d", "--name", &name, &e.image, "sleep", "600"]);
+    let id = e.inspect(&name)["Id"].as_str().unwrap().to_string();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(e.root().join("containers").join(&id).join("state.json")).unwrap(),
+    )
+    .unwrap();
+    let monitor = state["monitor_pid"].as_i64().unwrap();
+    Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status()
+        .unwrap();
+    e.wait_for("the monitor to be gone", || {
+        !std::path::Path::new(&format!("/proc/{monitor}")).exists()
+    });
+    let s = e.inspect(&name);
+    assert_eq!(s["State"]["Status"], "exited");
+    assert!(
+        s["State"]["Error"].as_str().unwrap().contains("monitor"),
+        "{s}"
+    );
+    assert!(e.ok(&["ps", "-a"]).contains("Exited (255)"));
+    // rm cleans up what it left running.
+    e.ok(&["rm", &name]);
+    assert!(e.ok(&["ps", "-a", "-q"]).is_empty());
+}
+
+#[test]
+fn logs_follow_until_the_container_ends() {
+    let e = Engine::new();
+    let name = unique("talker");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &e.image,
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done",
+    ]);
+    let out = e.ok(&["logs", "-f", "-t", &name]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[4].ends_with("line 5"), "{out}");
+    assert!(lines[0].starts_with("20"), "timestamps: {out}");
+}
