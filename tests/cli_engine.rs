@@ -177,10 +177,10 @@ fn image_commands_run_on_the_engine() {
         0
     );
 
-    // Container commands say what this build's engine does not do, and what to use.
-    let err = e.fails(&["ps"], 125);
+    // Commands this build's engine does not serve say so, and what to use.
+    let err = e.fails(&["exec", "any", "true"], 125);
     assert!(
-        err.contains("`ps` needs containers") && err.contains("-H docker"),
+        err.contains("`exec` is not served") && err.contains("-H docker"),
         "{err}"
     );
 }
