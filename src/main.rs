@@ -16,6 +16,10 @@ fn main() -> ExitCode {
         let code = dockhand::engine::container::monitor::main(&args[2..]);
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
+    if args.get(1).map(String::as_str) == Some(dockhand::engine::container::exec::ARG) {
+        let code = dockhand::engine::container::exec::main(&args[2..]);
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

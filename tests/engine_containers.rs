@@ -430,3 +430,58 @@ fn logs_follow_until_the_container_ends() {
     assert!(lines[4].ends_with("line 5"), "{out}");
     assert!(lines[0].starts_with("20"), "timestamps: {out}");
 }
+
+#[test]
+fn exec_joins_a_running_container() {
+    let e = Engine::new();
+    let name = unique("host");
+    e.ok(&["run", "-d", "--name", &name, &e.image, "sleep", "600"]);
+    // The exec'd process is in the container: its pid namespace, its hostname, its files.
+    let out = e.ok(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "echo $$; hostname; cat /etc/hostname",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_ne!(lines[0], "1");
+    assert_eq!(lines[1], &e.inspect(&name)["Config"]["Hostname"]);
+    assert_eq!(
+        e.run(&["exec", &name, "sh", "-c", "exit 9"]).status.code(),
+        Some(9)
+    );
+    let out = e.run(&[
+        "exec",
+        "-e",
+        "X=1",
+        "-w",
+        "/data",
+        "-u",
+        "nobody",
+        &name,
+        "sh",
+        "-c",
+        "echo $X; pwd; id -u",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n/data\n65534\n");
+    let out = e.run(&["exec", &name, "no-such-binary"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-binary"));
+    // Standard input reaches the process with -i.
+    let mut child = e
+        .command(&["exec", "-i", &name, "sh", "-c", "wc -l"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a\nb\nc\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    // A stopped container cannot be exec'd into.
+    e.ok(&["kill", &name]);
+    let out = e.run(&["exec", &name, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not running"));
+}

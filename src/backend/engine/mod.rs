@@ -6,6 +6,7 @@
 
 mod containers;
 mod convert;
+mod exec;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -31,6 +32,7 @@ struct Inner {
     root: Root,
     exe: std::path::PathBuf,
     runtime: std::sync::OnceLock<crate::engine::container::Runtime>,
+    sessions: exec::Sessions,
     images: ImageStore,
     journal: Journal,
     registry: RegistrySettings,
@@ -84,6 +86,7 @@ impl EngineBackend {
             inner: Arc::new(Inner {
                 exe,
                 runtime: std::sync::OnceLock::new(),
+                sessions: exec::Sessions::default(),
                 images: ImageStore::new(&opened),
                 journal: Journal::new(opened.path()),
                 root: opened,
@@ -818,12 +821,61 @@ impl Backend for EngineBackend {
         .await
     }
 
+    async fn exec(&self, container: &str, spec: ExecSpec) -> Result<Session> {
+        let reference = container.to_string();
+        let id = self
+            .blocking(move |me| {
+                let id = me.resolve_container(&reference)?;
+                let snap = me.runtime().get(&id).map_err(containers::container_error)?;
+                match snap.state.status {
+                    crate::engine::container::Status::Running => Ok(id),
+                    crate::engine::container::Status::Paused => Err(BackendError::conflict(
+                        format!("container {} is paused; unpause it first", snap.config.name),
+                    )),
+                    _ => Err(BackendError::conflict(format!(
+                        "container {} is not running; start it first",
+                        snap.config.name
+                    ))),
+                }
+            })
+            .await?;
+        if spec.cmd.is_empty() {
+            return Err(BackendError::invalid("exec needs a command"));
+        }
+        if spec.tty {
+            return Err(BackendError::Unsupported {
+                operation: "exec with a terminal (-t)".into(),
+                backend: format!("the embedded engine at {}", self.root().display()),
+                hint: "this build runs exec with pipes: drop -t (exec -i keeps stdin), or use -H docker".into(),
+            });
+        }
+        let request = crate::engine::container::exec::ExecRequest {
+            cmd: spec.cmd,
+            env: spec.env,
+            working_dir: spec.working_dir,
+            user: spec.user,
+            tty: spec.tty,
+        };
+        self.inner
+            .sessions
+            .start(&self.inner.exe, self.root(), &id, &request, spec.stdin)
+    }
+
+    async fn resize_session(&self, _id: &SessionId, _cols: u16, _rows: u16) -> Result<()> {
+        // Sessions here have no terminal, so there is nothing to resize.
+        Ok(())
+    }
+
+    async fn session_exit_code(&self, id: &SessionId) -> Result<Option<i64>> {
+        match id {
+            SessionId::Exec(key) => Ok(self.inner.sessions.exit_code(key)),
+            SessionId::Attach(_) => Err(self.unsupported("attach")),
+        }
+    }
+
     unsupported! {
         fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
-        fn exec(&self, container: &str, spec: ExecSpec) -> Session;
         fn attach(&self, container: &str, stdin: bool) -> Session;
-        fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> ();
-        fn session_exit_code(&self, id: &SessionId) -> Option<i64>;
         fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
         fn copy_from(&self, container: &str, path: &str) -> ByteStream;
         fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();

@@ -3,6 +3,7 @@
 //! lifecycle operations the front ends call (create, start, stop, kill, wait, remove, rename,
 //! pause, unpause, top).
 
+pub mod exec;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;

@@ -1,0 +1,127 @@
+//! `exec`: a helper process (`dockhand __exec ROOT ID REQUEST`) joins a running container
+//! through libcontainer (a tenant of the container: its namespaces, cgroup, capabilities and
+//! seccomp profile), runs the command with the helper's own stdio, and exits with the
+//! command's status: 127 when it does not exist, 126 when it cannot be run. The helper is a
+//! fresh, single-threaded process, so the fork libcontainer does is safe.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::spec::resolve_user;
+use super::{ContainerStore, RUNTIME_DIR};
+use crate::engine::store::Root;
+
+/// The hidden subcommand.
+pub const ARG: &str = "__exec";
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecRequest {
+    /// Command and arguments.
+    pub cmd: Vec<String>,
+    /// Extra environment as `KEY=value`.
+    pub env: Vec<String>,
+    /// Working directory (the container's when `None`).
+    pub working_dir: Option<String>,
+    /// `user[:group]` (the container's when `None`).
+    pub user: Option<String>,
+    /// The helper's stdin is a terminal that the command gets as its controlling terminal.
+    pub tty: bool,
+}
+
+/// Entry point from `main`, before any thread exists. Returns the command's exit status.
+pub fn main(args: &[String]) -> i32 {
+    let [root, id, request] = args else {
+        eprintln!("usage: dockhand {ARG} ROOT ID REQUEST");
+        return 125;
+    };
+    let request: ExecRequest = match serde_json::from_str(request) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("dockhand: invalid exec request: {e}");
+            return 125;
+        }
+    };
+    match run(Path::new(root), id, &request) {
+        Ok(code) => code,
+        Err((code, message)) => {
+            eprintln!("dockhand: {message}");
+            code
+        }
+    }
+}
+
+fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, String)> {
+    let fail = |e: &dyn std::fmt::Display| (125, e.to_string());
+    let root = Root::open(root).map_err(|e| fail(&e))?;
+    let store = ContainerStore::new(&root);
+    let config = store.config(id).map_err(|e| fail(&e))?;
+    if request.tty {
+        // The terminal on our stdin becomes the controlling terminal of a new session, which
+        // the command joins.
+        let _ = nix::unistd::setsid();
+        // SAFETY: TIOCSCTTY on our own stdin with a plain integer argument.
+        unsafe {
+            nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0);
+        }
+    }
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    let user = request.user.clone().unwrap_or(config.user.clone());
+    let (uid, gid) = resolve_user(&store.dir(id).join("rootfs"), &user).map_err(|e| fail(&e))?;
+    let env: HashMap<String, String> = request
+        .env
+        .iter()
+        .filter_map(|e| {
+            e.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    let cwd = request
+        .working_dir
+        .clone()
+        .or_else(|| (!config.working_dir.is_empty()).then(|| config.working_dir.clone()));
+    let command = request.cmd.first().cloned().unwrap_or_default();
+    let built = libcontainer::container::builder::ContainerBuilder::new(
+        id.to_string(),
+        libcontainer::syscall::syscall::SyscallType::default(),
+    )
+    .with_executor(libcontainer::workload::default::DefaultExecutor {})
+    .with_root_path(RUNTIME_DIR)
+    .map_err(|e| fail(&e))?
+    .as_tenant()
+    .with_detach(false)
+    .with_cwd(cwd)
+    .with_env(env)
+    .with_user(Some(uid))
+    .with_group(Some(gid))
+    .with_no_new_privs(!config.privileged)
+    .with_container_args(request.cmd.clone())
+    .build();
+    let pid = match built {
+        Ok(pid) => pid,
+        Err(e) => {
+            let text = e.to_string();
+            return Err(if text.contains("not found in $PATH") {
+                (
+                    127,
+                    format!("exec: {command:?}: executable file not found in $PATH"),
+                )
+            } else if text.contains("correct permissions") {
+                (126, format!("exec: {command:?}: permission denied"))
+            } else {
+                (126, format!("cannot exec in the container: {text}"))
+            });
+        }
+    };
+    loop {
+        match nix::sys::wait::waitpid(pid, None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err((125, format!("waiting for the command: {e}"))),
+        }
+    }
+}
