@@ -485,3 +485,59 @@ fn exec_joins_a_running_container() {
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not running"));
 }
+
+#[test]
+fn privileges_capabilities_read_only_and_env_files() {
+    let e = Engine::new();
+    let caps = |flags: &[&str]| {
+        let (_, out, err) = e.sh(flags, "grep CapEff /proc/self/status");
+        let hex = out
+            .trim()
+            .rsplit('\t')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        u64::from_str_radix(&hex, 16).unwrap_or_else(|_| panic!("{out}{err}"))
+    };
+    let default = caps(&[]);
+    assert_eq!(default, 0xa80425fb);
+    const NET_ADMIN: u64 = 1 << 12;
+    const CHOWN: u64 = 1 << 0;
+    assert_eq!(caps(&["--cap-add", "NET_ADMIN"]), default | NET_ADMIN);
+    assert_eq!(caps(&["--cap-drop", "chown"]), default & !CHOWN);
+    assert!(caps(&["--privileged"]).count_ones() >= 38);
+    // Privileged containers may mount; others may not.
+    let (code, _, _) = e.sh(&["--privileged"], "mount -t tmpfs none /tmp");
+    assert_eq!(code, 0);
+    let out = e.run(&["run", "--rm", "--cap-add", "BOGUS", &e.image, "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BOGUS"));
+
+    let (code, _, err) = e.sh(&["--read-only"], "touch /data/x");
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("Read-only"), "{err}");
+    let (code, _, _) = e.sh(
+        &["--read-only", "--mount", "type=tmpfs,target=/scratch"],
+        "touch /scratch/x",
+    );
+    assert_eq!(code, 0);
+
+    let file = e.dir.path().join("app.env");
+    std::fs::write(&file, "# settings\nGREETING=hello\n\nMODE=test\n").unwrap();
+    let (_, out, _) = e.sh(
+        &["--env-file", file.to_str().unwrap()],
+        "echo $GREETING-$MODE",
+    );
+    assert_eq!(out, "hello-test\n");
+    std::fs::write(&file, "=broken\n").unwrap();
+    let out = e.run(&[
+        "run",
+        "--rm",
+        "--env-file",
+        file.to_str().unwrap(),
+        &e.image,
+        "true",
+    ]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("app.env:1"));
+}

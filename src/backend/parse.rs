@@ -254,6 +254,31 @@ pub fn env(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Optio
     })
 }
 
+/// The variables of an `--env-file`: `KEY=value` lines, `KEY` alone taken from `lookup`,
+/// blank lines and `#` comments skipped. `name` is the file, for errors.
+pub fn env_file(
+    text: &str,
+    name: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parsed = env(line, &lookup).map_err(|_| {
+            bad(
+                "environment file",
+                &format!("{name}:{}", n + 1),
+                "each line is KEY=value or KEY",
+            )
+        })?;
+        out.extend(parsed);
+    }
+    Ok(out)
+}
+
 /// Docker's rule for container and volume names.
 pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();

@@ -394,6 +394,14 @@ pub struct ContainerSpec {
     pub open_stdin: bool,
     /// Remove the container when it exits.
     pub auto_remove: bool,
+    /// Every capability and device, no seccomp profile.
+    pub privileged: bool,
+    /// Capabilities added to the default set (`NET_ADMIN`, `ALL`, …).
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped from it.
+    pub cap_drop: Vec<String>,
+    /// Mount the root filesystem read-only.
+    pub read_only: bool,
 }
 
 /// Options for removing a container.

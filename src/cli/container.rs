@@ -94,6 +94,21 @@ pub struct ContainerOptions {
     /// Remove the container when it exits.
     #[arg(long)]
     pub rm: bool,
+    /// Read environment variables from a file (KEY=value lines).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Give every capability and device, and no seccomp profile.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add a capability (NET_ADMIN, SYS_PTRACE, ALL, …).
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop a capability.
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Mount the container's root filesystem read-only.
+    #[arg(long)]
+    pub read_only: bool,
     /// Image to create the container from.
     pub image: String,
     /// Command and arguments.
@@ -133,6 +148,17 @@ pub struct LogsArgs {
 /// Turns the options into a container spec, refusing bad values before anything is created.
 pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
     let mut env = Vec::new();
+    for f in &o.env_file {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            BackendError::invalid(format!(
+                "cannot read the environment file {}: {e}",
+                f.display()
+            ))
+        })?;
+        env.extend(parse::env_file(&text, &f.display().to_string(), |k| {
+            std::env::var(k).ok()
+        })?);
+    }
     for e in &o.env {
         env.extend(parse::env(e, |k| std::env::var(k).ok())?);
     }
@@ -181,6 +207,10 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
         tty: o.tty,
         open_stdin: o.interactive,
         auto_remove: false,
+        privileged: o.privileged,
+        cap_add: o.cap_add.clone(),
+        cap_drop: o.cap_drop.clone(),
+        read_only: o.read_only,
     })
 }
 

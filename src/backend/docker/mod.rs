@@ -298,6 +298,10 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         pids_limit: spec.resources.pids_limit,
         network_mode: spec.network.clone(),
         auto_remove: spec.auto_remove.then_some(true),
+        privileged: spec.privileged.then_some(true),
+        cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
+        cap_drop: (!spec.cap_drop.is_empty()).then(|| spec.cap_drop.clone()),
+        readonly_rootfs: spec.read_only.then_some(true),
         ..Default::default()
     };
     m::ContainerCreateBody {

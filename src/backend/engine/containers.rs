@@ -106,10 +106,10 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         },
         mounts,
         network: network.into(),
-        privileged: false,
-        cap_add: Vec::new(),
-        cap_drop: Vec::new(),
-        read_only: false,
+        privileged: spec.privileged,
+        cap_add: spec.cap_add,
+        cap_drop: spec.cap_drop,
+        read_only: spec.read_only,
     })
 }
 

@@ -29,50 +29,69 @@ pub const DEFAULT_CAPS: &[&str] = &[
     "CAP_AUDIT_WRITE",
 ];
 
-/// Every capability, for `--privileged` and `--cap-add ALL`.
+/// Every capability, in the kernel's numbering (the index is the bit).
 const ALL_CAPS: &[&str] = &[
-    "CAP_AUDIT_CONTROL",
-    "CAP_AUDIT_READ",
-    "CAP_AUDIT_WRITE",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
     "CAP_FOWNER",
     "CAP_FSETID",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
     "CAP_KILL",
-    "CAP_LEASE",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
     "CAP_LINUX_IMMUTABLE",
-    "CAP_MAC_ADMIN",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MKNOD",
-    "CAP_NET_ADMIN",
     "CAP_NET_BIND_SERVICE",
     "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
     "CAP_NET_RAW",
-    "CAP_PERFMON",
-    "CAP_SETFCAP",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETUID",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
     "CAP_SYS_ADMIN",
     "CAP_SYS_BOOT",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_MODULE",
     "CAP_SYS_NICE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_RAWIO",
     "CAP_SYS_RESOURCE",
     "CAP_SYS_TIME",
     "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
     "CAP_SYSLOG",
     "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
+
+/// The capabilities this process may hand on (its bounding set): "every capability" means
+/// these, as with Docker, whose daemon can give no more than it has.
+fn bounding() -> Vec<&'static str> {
+    let mask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX);
+    ALL_CAPS
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1u64 << bit) != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
 
 /// `net_admin`, `NET_ADMIN` or `CAP_NET_ADMIN` → `CAP_NET_ADMIN`; `ALL` stays.
 pub fn cap_name(name: &str) -> Result<String, ContainerError> {
@@ -94,15 +113,16 @@ pub fn cap_name(name: &str) -> Result<String, ContainerError> {
     }
 }
 
-/// The capability set of a container.
+/// The capability set of a container (within what this process may hand on).
 pub fn capabilities(config: &ContainerConfig) -> Result<Vec<String>, ContainerError> {
+    let all = bounding();
     if config.privileged {
-        return Ok(ALL_CAPS.iter().map(|c| c.to_string()).collect());
+        return Ok(all.iter().map(|c| c.to_string()).collect());
     }
     let mut caps: Vec<String> = DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
     for add in &config.cap_add {
         match cap_name(add)?.as_str() {
-            "ALL" => caps = ALL_CAPS.iter().map(|c| c.to_string()).collect(),
+            "ALL" => caps = all.iter().map(|c| c.to_string()).collect(),
             c if !caps.iter().any(|x| x == c) => caps.push(c.to_string()),
             _ => {}
         }
@@ -113,6 +133,7 @@ pub fn capabilities(config: &ContainerConfig) -> Result<Vec<String>, ContainerEr
             c => caps.retain(|x| x != c),
         }
     }
+    caps.retain(|c| all.contains(&c.as_str()));
     Ok(caps)
 }
 
@@ -421,7 +442,7 @@ mod tests {
         assert!(capabilities(&c).unwrap_err().to_string().contains("bogus"));
         c.cap_add.clear();
         c.privileged = true;
-        assert_eq!(capabilities(&c).unwrap().len(), ALL_CAPS.len());
+        assert_eq!(capabilities(&c).unwrap().len(), bounding().len());
     }
 
     #[test]
