@@ -541,3 +541,36 @@ fn privileges_capabilities_read_only_and_env_files() {
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("app.env:1"));
 }
+
+#[test]
+fn stats_come_from_the_cgroup() {
+    let e = Engine::new();
+    let name = unique("spinner");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--cpus",
+        "0.5",
+        "-m",
+        "64m",
+        &e.image,
+        "sh",
+        "-c",
+        "while true; do :; done",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = e.ok(&["stats", "--no-stream", &name]);
+    let row = out.lines().nth(1).unwrap_or_else(|| panic!("{out}"));
+    let cpu: f64 = row
+        .split_whitespace()
+        .find(|c| c.ends_with('%'))
+        .unwrap()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap();
+    assert!((20.0..=75.0).contains(&cpu), "held to half a CPU: {row}");
+    assert!(row.contains("/ 64MiB"), "{row}");
+    assert!(row.trim_end().ends_with(" 1"), "one process: {row}");
+}

@@ -873,8 +873,75 @@ impl Backend for EngineBackend {
         }
     }
 
+    async fn container_stats(&self, reference: &str) -> Result<ResultStream<StatsSample>> {
+        let reference = reference.to_string();
+        let id = self
+            .blocking(move |me| me.resolve_container(&reference))
+            .await?;
+        let me = self.clone();
+        let host_memory = crate::engine::host::memory();
+        let cpus = f64::from(crate::engine::host::cpus());
+        let stream = futures::stream::unfold(
+            (None::<(std::time::Instant, u64)>, false),
+            move |(last, started)| {
+                let me = me.clone();
+                let id = id.clone();
+                async move {
+                    if started {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    let snap = me.runtime().get(&id).ok()?;
+                    let pid = snap.state.pid.filter(|_| {
+                        matches!(
+                            snap.state.status,
+                            crate::engine::container::Status::Running
+                                | crate::engine::container::Status::Paused
+                        )
+                    })?;
+                    let read = || {
+                        crate::engine::container::stats::read_counters(
+                            std::path::Path::new("/sys/fs/cgroup"),
+                            &id,
+                            pid,
+                        )
+                    };
+                    // The first sample measures CPU over a short window of its own.
+                    let last = match last {
+                        Some(l) => Some(l),
+                        None => {
+                            let first = (std::time::Instant::now(), read().cpu_ns);
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                            Some(first)
+                        }
+                    };
+                    let c = read();
+                    let now = std::time::Instant::now();
+                    let cpu_percent = match last {
+                        Some((t, ns)) => {
+                            let wall = now.duration_since(t).as_nanos().max(1) as f64;
+                            (c.cpu_ns.saturating_sub(ns) as f64 / wall * 100.0).min(cpus * 100.0)
+                        }
+                        None => 0.0,
+                    };
+                    let sample = StatsSample {
+                        read: unix_now(),
+                        cpu_percent,
+                        memory_usage: c.memory,
+                        memory_limit: c.memory_limit.unwrap_or(host_memory).min(host_memory),
+                        net_rx: c.net_rx,
+                        net_tx: c.net_tx,
+                        block_read: c.block_read,
+                        block_write: c.block_write,
+                        pids: c.pids,
+                    };
+                    Some((Ok(sample), (Some((now, c.cpu_ns)), true)))
+                }
+            },
+        );
+        Ok(stream.boxed())
+    }
+
     unsupported! {
-        fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
         fn attach(&self, container: &str, stdin: bool) -> Session;
         fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
         fn copy_from(&self, container: &str, path: &str) -> ByteStream;

@@ -9,6 +9,7 @@ pub mod logs;
 pub mod monitor;
 pub mod record;
 pub mod spec;
+pub mod stats;
 pub mod store;
 
 use std::path::PathBuf;

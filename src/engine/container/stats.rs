@@ -1,0 +1,166 @@
+//! Resource use of a running container, read from its cgroup (v2 unified, or the v1
+//! controllers on v1 and hybrid hosts) and its network namespace.
+
+use std::path::{Path, PathBuf};
+
+/// Raw counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// CPU time used, nanoseconds.
+    pub cpu_ns: u64,
+    /// Memory in use, bytes.
+    pub memory: u64,
+    /// Memory limit, bytes (`None` when unlimited).
+    pub memory_limit: Option<u64>,
+    /// Processes.
+    pub pids: u64,
+    /// Bytes read from block devices.
+    pub block_read: u64,
+    /// Bytes written to block devices.
+    pub block_write: u64,
+    /// Bytes received on the container's interfaces (loopback aside).
+    pub net_rx: u64,
+    /// Bytes sent.
+    pub net_tx: u64,
+}
+
+fn read(p: impl AsRef<Path>) -> Option<String> {
+    std::fs::read_to_string(p).ok()
+}
+
+fn number(p: impl AsRef<Path>) -> Option<u64> {
+    read(p)?.trim().parse().ok()
+}
+
+/// A `key value` line of a flat-keyed cgroup file.
+fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok())?
+    })
+}
+
+/// The counters of container `id` whose init has host pid `pid`, under `base`
+/// (`/sys/fs/cgroup`).
+pub fn read_counters(base: &Path, id: &str, pid: i32) -> Counters {
+    let unified: PathBuf = base.join("dockhand").join(id);
+    let mut c = Counters::default();
+    if base.join("cgroup.controllers").exists() {
+        c.cpu_ns = read(unified.join("cpu.stat"))
+            .and_then(|t| keyed(&t, "usage_usec"))
+            .unwrap_or(0)
+            * 1000;
+        c.memory = number(unified.join("memory.current")).unwrap_or(0);
+        c.memory_limit = number(unified.join("memory.max"));
+        c.pids = number(unified.join("pids.current")).unwrap_or(0);
+        if let Some(io) = read(unified.join("io.stat")) {
+            for line in io.lines() {
+                for field in line.split_whitespace() {
+                    if let Some(v) = field.strip_prefix("rbytes=") {
+                        c.block_read += v.parse::<u64>().unwrap_or(0);
+                    } else if let Some(v) = field.strip_prefix("wbytes=") {
+                        c.block_write += v.parse::<u64>().unwrap_or(0);
+                    }
+                }
+            }
+        }
+    } else {
+        let v1 = |ctrl: &str, file: &str| base.join(ctrl).join("dockhand").join(id).join(file);
+        c.cpu_ns = number(v1("cpuacct", "cpuacct.usage")).unwrap_or(0);
+        let usage = number(v1("memory", "memory.usage_in_bytes")).unwrap_or(0);
+        // Docker leaves the page cache out of "usage".
+        let cache = read(v1("memory", "memory.stat"))
+            .and_then(|t| keyed(&t, "total_inactive_file"))
+            .unwrap_or(0);
+        c.memory = usage.saturating_sub(cache);
+        c.memory_limit =
+            number(v1("memory", "memory.limit_in_bytes")).filter(|l| *l < (1u64 << 62));
+        c.pids = number(v1("pids", "pids.current")).unwrap_or(0);
+        if let Some(io) = read(v1("blkio", "blkio.throttle.io_service_bytes")) {
+            for line in io.lines() {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                if f.len() == 3 {
+                    let n: u64 = f[2].parse().unwrap_or(0);
+                    match f[1] {
+                        "Read" => c.block_read += n,
+                        "Write" => c.block_write += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    if let Some(dev) = read(format!("/proc/{pid}/net/dev")) {
+        for line in dev.lines().skip(2) {
+            let Some((name, rest)) = line.split_once(':') else {
+                continue;
+            };
+            if name.trim() == "lo" {
+                continue;
+            }
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            c.net_rx += f.first().copied().unwrap_or(0);
+            c.net_tx += f.get(8).copied().unwrap_or(0);
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v1_and_v2_layouts_are_read() {
+        let v2 = tempfile::tempdir().unwrap();
+        let dir = v2.path().join("dockhand/abc");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(v2.path().join("cgroup.controllers"), "cpu memory pids io").unwrap();
+        std::fs::write(dir.join("cpu.stat"), "usage_usec 1500\nuser_usec 1000\n").unwrap();
+        std::fs::write(dir.join("memory.current"), "4096\n").unwrap();
+        std::fs::write(dir.join("memory.max"), "max\n").unwrap();
+        std::fs::write(dir.join("pids.current"), "3\n").unwrap();
+        std::fs::write(
+            dir.join("io.stat"),
+            "8:0 rbytes=10 wbytes=20 rios=1 wios=2\n",
+        )
+        .unwrap();
+        let c = read_counters(v2.path(), "abc", -1);
+        assert_eq!(
+            (c.cpu_ns, c.memory, c.memory_limit, c.pids),
+            (1_500_000, 4096, None, 3)
+        );
+        assert_eq!((c.block_read, c.block_write), (10, 20));
+
+        let v1 = tempfile::tempdir().unwrap();
+        for (ctrl, file, text) in [
+            ("cpuacct", "cpuacct.usage", "777\n"),
+            ("memory", "memory.usage_in_bytes", "10000\n"),
+            (
+                "memory",
+                "memory.stat",
+                "cache 5\ntotal_inactive_file 1000\n",
+            ),
+            ("memory", "memory.limit_in_bytes", "8388608\n"),
+            ("pids", "pids.current", "2\n"),
+            (
+                "blkio",
+                "blkio.throttle.io_service_bytes",
+                "8:0 Read 7\n8:0 Write 9\nTotal 16\n",
+            ),
+        ] {
+            let d = v1.path().join(ctrl).join("dockhand/abc");
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(file), text).unwrap();
+        }
+        let c = read_counters(v1.path(), "abc", -1);
+        assert_eq!(
+            (c.cpu_ns, c.memory, c.memory_limit, c.pids),
+            (777, 9000, Some(8 << 20), 2)
+        );
+        assert_eq!((c.block_read, c.block_write), (7, 9));
+    }
+}
