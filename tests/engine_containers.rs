@@ -574,3 +574,61 @@ fn stats_come_from_the_cgroup() {
     assert!(row.contains("/ 64MiB"), "{row}");
     assert!(row.trim_end().ends_with(" 1"), "one process: {row}");
 }
+
+#[test]
+fn system_boot_starts_what_the_policies_ask_for() {
+    let e = Engine::new();
+    let names: Vec<String> = ["always", "unless", "stopped", "failure", "no"]
+        .iter()
+        .map(|n| unique(n))
+        .collect();
+    let policies = [
+        "always",
+        "unless-stopped",
+        "unless-stopped",
+        "on-failure",
+        "no",
+    ];
+    for (name, policy) in names.iter().zip(policies) {
+        e.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--restart",
+            policy,
+            &e.image,
+            "sleep",
+            "600",
+        ]);
+    }
+    e.ok(&["stop", "-t", "0", &names[2]]);
+    // A crash of everything: monitors and containers killed, as a power cut would.
+    for name in &names {
+        let id = e.inspect(name)["Id"].as_str().unwrap().to_string();
+        let state: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(e.root().join("containers").join(&id).join("state.json")).unwrap(),
+        )
+        .unwrap();
+        for key in ["monitor_pid", "pid"] {
+            if let Some(pid) = state[key].as_i64() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+    for name in &names {
+        e.wait_for("everything down", || e.status(name) == "exited");
+    }
+    let started = e.ok(&["system", "boot"]);
+    let mut got: Vec<&str> = started.lines().collect();
+    got.sort();
+    let mut want = vec![names[0].as_str(), names[1].as_str(), names[3].as_str()];
+    want.sort();
+    assert_eq!(got, want);
+    for (i, name) in names.iter().enumerate() {
+        let running = e.status(name) == "running";
+        assert_eq!(running, [0, 1, 3].contains(&i), "{name}");
+    }
+    // Running it again starts nothing more.
+    assert_eq!(e.ok(&["system", "boot"]), "");
+}

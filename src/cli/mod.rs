@@ -336,6 +336,9 @@ pub struct ExecArgs {
 pub enum SystemCmd {
     /// Show disk use by images, containers and volumes.
     Df,
+    /// Start the engine's containers whose restart policy asks for it (after a reboot; see
+    /// assets/dockhand-boot.service).
+    Boot,
     /// Verify the embedded engine's data root; with --repair, remove what is broken.
     Check {
         /// Remove broken records and content, rebuild missing links.
@@ -481,6 +484,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
             anyhow::bail!("login and logout are handled before a backend is opened")
         }
         Commands::System(SystemCmd::Df) => system::df(b).await.map(ok)?,
+        Commands::System(SystemCmd::Boot) => system::boot(b).await?,
         Commands::System(SystemCmd::Check { repair }) => system::check(b, *repair).await?,
         Commands::Image(ImageCmd::Inspect { names }) => {
             system::inspect(b, names, Some("image")).await?

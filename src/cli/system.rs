@@ -182,3 +182,21 @@ pub async fn check(b: &AnyBackend, repair: bool) -> Result<i32> {
         Ok(0)
     }
 }
+
+/// `system boot`: the embedded engine only.
+pub async fn boot(b: &AnyBackend) -> Result<i32> {
+    let AnyBackend::Engine(engine) = b else {
+        bail!(
+            "system boot starts the embedded engine's containers; run it without -H (and without --demo)"
+        );
+    };
+    let runtime = engine.runtime().clone();
+    let (started, failed) = tokio::task::spawn_blocking(move || runtime.boot()).await??;
+    for name in &started {
+        println!("{name}");
+    }
+    for (name, e) in &failed {
+        eprintln!("Error: {name}: {e}");
+    }
+    Ok(i32::from(!failed.is_empty()))
+}

@@ -652,6 +652,60 @@ impl Runtime {
         Ok(pids)
     }
 
+    /// After a reboot (or a crash of every monitor): starts the containers whose restart
+    /// policy says they should run — `always`, `unless-stopped` unless a user stopped them,
+    /// `on-failure` if they were running. Returns the names started and the failures.
+    pub fn boot(&self) -> Result<(Vec<String>, Vec<(String, ContainerError)>), ContainerError> {
+        let mut started = Vec::new();
+        let mut failed = Vec::new();
+        for id in self.containers.ids()? {
+            let config = self.containers.config(&id)?;
+            let state = self.containers.state(&id)?;
+            if Self::monitor_alive(&state) {
+                continue;
+            }
+            let was_running = matches!(
+                state.status,
+                Status::Running | Status::Paused | Status::Restarting
+            );
+            let wanted = match config.restart {
+                Restart::No => false,
+                Restart::Always => true,
+                Restart::UnlessStopped => !state.stopped_by_user,
+                Restart::OnFailure { .. } => was_running && !state.stopped_by_user,
+            };
+            if !wanted {
+                continue;
+            }
+            // What the old run left: its process (if the host did not reboot) and state.
+            if let Some(pid) = state.pid.filter(|p| alive(*p)) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            let leftover = Path::new(RUNTIME_DIR).join(&id);
+            if leftover.exists() {
+                if let Ok(mut c) = libcontainer::container::Container::load(leftover.clone()) {
+                    let _ = c.delete(true);
+                }
+                let _ = std::fs::remove_dir_all(&leftover);
+            }
+            let _ = self.snapshots().release(&self.containers.dir(&id));
+            self.containers.update_state(&id, |s| {
+                s.status = Status::Exited;
+                s.pid = None;
+                s.monitor_pid = None;
+                s.monitor_start = None;
+            })?;
+            match self.start(&id) {
+                Ok(()) => started.push(config.name),
+                Err(e) => failed.push((config.name, e)),
+            }
+        }
+        Ok((started, failed))
+    }
+
     /// The image id of a container's image, for the image store's in-use checks.
     pub fn image_ids(&self) -> Result<Vec<Digest>, ContainerError> {
         Ok(self
