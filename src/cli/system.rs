@@ -191,12 +191,12 @@ pub async fn boot(b: &AnyBackend) -> Result<i32> {
         );
     };
     let runtime = engine.runtime().clone();
-    let (started, failed) = tokio::task::spawn_blocking(move || runtime.boot()).await??;
-    for name in &started {
+    let report = tokio::task::spawn_blocking(move || runtime.boot()).await??;
+    for name in &report.started {
         println!("{name}");
     }
-    for (name, e) in &failed {
+    for (name, e) in &report.failed {
         eprintln!("Error: {name}: {e}");
     }
-    Ok(i32::from(!failed.is_empty()))
+    Ok(i32::from(!report.failed.is_empty()))
 }

@@ -64,6 +64,15 @@ pub struct CreateRequest {
     pub read_only: bool,
 }
 
+/// What `system boot` did.
+#[derive(Debug, Default)]
+pub struct BootReport {
+    /// Names of the containers started.
+    pub started: Vec<String>,
+    /// Names of those that failed to start, and why.
+    pub failed: Vec<(String, ContainerError)>,
+}
+
 /// A container's snapshot of facts for listing and inspecting.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -655,7 +664,7 @@ impl Runtime {
     /// After a reboot (or a crash of every monitor): starts the containers whose restart
     /// policy says they should run — `always`, `unless-stopped` unless a user stopped them,
     /// `on-failure` if they were running. Returns the names started and the failures.
-    pub fn boot(&self) -> Result<(Vec<String>, Vec<(String, ContainerError)>), ContainerError> {
+    pub fn boot(&self) -> Result<BootReport, ContainerError> {
         let mut started = Vec::new();
         let mut failed = Vec::new();
         for id in self.containers.ids()? {
@@ -703,7 +712,7 @@ impl Runtime {
                 Err(e) => failed.push((config.name, e)),
             }
         }
-        Ok((started, failed))
+        Ok(BootReport { started, failed })
     }
 
     /// The image id of a container's image, for the image store's in-use checks.
