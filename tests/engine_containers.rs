@@ -632,3 +632,27 @@ fn system_boot_starts_what_the_policies_ask_for() {
     // Running it again starts nothing more.
     assert_eq!(e.ok(&["system", "boot"]), "");
 }
+
+#[test]
+fn images_in_use_are_kept() {
+    let e = Engine::new();
+    let name = unique("user");
+    e.ok(&["create", "--name", &name, &e.image, "true"]);
+    let out = e.run(&["rmi", &e.image]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is using it"));
+    assert!(
+        e.ok(&["image", "prune", "-a", "-f"])
+            .contains("Total reclaimed space: 0B")
+    );
+    let df = e.ok(&["system", "df"]);
+    assert!(df.contains("Images          1         1"), "{df}");
+    // Forced: the name goes, the image stays for the container, which still runs.
+    assert!(e.ok(&["rmi", "-f", &e.image]).contains("Untagged: "));
+    assert_eq!(e.ok(&["images", "-q"]).lines().count(), 1);
+    e.ok(&["start", &name]);
+    assert_eq!(e.ok(&["wait", &name]).trim(), "0");
+    e.ok(&["rm", &name]);
+    e.ok(&["image", "prune", "-f"]);
+    assert_eq!(e.ok(&["images", "-q"]), "");
+}

@@ -180,6 +180,18 @@ impl EngineBackend {
         }
     }
 
+    /// Short ids of the containers made from image `id`.
+    fn containers_using(&self, id: &crate::engine::store::Digest) -> Result<Vec<String>> {
+        Ok(self
+            .runtime()
+            .list()
+            .map_err(containers::container_error)?
+            .into_iter()
+            .filter(|s| s.config.image_id == id.to_string())
+            .map(|s| s.config.id[..12].to_string())
+            .collect())
+    }
+
     /// Removes one image by id and collects what it alone used.
     fn delete_image(&self, id: &crate::engine::store::Digest) -> Result<(Vec<String>, u64)> {
         let store = self.images();
@@ -206,6 +218,21 @@ impl EngineBackend {
         self.emit(ObjectKind::Image, "delete", &id.to_string(), None);
         Ok((lines, freed))
     }
+}
+
+/// Bytes of the files under `dir` (0 when it does not exist).
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn receiver_stream<T: Send + 'static>(
@@ -268,12 +295,20 @@ impl Backend for EngineBackend {
     async fn list_images(&self, _all: bool) -> Result<Vec<ImageSummary>> {
         self.blocking(|me| {
             let layers = me.images().layers();
+            let containers = me.runtime().list().map_err(containers::container_error)?;
             let mut out: Vec<ImageSummary> = me
                 .images()
                 .images()
                 .map_err(image_error)?
                 .iter()
-                .map(|i| convert::summary(i, &layers))
+                .map(|i| {
+                    let mut row = convert::summary(i, &layers);
+                    row.containers = containers
+                        .iter()
+                        .filter(|c| c.config.image_id == row.id)
+                        .count();
+                    row
+                })
                 .collect();
             out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
             Ok(out)
@@ -481,6 +516,24 @@ impl Backend for EngineBackend {
             let store = me.images();
             let id = store.resolve(&reference).map_err(image_error)?;
             let tags = store.image(&id).map_err(image_error)?.tags;
+            let users = me.containers_using(&id)?;
+            if !users.is_empty() {
+                if !force {
+                    return Err(BackendError::conflict(format!(
+                        "unable to remove {reference} (must be forced): container {} is using it; remove the container first or use -f",
+                        users.join(", ")
+                    )));
+                }
+                // Forced: the names go, the image stays for its containers, as Docker does.
+                let lock = store.lock().map_err(image_error)?;
+                let mut lines = Vec::new();
+                for t in &tags {
+                    store.untag(&lock, t).map_err(image_error)?;
+                    me.emit(ObjectKind::Image, "untag", &id.to_string(), Some(&t.familiar()));
+                    lines.push(format!("Untagged: {}", t.familiar()));
+                }
+                return Ok(lines);
+            }
             // A name of an image that has other names: only that name goes.
             let named = Reference::parse(&reference)
                 .ok()
@@ -509,6 +562,9 @@ impl Backend for EngineBackend {
             let store = me.images();
             let mut report = PruneReport::default();
             for image in store.images().map_err(image_error)? {
+                if !me.containers_using(&image.record.id)?.is_empty() {
+                    continue;
+                }
                 if all || image.tags.is_empty() {
                     let (lines, freed) = me.delete_image(&image.record.id)?;
                     report.deleted.extend(lines);
@@ -552,8 +608,35 @@ impl Backend for EngineBackend {
             }
             usage.shared_layers = Some((shared, shared_bytes));
             usage.images.total = records.len();
-            // No container uses an image yet: all of it can be reclaimed.
-            usage.images.reclaimable = usage.images.size;
+            // What removing every image without containers would free: the layers that only
+            // such images use.
+            let containers = me.runtime().list().map_err(containers::container_error)?;
+            let used: Vec<&crate::engine::image::ImageRecord> = records
+                .iter()
+                .filter(|r| {
+                    containers
+                        .iter()
+                        .any(|c| c.config.image_id == r.id.to_string())
+                })
+                .collect();
+            usage.images.active = used.len();
+            let kept: BTreeSet<crate::engine::store::Digest> =
+                used.iter().flat_map(|r| r.chain()).collect();
+            usage.images.reclaimable = metas
+                .iter()
+                .filter(|m| !kept.contains(&m.chain_id))
+                .map(|m| m.size)
+                .sum();
+            for c in &containers {
+                let size = dir_size(&me.runtime().store().dir(&c.config.id).join("upper"));
+                usage.containers.total += 1;
+                usage.containers.size += size;
+                if c.state.status == crate::engine::container::Status::Running {
+                    usage.containers.active += 1;
+                } else {
+                    usage.containers.reclaimable += size;
+                }
+            }
             Ok(usage)
         })
         .await
