@@ -3,7 +3,6 @@
 //! types and Docker-shaped inspect JSON, logs from the json-file log, and `top`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -382,6 +381,3 @@ pub fn top(pids: &[i32]) -> TopOutput {
         processes,
     }
 }
-
-/// How often a followed log is polled.
-pub const FOLLOW_POLL: Duration = Duration::from_millis(100);

@@ -125,7 +125,7 @@ impl EngineBackend {
         match self.inner.storage_driver.as_str() {
             "overlay" => Driver::Overlay,
             "copy" => Driver::Copy,
-            _ => Driver::detect(&self.inner.root.tmp()),
+            _ => Driver::detect_once(self.inner.root.path(), &self.inner.root.tmp()),
         }
     }
 
@@ -839,7 +839,12 @@ impl Backend for EngineBackend {
             return Ok(history.boxed());
         }
         let me = self.clone();
-        let live = futures::stream::unfold((follower, false), move |(mut follower, ending)| {
+        let start = (
+            follower,
+            false,
+            crate::engine::container::Backoff::default(),
+        );
+        let live = futures::stream::unfold(start, move |(mut follower, ending, mut backoff)| {
             let me = me.clone();
             let id = id.clone();
             async move {
@@ -847,15 +852,16 @@ impl Backend for EngineBackend {
                     let batch: Vec<LogLine> =
                         follower.poll().iter().map(containers::log_line).collect();
                     if !batch.is_empty() {
+                        let fresh = crate::engine::container::Backoff::default();
                         return Some((
                             futures::stream::iter(batch.into_iter().map(Ok)),
-                            (follower, ending),
+                            (follower, ending, fresh),
                         ));
                     }
                     if ending {
                         return None;
                     }
-                    tokio::time::sleep(containers::FOLLOW_POLL).await;
+                    tokio::time::sleep(backoff.next_delay()).await;
                     let running = me
                         .runtime()
                         .get(&id)
@@ -874,7 +880,7 @@ impl Backend for EngineBackend {
                             follower.poll().iter().map(containers::log_line).collect();
                         return Some((
                             futures::stream::iter(last.into_iter().map(Ok)),
-                            (follower, true),
+                            (follower, true, backoff),
                         ));
                     }
                 }

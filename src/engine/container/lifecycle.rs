@@ -135,9 +135,29 @@ fn random_id() -> String {
     (0..4).map(|_| format!("{:016x}", random_u64())).collect()
 }
 
-/// Waits for `done`, checking every 50 ms; false after `limit`.
+/// Pauses between checks of something that usually happens soon: 2 ms, doubling to 100 ms.
+#[derive(Debug, Clone)]
+pub struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(Duration::from_millis(2))
+    }
+}
+
+impl Backoff {
+    /// The next pause.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.0;
+        self.0 = (self.0 * 2).min(Duration::from_millis(100));
+        d
+    }
+}
+
+/// Waits for `done`, checking soon and then less often; false after `limit`.
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + limit;
+    let mut backoff = Backoff::default();
     loop {
         if done() {
             return true;
@@ -145,7 +165,7 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
         if Instant::now() >= until {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(backoff.next_delay());
     }
 }
 
@@ -493,6 +513,7 @@ impl Runtime {
 
     /// Waits until a container's run is over; returns its exit code.
     pub fn wait(&self, id: &str) -> Result<i64, ContainerError> {
+        let mut backoff = Backoff::default();
         loop {
             let snap = self.get(id)?;
             match snap.state.status {
@@ -506,7 +527,7 @@ impl Runtime {
                     }
                 }
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(backoff.next_delay());
         }
     }
 

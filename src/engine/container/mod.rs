@@ -14,7 +14,7 @@ pub mod store;
 
 use std::path::PathBuf;
 
-pub use lifecycle::{Runtime, Snapshot};
+pub use lifecycle::{Backoff, Runtime, Snapshot};
 pub use record::{ContainerConfig, ContainerState, Status};
 pub use store::ContainerStore;
 

@@ -339,7 +339,15 @@ impl Monitor {
             }
             let timeout = nix::poll::PollTimeout::from(100u8);
             let ready = if fds.is_empty() {
-                std::thread::sleep(Duration::from_millis(100));
+                // Nothing left to copy: block until a child ends (ours, or one to reap).
+                match waitpid(Pid::from_raw(-1), None) {
+                    Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => code = Some(i64::from(c)),
+                    Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => {
+                        code = Some(128 + sig as i64)
+                    }
+                    Err(nix::errno::Errno::ECHILD) => code = code.or(Some(255)),
+                    _ => {}
+                }
                 Vec::new()
             } else {
                 let _ = nix::poll::poll(&mut fds, timeout);

@@ -81,6 +81,21 @@ impl Driver {
             Driver::Copy
         }
     }
+
+    /// [`Driver::detect`] once per data root: the answer is kept in `root/storage-driver`
+    /// (containers made with one driver need it for their whole life).
+    pub fn detect_once(root: &Path, scratch: &Path) -> Driver {
+        let file = root.join("storage-driver");
+        match std::fs::read_to_string(&file).as_deref().map(str::trim) {
+            Ok("overlay") => Driver::Overlay,
+            Ok("copy") => Driver::Copy,
+            _ => {
+                let d = Self::detect(scratch);
+                let _ = crate::engine::store::write_atomic(&file, d.name().as_bytes());
+                d
+            }
+        }
+    }
 }
 
 /// Mounts and unmounts a throw-away overlay in `scratch`.
