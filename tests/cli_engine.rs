@@ -6,75 +6,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::engine::Engine;
 use common::images;
 use common::registry::Registry;
-
-struct Engine {
-    dir: tempfile::TempDir,
-}
-
-impl Engine {
-    fn new() -> Engine {
-        Engine {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dockhand"));
-        c.args(args)
-            .env_remove("DOCKHAND_HOST")
-            .env("DOCKHAND_ROOT", self.root())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("HOME", self.dir.path())
-            .env_remove("DOCKER_CONFIG")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "dockhand {args:?} failed ({:?}): {}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs and expects failure with `code`; returns stderr.
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "dockhand {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn write(&self, name: &str, data: &[u8]) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, data).unwrap();
-        p
-    }
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -178,9 +115,9 @@ fn image_commands_run_on_the_engine() {
     );
 
     // Commands this build's engine does not serve say so, and what to use.
-    let err = e.fails(&["exec", "any", "true"], 125);
+    let err = e.fails(&["attach", "any"], 125);
     assert!(
-        err.contains("`exec` is not served") && err.contains("-H docker"),
+        err.contains("`attach` is not served") && err.contains("-H docker"),
         "{err}"
     );
 }

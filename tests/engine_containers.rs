@@ -6,58 +6,32 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use common::engine::Engine;
 use common::{images, unique};
 
-struct Engine {
-    dir: tempfile::TempDir,
+/// An engine root with the busybox test image loaded.
+struct Loaded {
+    engine: Engine,
     image: String,
 }
 
-impl Engine {
-    /// A data root with the busybox test image loaded.
-    fn new() -> Engine {
-        let e = Engine {
-            dir: tempfile::tempdir().unwrap(),
-            image: format!("{}:1", unique("busybox")),
-        };
-        let archive = e.dir.path().join("busybox.tar");
-        std::fs::write(&archive, images::busybox_archive(&e.image)).unwrap();
-        e.ok(&["load", "-i", archive.to_str().unwrap()]);
-        e
+impl std::ops::Deref for Loaded {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
     }
+}
 
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dockhand"));
-        c.args(args)
-            .env_remove("DOCKHAND_HOST")
-            .env("DOCKHAND_ROOT", self.root())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "dockhand {args:?} failed ({:?}): {}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+impl Loaded {
+    fn new() -> Loaded {
+        let engine = Engine::new();
+        let image = format!("{}:1", unique("busybox"));
+        let archive = engine.write("busybox.tar", &images::busybox_archive(&image));
+        engine.ok(&["load", "-i", archive.to_str().unwrap()]);
+        Loaded { engine, image }
     }
 
     /// `run --rm IMAGE sh -c SCRIPT` with extra flags; returns (code, stdout, stderr).
@@ -72,43 +46,11 @@ impl Engine {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
-
-    fn inspect(&self, name: &str) -> serde_json::Value {
-        let v: serde_json::Value = serde_json::from_str(&self.ok(&["inspect", name])).unwrap();
-        v[0].clone()
-    }
-
-    fn status(&self, name: &str) -> String {
-        self.inspect(name)["State"]["Status"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    fn wait_for(&self, what: &str, mut done: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !done() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "timed out: {what}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        let ids = self.run(&["ps", "-a", "-q"]);
-        for id in String::from_utf8_lossy(&ids.stdout).lines() {
-            let _ = self.run(&["rm", "-f", id]);
-        }
-    }
 }
 
 #[test]
 fn a_container_sees_only_itself() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let (code, out, err) = e.sh(
         &["--hostname", "box"],
         "echo $$; hostname; ps -o pid,args; true",
@@ -172,7 +114,7 @@ fn a_container_sees_only_itself() {
 
 #[test]
 fn the_lifecycle_reads_like_docker() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("ticker");
     let id = e
         .ok(&[
@@ -262,7 +204,7 @@ fn the_lifecycle_reads_like_docker() {
 
 #[test]
 fn files_written_in_a_container_stay_in_it() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let a = unique("writer");
     e.ok(&[
         "run",
@@ -298,7 +240,7 @@ fn files_written_in_a_container_stay_in_it() {
 
 #[test]
 fn cgroup_limits_are_enforced() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("oom");
     let out = e.run(&[
         "run",
@@ -333,7 +275,7 @@ fn cgroup_limits_are_enforced() {
 
 #[test]
 fn restart_policies_restart_with_back_off_and_stop_when_told() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("flaky");
     e.ok(&[
         "run",
@@ -382,7 +324,7 @@ fn restart_policies_restart_with_back_off_and_stop_when_told() {
 
 #[test]
 fn a_dead_monitor_is_never_reported_as_running() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("orphan");
     e.ok(&["run", "-d", "--name", &name, &e.image, "sleep", "600"]);
     let id = e.inspect(&name)["Id"].as_str().unwrap().to_string();
@@ -412,7 +354,7 @@ fn a_dead_monitor_is_never_reported_as_running() {
 
 #[test]
 fn logs_follow_until_the_container_ends() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("talker");
     e.ok(&[
         "run",
@@ -433,7 +375,7 @@ fn logs_follow_until_the_container_ends() {
 
 #[test]
 fn exec_joins_a_running_container() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("host");
     e.ok(&["run", "-d", "--name", &name, &e.image, "sleep", "600"]);
     // The exec'd process is in the container: its pid namespace, its hostname, its files.
@@ -488,7 +430,7 @@ fn exec_joins_a_running_container() {
 
 #[test]
 fn privileges_capabilities_read_only_and_env_files() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let caps = |flags: &[&str]| {
         let (_, out, err) = e.sh(flags, "grep CapEff /proc/self/status");
         let hex = out
@@ -544,7 +486,7 @@ fn privileges_capabilities_read_only_and_env_files() {
 
 #[test]
 fn stats_come_from_the_cgroup() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("spinner");
     e.ok(&[
         "run",
@@ -577,7 +519,7 @@ fn stats_come_from_the_cgroup() {
 
 #[test]
 fn system_boot_starts_what_the_policies_ask_for() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let names: Vec<String> = ["always", "unless", "stopped", "failure", "no"]
         .iter()
         .map(|n| unique(n))
@@ -635,7 +577,7 @@ fn system_boot_starts_what_the_policies_ask_for() {
 
 #[test]
 fn images_in_use_are_kept() {
-    let e = Engine::new();
+    let e = Loaded::new();
     let name = unique("user");
     e.ok(&["create", "--name", &name, &e.image, "true"]);
     let out = e.run(&["rmi", &e.image]);

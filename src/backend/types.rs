@@ -230,7 +230,7 @@ impl ContainerSummary {
 }
 
 /// Restart policy of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(tag = "name", rename_all = "kebab-case")]
 pub enum RestartPolicy {
     /// Never restart.
@@ -260,7 +260,7 @@ impl fmt::Display for RestartPolicy {
 }
 
 /// A mount of a container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Mount {
     /// `bind`, `volume` or `tmpfs`.
     pub kind: MountKind,
@@ -273,7 +273,7 @@ pub struct Mount {
 }
 
 /// The kind of a mount.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MountKind {
     /// A host path.
@@ -295,7 +295,7 @@ impl fmt::Display for MountKind {
 }
 
 /// Resource limits of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Resources {
     /// Memory limit in bytes.
     pub memory: Option<u64>,

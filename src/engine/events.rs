@@ -2,11 +2,11 @@
 //! process made it, and followed by `dockhand events` and the TUI. It is rotated to
 //! `events.jsonl.1` past a size; followers notice and reopen.
 
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::backend::types::Event;
+use crate::engine::store::LineFollower;
 
 /// Past this size the journal is rotated.
 const MAX_BYTES: u64 = 8 << 20;
@@ -44,69 +44,12 @@ impl Journal {
 
     /// A follower that yields events appended from now on.
     pub fn follow(&self) -> Follower {
-        let mut f = Follower {
-            path: self.path.clone(),
-            reader: None,
-            inode: 0,
-            partial: String::new(),
-        };
-        f.open(true);
-        f
+        LineFollower::from_end(self.path.clone())
     }
 }
 
 /// Reads new lines of the journal as they are appended.
-#[derive(Debug)]
-pub struct Follower {
-    path: PathBuf,
-    reader: Option<BufReader<std::fs::File>>,
-    inode: u64,
-    partial: String,
-}
-
-impl Follower {
-    fn open(&mut self, at_end: bool) {
-        self.reader = std::fs::File::open(&self.path).ok().map(|mut f| {
-            self.inode = f.metadata().map_or(0, |m| m.ino());
-            if at_end {
-                let _ = f.seek(SeekFrom::End(0));
-            }
-            BufReader::new(f)
-        });
-        self.partial.clear();
-    }
-
-    /// Events appended since the last call (none when nothing new).
-    pub fn poll(&mut self) -> Vec<Event> {
-        let current = std::fs::metadata(&self.path).map_or(0, |m| m.ino());
-        if self.reader.is_none() || (current != 0 && current != self.inode) {
-            // Created since, or rotated: read the new file from its start.
-            let fresh = self.reader.is_some() || current != 0;
-            self.open(!fresh);
-        }
-        let mut out = Vec::new();
-        let Some(reader) = self.reader.as_mut() else {
-            return out;
-        };
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    self.partial.push_str(&line);
-                    if !self.partial.ends_with('\n') {
-                        break; // the rest is still being written
-                    }
-                    if let Ok(e) = serde_json::from_str(self.partial.trim_end()) {
-                        out.push(e);
-                    }
-                    self.partial.clear();
-                }
-            }
-        }
-        out
-    }
-}
+pub type Follower = LineFollower<Event>;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 //! when a test fails.
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod images;
 pub mod registry;
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::backend::error::BackendError;
 use crate::backend::types::*;
 use crate::engine::container::lifecycle::CreateRequest;
-use crate::engine::container::record::{Limits, MountConfig, Restart, Status};
+use crate::engine::container::record::Status;
 use crate::engine::container::{ContainerError, Snapshot, logs};
 use crate::util::time::{parse_rfc3339_nanos, rfc3339, rfc3339_nanos};
 
@@ -59,24 +59,11 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
             "publishing ports needs a network; the embedded engine of this build offers --network host, where the container's ports are the host's",
         ));
     }
-    let mut mounts = Vec::new();
-    for m in &spec.mounts {
-        let kind = match m.kind {
-            MountKind::Bind => "bind",
-            MountKind::Tmpfs => "tmpfs",
-            MountKind::Volume => {
-                return Err(BackendError::invalid(format!(
-                    "volume {:?}: the embedded engine of this build mounts host paths (-v /host/path:{}) and tmpfs, not named volumes",
-                    m.source, m.destination
-                )));
-            }
-        };
-        mounts.push(MountConfig {
-            kind: kind.into(),
-            source: m.source.clone(),
-            destination: m.destination.clone(),
-            read_only: m.read_only,
-        });
+    if let Some(m) = spec.mounts.iter().find(|m| m.kind == MountKind::Volume) {
+        return Err(BackendError::invalid(format!(
+            "volume {:?}: the embedded engine of this build mounts host paths (-v /host/path:{}) and tmpfs, not named volumes",
+            m.source, m.destination
+        )));
     }
     Ok(CreateRequest {
         image: spec.image,
@@ -91,19 +78,9 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         tty: spec.tty,
         open_stdin: spec.open_stdin,
         auto_remove: spec.auto_remove,
-        restart: match spec.restart_policy {
-            RestartPolicy::No => Restart::No,
-            RestartPolicy::OnFailure { max_retries } => Restart::OnFailure { max_retries },
-            RestartPolicy::Always => Restart::Always,
-            RestartPolicy::UnlessStopped => Restart::UnlessStopped,
-        },
-        limits: Limits {
-            memory: spec.resources.memory,
-            nano_cpus: spec.resources.nano_cpus,
-            cpu_shares: spec.resources.cpu_shares,
-            pids_limit: spec.resources.pids_limit,
-        },
-        mounts,
+        restart: spec.restart_policy,
+        limits: spec.resources,
+        mounts: spec.mounts,
         network: network.into(),
         privileged: spec.privileged,
         cap_add: spec.cap_add,
@@ -160,15 +137,6 @@ pub fn summary(s: &Snapshot) -> ContainerSummary {
     }
 }
 
-fn restart_policy(r: Restart) -> RestartPolicy {
-    match r {
-        Restart::No => RestartPolicy::No,
-        Restart::OnFailure { max_retries } => RestartPolicy::OnFailure { max_retries },
-        Restart::Always => RestartPolicy::Always,
-        Restart::UnlessStopped => RestartPolicy::UnlessStopped,
-    }
-}
-
 fn time_or_zero(ns: Option<i128>) -> String {
     ns.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), rfc3339_nanos)
 }
@@ -179,21 +147,8 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
     let st = &s.state;
     let summary = summary(s);
     let state = state_of(st.status);
-    let policy = restart_policy(c.restart);
-    let mounts: Vec<Mount> = c
-        .mounts
-        .iter()
-        .map(|m| Mount {
-            kind: if m.kind == "tmpfs" {
-                MountKind::Tmpfs
-            } else {
-                MountKind::Bind
-            },
-            source: m.source.clone(),
-            destination: m.destination.clone(),
-            read_only: m.read_only,
-        })
-        .collect();
+    let policy = c.restart;
+    let mounts = c.mounts.clone();
     let dir = root.join("containers").join(&c.id);
     let (policy_name, retries) = match policy {
         RestartPolicy::OnFailure { max_retries } => ("on-failure", max_retries),
@@ -242,7 +197,7 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
             "NanoCpus": c.limits.nano_cpus.unwrap_or(0),
             "CpuShares": c.limits.cpu_shares.unwrap_or(0),
             "PidsLimit": c.limits.pids_limit,
-            "Binds": c.mounts.iter().filter(|m| m.kind == "bind").map(|m| {
+            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| {
                 format!("{}:{}{}", m.source, m.destination, if m.read_only { ":ro" } else { "" })
             }).collect::<Vec<_>>(),
         },
@@ -280,12 +235,7 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
         restart_count: st.restart_count,
         mounts,
         endpoints: Vec::new(),
-        resources: Resources {
-            memory: c.limits.memory,
-            nano_cpus: c.limits.nano_cpus,
-            cpu_shares: c.limits.cpu_shares,
-            pids_limit: c.limits.pids_limit,
-        },
+        resources: c.limits,
         pid: st.pid.map(|p| p as u32),
         oom_killed: st.oom_killed,
         tty: c.tty,

@@ -826,7 +826,7 @@ impl Backend for EngineBackend {
                 let id = me.resolve_container(&reference)?;
                 let dir = me.runtime().store().dir(&id).join("logs");
                 // The follower starts before the history is read, so no line falls between.
-                let follower = crate::engine::container::logs::Follower::new(&dir);
+                let follower = crate::engine::container::logs::follow(&dir);
                 let history = containers::select_history(
                     crate::engine::container::logs::history(&dir),
                     &options,

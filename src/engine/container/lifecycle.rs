@@ -9,7 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::monitor::{self, start_time};
-use super::record::{ContainerConfig, ContainerState, Limits, MountConfig, Restart, Status};
+use super::record::{
+    ContainerConfig, ContainerState, Limits, MountConfig, MountKind, Restart, Status,
+};
 use super::spec::capabilities;
 use super::{ContainerError, ContainerStore, RUNTIME_DIR};
 use crate::backend::types::{Event, ObjectKind};
@@ -329,7 +331,7 @@ impl Runtime {
         };
         capabilities(&config)?;
         for m in &config.mounts {
-            if m.kind == "bind" && !Path::new(&m.source).exists() {
+            if m.kind == MountKind::Bind && !Path::new(&m.source).exists() {
                 std::fs::create_dir_all(&m.source).map_err(|e| {
                     ContainerError::Invalid(format!("cannot create bind source {}: {e}", m.source))
                 })?;

@@ -3,12 +3,12 @@
 //! size to `container.log.1` … `.N`. The monitor writes them; readers take the history and
 //! follow new lines across rotation.
 
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::store::LineFollower;
 use crate::util::time::{parse_rfc3339_nanos, rfc3339_nanos, unix_now_ns};
 
 /// Rotation defaults: 10 MB per file, 3 files.
@@ -158,67 +158,11 @@ pub fn history(dir: &Path) -> Vec<Record> {
 }
 
 /// Follows the current log from its end, across rotation.
-pub struct Follower {
-    path: PathBuf,
-    reader: Option<BufReader<std::fs::File>>,
-    inode: u64,
-    partial: String,
-}
+pub type Follower = LineFollower<Record>;
 
-impl Follower {
-    /// Starts at the current end of the log in `dir`.
-    pub fn new(dir: &Path) -> Follower {
-        let mut f = Follower {
-            path: current(dir),
-            reader: None,
-            inode: 0,
-            partial: String::new(),
-        };
-        if let Ok(mut file) = std::fs::File::open(&f.path) {
-            f.inode = file.metadata().map_or(0, |m| m.ino());
-            let _ = file.seek(SeekFrom::End(0));
-            f.reader = Some(BufReader::new(file));
-        }
-        f
-    }
-
-    /// Records written since the last call.
-    pub fn poll(&mut self) -> Vec<Record> {
-        let mut out = self.read_available();
-        let inode = std::fs::metadata(&self.path).map_or(0, |m| m.ino());
-        if inode != 0 && inode != self.inode {
-            // Rotated: what was left in the old file is read above; the new one from its start.
-            self.reader = std::fs::File::open(&self.path).ok().map(BufReader::new);
-            self.inode = inode;
-            self.partial.clear();
-            out.extend(self.read_available());
-        }
-        out
-    }
-
-    fn read_available(&mut self) -> Vec<Record> {
-        let mut out = Vec::new();
-        let Some(reader) = self.reader.as_mut() else {
-            return out;
-        };
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    self.partial.push_str(&line);
-                    if !self.partial.ends_with('\n') {
-                        break;
-                    }
-                    if let Ok(r) = serde_json::from_str(self.partial.trim_end()) {
-                        out.push(r);
-                    }
-                    self.partial.clear();
-                }
-            }
-        }
-        out
-    }
+/// A follower of the log in `dir`, from its current end.
+pub fn follow(dir: &Path) -> Follower {
+    LineFollower::from_end(current(dir))
 }
 
 #[cfg(test)]
@@ -229,7 +173,7 @@ mod tests {
     fn lines_are_split_per_stream_rotated_and_followed() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = LogWriter::open(dir.path(), 4096, 3).unwrap();
-        let mut follow = Follower::new(dir.path());
+        let mut follow = follow(dir.path());
         w.write(0, b"out one\nout ").unwrap();
         w.write(1, b"err one\n").unwrap();
         w.write(0, b"two\n").unwrap();

@@ -6,49 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// How a container restarts when its process exits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "kebab-case")]
-pub enum Restart {
-    /// Never.
-    #[default]
-    No,
-    /// After a non-zero exit, at most `max_retries` times (0: no limit).
-    OnFailure {
-        /// Most restarts; 0 for no limit.
-        max_retries: u32,
-    },
-    /// Always, unless a user stopped it (then again after `system boot`).
-    Always,
-    /// Always, unless a user stopped it (and not after `system boot` either).
-    UnlessStopped,
-}
-
-/// A mount of a container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountConfig {
-    /// `bind`, `volume` or `tmpfs`.
-    pub kind: String,
-    /// Host path or volume name (empty for tmpfs).
-    pub source: String,
-    /// Path inside the container.
-    pub destination: String,
-    /// Read-only.
-    pub read_only: bool,
-}
-
 /// Resource limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Limits {
-    /// Memory limit in bytes.
-    pub memory: Option<u64>,
-    /// CPU quota in billionths of a CPU.
-    pub nano_cpus: Option<u64>,
-    /// Relative CPU weight (Docker's 2..262144, default 1024).
-    pub cpu_shares: Option<u64>,
-    /// Most processes.
-    pub pids_limit: Option<i64>,
-}
+pub use crate::backend::types::Resources as Limits;
+/// How a container restarts when its process exits (the domain type, stored as it is).
+pub use crate::backend::types::RestartPolicy as Restart;
+/// A mount of a container.
+pub use crate::backend::types::{Mount as MountConfig, MountKind};
 
 /// A container's configuration, fixed at create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

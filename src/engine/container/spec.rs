@@ -9,7 +9,7 @@ use oci_spec::runtime::Spec;
 use serde_json::{Value, json};
 
 use super::ContainerError;
-use super::record::ContainerConfig;
+use super::record::{ContainerConfig, MountKind};
 
 /// Docker's default capability set.
 pub const DEFAULT_CAPS: &[&str] = &[
@@ -334,8 +334,8 @@ pub fn build(config: &ContainerConfig, input: &SpecInput<'_>) -> Result<Spec, Co
         if m.read_only {
             options.push("ro");
         }
-        let entry = match m.kind.as_str() {
-            "tmpfs" => {
+        let entry = match m.kind {
+            MountKind::Tmpfs => {
                 options.extend(["nosuid", "nodev", "noexec"]);
                 json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options})
             }

@@ -5,12 +5,14 @@
 
 mod atomic;
 mod blobs;
+mod follow;
 mod lock;
 
 use std::path::{Path, PathBuf};
 
 pub use atomic::{sync_dir, write_atomic};
 pub use blobs::{BlobStore, Digest, HashReader};
+pub use follow::LineFollower;
 pub use lock::Lock;
 
 /// Why a store operation failed.

@@ -1,0 +1,77 @@
+//! Following a file of JSON lines as it grows and is rotated (the events journal, container
+//! logs): each poll returns the records appended since the last one; a file renamed away is
+//! read to its end, then the new file from its start.
+
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::marker::PhantomData;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use serde::de::DeserializeOwned;
+
+/// Reads new records of a JSON-lines file.
+#[derive(Debug)]
+pub struct LineFollower<T> {
+    path: PathBuf,
+    reader: Option<BufReader<std::fs::File>>,
+    inode: u64,
+    partial: String,
+    records: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> LineFollower<T> {
+    /// Starts at the current end of `path` (or at the start of the file once it exists).
+    pub fn from_end(path: PathBuf) -> LineFollower<T> {
+        let mut f = LineFollower {
+            path,
+            reader: None,
+            inode: 0,
+            partial: String::new(),
+            records: PhantomData,
+        };
+        if let Ok(mut file) = std::fs::File::open(&f.path) {
+            f.inode = file.metadata().map_or(0, |m| m.ino());
+            let _ = file.seek(SeekFrom::End(0));
+            f.reader = Some(BufReader::new(file));
+        }
+        f
+    }
+
+    /// Records appended since the last call.
+    pub fn poll(&mut self) -> Vec<T> {
+        let mut out = self.read_available();
+        let inode = std::fs::metadata(&self.path).map_or(0, |m| m.ino());
+        if inode != 0 && inode != self.inode {
+            // Created since, or rotated: the old file was read to its end above.
+            self.reader = std::fs::File::open(&self.path).ok().map(BufReader::new);
+            self.inode = inode;
+            self.partial.clear();
+            out.extend(self.read_available());
+        }
+        out
+    }
+
+    fn read_available(&mut self) -> Vec<T> {
+        let mut out = Vec::new();
+        let Some(reader) = self.reader.as_mut() else {
+            return out;
+        };
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    self.partial.push_str(&line);
+                    if !self.partial.ends_with('\n') {
+                        break; // the rest is still being written
+                    }
+                    if let Ok(r) = serde_json::from_str(self.partial.trim_end()) {
+                        out.push(r);
+                    }
+                    self.partial.clear();
+                }
+            }
+        }
+        out
+    }
+}
