@@ -1,9 +1,9 @@
-//! The embedded, daemonless engine. Its core imports no tokio, ratatui or bollard; it is
-//! reached from the front ends through the `Backend` seam.
-//!
-//! So far it holds image references and the data root's store (atomic writes, locks, the
-//! verified content store) and safe layer unpacking; snapshots, images, containers and
-//! networks follow.
+//! The embedded, daemonless engine, reached from the front ends through the `Backend` seam.
+//! Its core (store, layers, images, containers, check) is synchronous and imports no tokio,
+//! ratatui or bollard; `registry` is its async edge. It holds the data root's store (atomic
+//! writes, locks, the verified content store), layers and container snapshots, images and
+//! their sources (archives, registries), containers with their per-container monitor, the
+//! events journal and host facts. Volumes and networks follow.
 
 pub mod check;
 pub mod container;
