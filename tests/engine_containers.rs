@@ -598,3 +598,66 @@ fn images_in_use_are_kept() {
     e.ok(&["image", "prune", "-f"]);
     assert_eq!(e.ok(&["images", "-q"]), "");
 }
+
+#[test]
+fn cp_stays_inside_the_container() {
+    let e = Loaded::new();
+    let name = unique("files");
+    e.ok(&["run", "-d", "--name", &name, &e.image, "sleep", "600"]);
+    // A link in the container pointing at /etc means the container's /etc, not the host's.
+    e.ok(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "ln -s /etc /tmp/escape; mkdir /tmp/dir; echo deep > /tmp/dir/f",
+    ]);
+    let src = e.write("hello.txt", b"hello\n");
+    let host_marker = std::path::Path::new("/etc").join(format!("{}.txt", unique("cp")));
+    let src_named = e.write(host_marker.file_name().unwrap().to_str().unwrap(), b"x\n");
+    e.ok(&["cp", src.to_str().unwrap(), &format!("{name}:/tmp/")]);
+    e.ok(&[
+        "cp",
+        src_named.to_str().unwrap(),
+        &format!("{name}:/tmp/escape/"),
+    ]);
+    assert!(!host_marker.exists(), "nothing written to the host's /etc");
+    let listed = e.ok(&["exec", &name, "ls", "/etc"]);
+    assert!(
+        listed.contains(host_marker.file_name().unwrap().to_str().unwrap()),
+        "{listed}"
+    );
+    assert_eq!(e.ok(&["exec", &name, "cat", "/tmp/hello.txt"]), "hello\n");
+
+    // Out again: a file, a directory, and a file read through the link.
+    let out = e.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    e.ok(&["cp", &format!("{name}:/tmp/dir"), out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("dir/f")).unwrap(),
+        "deep\n"
+    );
+    e.ok(&[
+        "cp",
+        &format!("{name}:/tmp/escape/motd"),
+        out.join("motd").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("motd")).unwrap(),
+        "built by the dockhand tests\n"
+    );
+    // A stopped container's files are there too; missing paths are named.
+    e.ok(&["stop", "-t", "0", &name]);
+    e.ok(&[
+        "cp",
+        &format!("{name}:/tmp/hello.txt"),
+        out.join("again").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("again")).unwrap(),
+        "hello\n"
+    );
+    let out2 = e.run(&["cp", &format!("{name}:/nope"), out.to_str().unwrap()]);
+    assert_eq!(out2.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out2.stderr).contains("/nope"));
+}

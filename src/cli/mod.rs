@@ -566,7 +566,7 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
                 Some(c) => format!("`{}`", command_name(c)),
             };
             return Err(SelectError::NoBackend(format!(
-                "{what} is not served by the embedded engine of this build, which runs images and non-interactive containers (run without -i/-t, create, start, stop, kill, restart, pause, unpause, rm, rename, logs, top, wait, ps, inspect, exec, stats) but has no attach, cp or TUI yet. Use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)"
+                "{what} is not served by the embedded engine of this build, which runs images and non-interactive containers (run without -i/-t, create, start, stop, kill, restart, pause, unpause, rm, rename, logs, top, wait, ps, inspect, exec, stats, cp) but has no attach or TUI yet. Use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)"
             )));
         }
         let storage_driver = match config.engine.storage_driver {
@@ -614,6 +614,7 @@ fn engine_serves(command: &Commands) -> bool {
             | Commands::Wait { .. }
             | Commands::Exec(_)
             | Commands::Stats { .. }
+            | Commands::Cp { .. }
             | Commands::Container(_)
             | Commands::Pull { .. }
             | Commands::Push { .. }

@@ -1030,11 +1030,52 @@ impl Backend for EngineBackend {
         Ok(stream.boxed())
     }
 
+    async fn stat_path(&self, container: &str, path: &str) -> Result<Option<bool>> {
+        let (reference, path) = (container.to_string(), path.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .with_rootfs(&id, |rootfs| {
+                    crate::engine::container::files::stat(rootfs, &path)
+                })
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
+    async fn copy_from(&self, container: &str, path: &str) -> Result<ByteStream> {
+        let (reference, path) = (container.to_string(), path.to_string());
+        let tar = self
+            .blocking(move |me| {
+                let id = me.resolve_container(&reference)?;
+                me.runtime()
+                    .with_rootfs(&id, |rootfs| {
+                        crate::engine::container::files::archive(rootfs, &path)
+                    })
+                    .map_err(containers::container_error)
+            })
+            .await?;
+        Ok(futures::stream::once(async move { Ok(Bytes::from(tar)) }).boxed())
+    }
+
+    async fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> Result<()> {
+        let tar = super::collect_bytes(archive)
+            .await
+            .map_err(|e| BackendError::invalid(format!("cannot read the archive: {e}")))?;
+        let (reference, dir) = (container.to_string(), dir.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .with_rootfs(&id, |rootfs| {
+                    crate::engine::container::files::extract(rootfs, &dir, &tar)
+                })
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
     unsupported! {
         fn attach(&self, container: &str, stdin: bool) -> Session;
-        fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
-        fn copy_from(&self, container: &str, path: &str) -> ByteStream;
-        fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();
         fn list_volumes(&self) -> Vec<VolumeSummary>;
         fn inspect_volume(&self, name: &str) -> VolumeSummary;
         fn create_volume(&self, spec: VolumeSpec) -> VolumeSummary;

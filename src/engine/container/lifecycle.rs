@@ -659,6 +659,30 @@ impl Runtime {
         Ok(())
     }
 
+    /// Runs `f` with the container's root filesystem: the mounted one while it runs, else
+    /// mounted for the time `f` takes.
+    pub fn with_rootfs<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&Path) -> Result<T, ContainerError>,
+    ) -> Result<T, ContainerError> {
+        let snap = self.get(id)?;
+        let dir = self.containers.dir(id);
+        if matches!(
+            snap.state.status,
+            Status::Running | Status::Paused | Status::Restarting
+        ) {
+            return f(&dir.join("rootfs"));
+        }
+        let image_id = Digest::parse(&snap.config.image_id)?;
+        let chain = self.images.record(&image_id)?.chain();
+        let snapshots = self.snapshots();
+        let rootfs = snapshots.prepare(&chain, &dir)?;
+        let result = f(&rootfs);
+        let _ = snapshots.release(&dir);
+        result
+    }
+
     /// Host pids of every process in the container (those in its pid namespace).
     pub fn pids(&self, id: &str) -> Result<Vec<i32>, ContainerError> {
         let snap = self.get(id)?;

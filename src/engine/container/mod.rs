@@ -4,6 +4,7 @@
 //! pause, unpause, top).
 
 pub mod exec;
+pub mod files;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;

@@ -1,0 +1,119 @@
+//! Files of a container for `cp`: paths are resolved inside its root filesystem as the
+//! container sees them (`openat2` with `RESOLVE_IN_ROOT`, so a symlink in the container
+//! cannot lead outside it), archives are written without following links, and archives are
+//! unpacked with the tar crate's `unpack_in`, which refuses entries that would land outside
+//! the destination.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use super::ContainerError;
+
+fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
+    ContainerError::Runtime(format!("{what}: {e}"))
+}
+
+/// Opens `path` of the container whose root filesystem is `rootfs`; `None` when missing.
+fn open_in(rootfs: &Path, path: &str) -> Result<Option<OwnedFd>, ContainerError> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let root = rustix::fs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| runtime("cannot open the container's root filesystem", e))?;
+    let rel = path.trim_start_matches('/');
+    let rel = if rel.is_empty() { "." } else { rel };
+    match rustix::fs::openat2(
+        &root,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT,
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => Err(runtime(&format!("cannot open {path} in the container"), e)),
+    }
+}
+
+/// Where an open file really is on the host.
+fn real_path(fd: &OwnedFd) -> Result<PathBuf, ContainerError> {
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|e| runtime("cannot resolve a path in the container", e))
+}
+
+/// Whether `path` exists in the container: `Some(true)` for a directory.
+pub fn stat(rootfs: &Path, path: &str) -> Result<Option<bool>, ContainerError> {
+    Ok(match open_in(rootfs, path)? {
+        None => None,
+        Some(fd) => Some(
+            rustix::fs::fstat(&fd)
+                .map(|s| {
+                    rustix::fs::FileType::from_raw_mode(s.st_mode)
+                        == rustix::fs::FileType::Directory
+                })
+                .map_err(|e| runtime("stat", e))?,
+        ),
+    })
+}
+
+/// A tar archive of `path` of the container, its last component at the top, links kept as
+/// links.
+pub fn archive(rootfs: &Path, path: &str) -> Result<Vec<u8>, ContainerError> {
+    let fd = open_in(rootfs, path)?.ok_or_else(|| {
+        ContainerError::Invalid(format!(
+            "no such file or directory in the container: {path}"
+        ))
+    })?;
+    let real = real_path(&fd)?;
+    let name = Path::new(path.trim_end_matches('/'))
+        .file_name()
+        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    let meta = std::fs::symlink_metadata(&real).map_err(|e| runtime("stat", e))?;
+    let result = if meta.is_dir() {
+        b.append_dir_all(&name, &real)
+    } else {
+        b.append_path_with_name(&real, &name)
+    };
+    result.map_err(|e| runtime(&format!("cannot archive {path}"), e))?;
+    b.into_inner().map_err(|e| runtime("cannot archive", e))
+}
+
+/// Unpacks `tar` into directory `dir` of the container.
+pub fn extract(rootfs: &Path, dir: &str, tar: &[u8]) -> Result<(), ContainerError> {
+    let fd = open_in(rootfs, dir)?.ok_or_else(|| {
+        ContainerError::Invalid(format!("no such directory in the container: {dir}"))
+    })?;
+    let real = real_path(&fd)?;
+    if !real.is_dir() {
+        return Err(ContainerError::Invalid(format!(
+            "{dir} in the container is not a directory"
+        )));
+    }
+    let mut archive = tar::Archive::new(tar);
+    archive.set_preserve_permissions(true);
+    archive.set_overwrite(true);
+    for entry in archive
+        .entries()
+        .map_err(|e| ContainerError::Invalid(format!("not a tar archive: {e}")))?
+    {
+        let mut entry =
+            entry.map_err(|e| ContainerError::Invalid(format!("not a tar archive: {e}")))?;
+        let name = entry
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let inside = entry
+            .unpack_in(&real)
+            .map_err(|e| runtime(&format!("cannot write {name}"), e))?;
+        if !inside {
+            return Err(ContainerError::Invalid(format!(
+                "refused archive entry {name:?}: it would be written outside {dir}"
+            )));
+        }
+    }
+    Ok(())
+}
