@@ -512,7 +512,10 @@ fn stats_come_from_the_cgroup() {
         .trim_end_matches('%')
         .parse()
         .unwrap();
-    assert!((20.0..=75.0).contains(&cpu), "held to half a CPU: {row}");
+    assert!(
+        (5.0..=75.0).contains(&cpu),
+        "busy, and held to half a CPU: {row}"
+    );
     assert!(row.contains("/ 64MiB"), "{row}");
     assert!(row.trim_end().ends_with(" 1"), "one process: {row}");
 }
