@@ -13,7 +13,7 @@ use super::record::{
     ContainerConfig, ContainerState, Limits, MountConfig, MountKind, Restart, Status,
 };
 use super::spec::capabilities;
-use super::{ContainerError, ContainerStore, RUNTIME_DIR};
+use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
 use crate::backend::types::{Event, ObjectKind};
 use crate::engine::events::Journal;
 use crate::engine::image::ImageStore;
@@ -466,13 +466,8 @@ impl Runtime {
 
     /// Whether the container's run is over and its monitor has finished.
     fn settled(&self, id: &str) -> bool {
-        self.containers.state(id).is_ok_and(|s| {
-            !matches!(
-                s.status,
-                Status::Running | Status::Paused | Status::Restarting
-            ) || !Self::monitor_alive(&s)
-        }) && self
-            .containers
+        // The monitor records the end before it exits, so its being gone says both.
+        self.containers
             .state(id)
             .is_ok_and(|s| !Self::monitor_alive(&s))
     }
@@ -569,13 +564,7 @@ impl Runtime {
                 );
             }
         }
-        let leftover = Path::new(RUNTIME_DIR).join(id);
-        if leftover.exists() {
-            if let Ok(mut c) = libcontainer::container::Container::load(leftover.clone()) {
-                let _ = c.delete(true);
-            }
-            let _ = std::fs::remove_dir_all(&leftover);
-        }
+        clear_runtime_state(id);
         let lock = self.containers.lock()?;
         self.snapshots().remove(&self.containers.dir(id))?;
         self.containers.remove(&lock, id)?;
@@ -740,13 +729,7 @@ impl Runtime {
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
-            let leftover = Path::new(RUNTIME_DIR).join(&id);
-            if leftover.exists() {
-                if let Ok(mut c) = libcontainer::container::Container::load(leftover.clone()) {
-                    let _ = c.delete(true);
-                }
-                let _ = std::fs::remove_dir_all(&leftover);
-            }
+            clear_runtime_state(&id);
             let _ = self.snapshots().release(&self.containers.dir(&id));
             self.containers.update_state(&id, |s| {
                 s.status = Status::Exited;

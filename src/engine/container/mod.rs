@@ -26,6 +26,18 @@ use crate::engine::store::StoreError;
 /// Where libcontainer keeps its per-container state (short paths: it binds a unix socket there).
 pub const RUNTIME_DIR: &str = "/run/dockhand";
 
+/// Deletes what libcontainer kept of a container's last run (its cgroup and its state in
+/// [`RUNTIME_DIR`]), when a monitor died before it could.
+pub fn clear_runtime_state(id: &str) {
+    let dir = std::path::Path::new(RUNTIME_DIR).join(id);
+    if dir.exists() {
+        if let Ok(mut c) = libcontainer::container::Container::load(dir.clone()) {
+            let _ = c.delete(true);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 /// Why a container operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {

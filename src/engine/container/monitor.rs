@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
 use super::record::{ContainerConfig, Restart, Status};
 use super::spec::{SpecInput, build};
-use super::{ContainerError, ContainerStore, RUNTIME_DIR};
+use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
 use crate::backend::types::{Event, ObjectKind};
 use crate::engine::events::Journal;
 use crate::engine::image::ImageStore;
@@ -268,13 +268,7 @@ impl Monitor {
         spec.save(bundle.join("config.json"))
             .map_err(|e| runtime("cannot write the runtime spec", e))?;
         // A state left by a monitor that died is in the way.
-        let stale = Path::new(RUNTIME_DIR).join(&self.id);
-        if stale.exists() {
-            if let Ok(mut old) = libcontainer::container::Container::load(stale.clone()) {
-                let _ = old.delete(true);
-            }
-            let _ = std::fs::remove_dir_all(&stale);
-        }
+        clear_runtime_state(&self.id);
         std::fs::create_dir_all(RUNTIME_DIR)
             .map_err(|e| runtime("cannot create /run/dockhand", e))?;
         let (out_r, out_w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
