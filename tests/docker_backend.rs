@@ -172,7 +172,15 @@ async fn the_container_lifecycle_follows_docker() {
         "{row:?}"
     );
 
-    let top = b.top_container(&name).await.unwrap();
+    // Right after start, the process may still be runc's init before it execs the command.
+    let mut top = b.top_container(&name).await.unwrap();
+    for _ in 0..50 {
+        if top.processes.iter().any(|p| p.join(" ").contains("trap")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        top = b.top_container(&name).await.unwrap();
+    }
     assert!(
         top.processes.iter().any(|p| p.join(" ").contains("trap")),
         "{top:?}"
