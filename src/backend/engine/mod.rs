@@ -825,12 +825,8 @@ impl Backend for EngineBackend {
             .blocking(move |me| {
                 let id = me.resolve_container(&reference)?;
                 let dir = me.runtime().store().dir(&id).join("logs");
-                // The follower starts before the history is read, so no line falls between.
-                let follower = crate::engine::container::logs::follow(&dir);
-                let history = containers::select_history(
-                    crate::engine::container::logs::history(&dir),
-                    &options,
-                );
+                let (history, follower) = crate::engine::container::logs::open(&dir);
+                let history = containers::select_history(history, &options);
                 Ok((id, history, follower))
             })
             .await?;

@@ -4,6 +4,7 @@
 //! follow new lines across rotation.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -136,34 +137,42 @@ impl LogWriter {
     }
 }
 
-/// Every stored record, oldest first.
-pub fn history(dir: &Path) -> Vec<Record> {
+/// Every stored record, oldest first, and a follower that continues exactly where that
+/// history ends: a line written while the history is read is in one of the two, never both.
+pub fn open(dir: &Path) -> (Vec<Record>, Follower) {
+    // The current file is opened first; if it is rotated while the older files are read,
+    // its new name is skipped below and its records come from the handle already open.
+    let mut follower = LineFollower::from_start(current(dir));
     let mut files: Vec<PathBuf> = (1..=64)
         .map(|n| rotated(dir, n))
         .take_while(|p| p.exists())
         .collect();
     files.reverse();
-    files.push(current(dir));
     let mut out = Vec::new();
     for f in files {
-        if let Ok(file) = std::fs::File::open(&f) {
-            for line in BufReader::new(file).lines().map_while(Result::ok) {
-                if let Ok(r) = serde_json::from_str(&line) {
-                    out.push(r);
-                }
+        let Ok(file) = std::fs::File::open(&f) else {
+            continue;
+        };
+        if file.metadata().map(|m| m.ino()).ok() == Some(follower.inode()) {
+            continue;
+        }
+        for line in BufReader::new(file).lines().map_while(Result::ok) {
+            if let Ok(r) = serde_json::from_str(&line) {
+                out.push(r);
             }
         }
     }
-    out
+    out.extend(follower.poll());
+    (out, follower)
 }
 
-/// Follows the current log from its end, across rotation.
+/// Every stored record, oldest first.
+pub fn history(dir: &Path) -> Vec<Record> {
+    open(dir).0
+}
+
+/// Follows the current log across rotation.
 pub type Follower = LineFollower<Record>;
-
-/// A follower of the log in `dir`, from its current end.
-pub fn follow(dir: &Path) -> Follower {
-    LineFollower::from_end(current(dir))
-}
 
 #[cfg(test)]
 mod tests {
@@ -173,7 +182,11 @@ mod tests {
     fn lines_are_split_per_stream_rotated_and_followed() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = LogWriter::open(dir.path(), 4096, 3).unwrap();
-        let mut follow = follow(dir.path());
+        w.write(0, b"before\n").unwrap();
+        let (before, mut follow) = open(dir.path());
+        assert_eq!(before.len(), 1);
+        // What the history returned, the follower does not return again.
+        assert!(follow.poll().is_empty());
         w.write(0, b"out one\nout ").unwrap();
         w.write(1, b"err one\n").unwrap();
         w.write(0, b"two\n").unwrap();

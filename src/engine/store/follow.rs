@@ -37,6 +37,29 @@ impl<T: DeserializeOwned> LineFollower<T> {
         f
     }
 
+    /// Starts at the beginning of `path`: the first poll returns everything it holds. Records
+    /// read once are never returned again, so a reader of the whole file that keeps
+    /// following sees each record exactly once.
+    pub fn from_start(path: PathBuf) -> LineFollower<T> {
+        let mut f = LineFollower {
+            path,
+            reader: None,
+            inode: 0,
+            partial: String::new(),
+            records: PhantomData,
+        };
+        if let Ok(file) = std::fs::File::open(&f.path) {
+            f.inode = file.metadata().map_or(0, |m| m.ino());
+            f.reader = Some(BufReader::new(file));
+        }
+        f
+    }
+
+    /// The inode of the file being read (0 before it exists).
+    pub fn inode(&self) -> u64 {
+        self.inode
+    }
+
     /// Records appended since the last call.
     pub fn poll(&mut self) -> Vec<T> {
         let mut out = self.read_available();
