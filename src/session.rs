@@ -139,7 +139,7 @@ pub async fn drive(b: &AnyBackend, session: Session, tty: bool) -> Result<i64> {
     let mut err = std::io::stderr();
     // Docker reports a missing command as 126; a shell (and `docker run`) says 127.
     let mut not_found = false;
-    let mut last_key = 0u8;
+    let mut held_ctrl_p = false;
     let result: Result<()> = loop {
         tokio::select! {
             chunk = output.next() => match chunk {
@@ -165,17 +165,31 @@ pub async fn drive(b: &AnyBackend, session: Session, tty: bool) -> Result<i64> {
             bytes = async { pump.as_mut()?.keys.recv().await }, if pump.is_some() => match bytes {
                 Some(bytes) => {
                     let mut detach = false;
+                    // ctrl-p is held back until the next key says whether it detaches, so
+                    // the detach keys never reach the container.
+                    let mut send = Vec::with_capacity(bytes.len() + 1);
                     for &k in &bytes {
-                        detach |= attach && last_key == 0x10 && k == 0x11;
-                        last_key = k;
+                        if attach && held_ctrl_p {
+                            held_ctrl_p = false;
+                            if k == 0x11 {
+                                detach = true;
+                                break;
+                            }
+                            send.push(0x10);
+                        }
+                        if attach && k == 0x10 {
+                            held_ctrl_p = true;
+                            continue;
+                        }
                         if attach && !tty && k == 0x03 {
                             if let SessionId::Attach(c) = &id {
                                 let _ = b.kill_container(c, Some("INT")).await;
                             }
                         }
+                        send.push(k);
                     }
                     if let Some(w) = input.as_mut() {
-                        if w.write_all(&bytes).await.and(w.flush().await).is_err() {
+                        if !send.is_empty() && w.write_all(&send).await.and(w.flush().await).is_err() {
                             input = None;
                         }
                     }

@@ -114,10 +114,30 @@ fn image_commands_run_on_the_engine() {
         0
     );
 
-    // Commands this build's engine does not serve say so, and what to use.
-    let err = e.fails(&["attach", "any"], 125);
+    // What the engine has no part for says so, and what to use.
+    let err = e.fails(&["volume", "create", "data"], 125);
     assert!(
-        err.contains("`attach` is not served") && err.contains("-H docker"),
+        err.contains("no named volumes") && err.contains("-H docker"),
+        "{err}"
+    );
+    assert_eq!(e.ok(&["volume", "ls", "-q"]), "");
+    let networks = e.ok(&["network", "ls"]);
+    assert!(
+        networks.contains("host") && networks.contains("none"),
+        "{networks}"
+    );
+
+    // Without root the engine says what it needs and what else there is.
+    let out = {
+        use std::os::unix::process::CommandExt;
+        let mut c = e.command(&["ps"]);
+        c.uid(65534).gid(65534);
+        c.output().unwrap()
+    };
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs root") && err.contains("-H docker"),
         "{err}"
     );
 }

@@ -1,7 +1,8 @@
 //! End to end: the real binary in tmux with `--demo`. Switches panes, filters, opens help,
 //! follows a rebound key from the config file, hands the terminal to a shell and to an
 //! attached process and takes it back, runs `exec -it` from the command line, and quits
-//! with exit status 0.
+//! with exit status 0. The same on dockerd and on the embedded engine (no -H): run from the
+//! dialog, logs, a shell, attach and detach, remove.
 
 mod common;
 
@@ -364,4 +365,60 @@ fn on_dockerd_run_from_the_dialog_read_logs_exec_and_remove() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&gone.stdout), "");
+}
+
+#[test]
+fn on_the_engine_run_from_the_dialog_read_logs_shell_attach_and_remove() {
+    let engine = common::engine::Engine::new();
+    let image = format!("{}:latest", common::unique("e2e-bb"));
+    let archive = engine.write("bb.tar", &common::images::busybox_archive(&image));
+    engine.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let name = common::unique("e2e-eng");
+    let root = engine.root();
+
+    // No -H: the TUI opens on the embedded engine.
+    let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
+    t.wait_text(&format!("engine {}", root.display()));
+    t.send(&["c"]);
+    t.wait_text("Run a container");
+    t.send(&["-l", &image]);
+    t.send(&["Tab", "-l", &name, "Tab"]);
+    t.send(&[
+        "-l",
+        "sh -c 'echo ready-marker; while true; do echo tick; sleep 1; done'",
+        "Enter",
+    ]);
+    t.wait_text(&format!("started {name}"));
+    t.send(&["/"]);
+    t.send(&["-l", &name]);
+    t.send(&["Enter"]);
+    t.wait_text("(1 of ");
+    t.wait_text("ready-marker");
+
+    // A shell inside it gets the terminal, at the terminal's size, and gives it back.
+    t.send(&["e"]);
+    t.wait_text("/ #");
+    t.send(&["-l", "echo handed-$((40+2)); stty size"]);
+    t.send(&["Enter"]);
+    t.wait_text("handed-42");
+    t.wait_text("32 110");
+    t.send(&["-l", "exit"]);
+    t.send(&["Enter"]);
+    t.wait_text(&format!("sh in {name} ended (exit 0)"));
+
+    // Attach follows the output; ctrl-p ctrl-q leaves it running.
+    t.send(&["a"]);
+    t.wait_text(&format!("attached to {name}"));
+    t.wait_text("tick");
+    t.send(&["C-p", "C-q"]);
+    t.wait_text(&format!("detached from {name}"));
+    assert_eq!(engine.status(&name), "running");
+
+    t.send(&["d"]);
+    t.wait_text(&format!("Remove container {name}?"));
+    t.send(&["y"]);
+    t.wait_text(&format!("removed {name}"));
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(engine.ok(&["ps", "-a", "-q"]), "");
 }

@@ -392,6 +392,9 @@ pub struct ContainerSpec {
     pub tty: bool,
     /// Keep stdin open.
     pub open_stdin: bool,
+    /// Close the container's stdin when the client attached at start closes its input
+    /// (`run -i` in the foreground).
+    pub stdin_once: bool,
     /// Remove the container when it exits.
     pub auto_remove: bool,
     /// Every capability and device, no seccomp profile.

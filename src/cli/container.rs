@@ -206,6 +206,7 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
         labels,
         tty: o.tty,
         open_stdin: o.interactive,
+        stdin_once: false,
         auto_remove: false,
         privileged: o.privileged,
         cap_add: o.cap_add.clone(),
@@ -357,29 +358,39 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
     }
     let mut s = spec(o)?;
     s.auto_remove = o.rm && args.detach;
+    s.stdin_once = o.interactive && !args.detach;
     let id = create(b, s).await?;
     if args.detach {
         b.start_container(&id).await?;
         println!("{id}");
         return Ok(0);
     }
+    // A command that cannot run ends `run` with 126/127, as docker's does.
+    let cannot_run = async |e: BackendError| -> Result<i32> {
+        let BackendError::CannotRun { code, message } = e else {
+            return Err(e.into());
+        };
+        eprintln!("dockhand: {message}");
+        if o.rm {
+            let options = RemoveOptions {
+                force: true,
+                volumes: true,
+            };
+            let _ = b.remove_container(&id, options).await;
+        }
+        Ok(code)
+    };
     let code = if o.interactive || o.tty {
-        crate::session::attach_and_start(b, &id, o.interactive, o.tty).await?
+        match crate::session::attach_and_start(b, &id, o.interactive, o.tty).await {
+            Ok(code) => code,
+            Err(e) => match e.downcast::<BackendError>() {
+                Ok(e) => return cannot_run(e).await,
+                Err(e) => return Err(e),
+            },
+        }
     } else {
         if let Err(e) = b.start_container(&id).await {
-            // A command that cannot run ends `run` with 126/127, as docker's does.
-            let BackendError::CannotRun { code, message } = e else {
-                return Err(e.into());
-            };
-            eprintln!("dockhand: {message}");
-            if o.rm {
-                let options = RemoveOptions {
-                    force: true,
-                    volumes: true,
-                };
-                let _ = b.remove_container(&id, options).await;
-            }
-            return Ok(code);
+            return cannot_run(e).await;
         }
         let follow = LogOptions {
             follow: true,

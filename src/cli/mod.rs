@@ -70,6 +70,12 @@ pub enum Commands {
     Create(container::ContainerOptions),
     /// Start containers.
     Start {
+        /// Attach to the container's output (and its terminal) until it ends or you detach.
+        #[arg(short, long)]
+        attach: bool,
+        /// With -a, attach the input too.
+        #[arg(short, long)]
+        interactive: bool,
         /// Containers.
         #[arg(required = true)]
         containers: Vec<String>,
@@ -386,7 +392,18 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         Commands::Ps(a) => container::ps(b, a).await.map(ok)?,
         Commands::Run(a) => container::run(b, a).await?,
         Commands::Create(o) => container::create_cmd(b, o).await.map(ok)?,
-        Commands::Start { containers } => {
+        Commands::Start {
+            attach: true,
+            interactive,
+            containers,
+        } => {
+            let [container] = containers.as_slice() else {
+                anyhow::bail!("start -a attaches to one container at a time");
+            };
+            let tty = b.inspect_container(container).await?.tty;
+            crate::session::attach_and_start(b, container, *interactive, tty).await? as i32
+        }
+        Commands::Start { containers, .. } => {
             each(containers, async |c| b.start_container(&c).await).await
         }
         Commands::Stop { time, containers } => {
@@ -559,14 +576,11 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
         .clone()
         .unwrap_or_else(|| config.general.endpoint.clone());
     if name.is_empty() || name == "engine" {
-        let command = cli.command.as_ref();
-        if !command.is_some_and(engine_serves) {
-            let what = match command {
-                None => "the TUI".to_string(),
-                Some(c) => format!("`{}`", command_name(c)),
-            };
+        let needs_root = !matches!(cli.command, Some(Commands::Completions { .. }));
+        if needs_root && !rustix::process::geteuid().is_root() {
             return Err(SelectError::NoBackend(format!(
-                "{what} is not served by the embedded engine of this build, which runs images and non-interactive containers (run without -i/-t, create, start, stop, kill, restart, pause, unpause, rm, rename, logs, top, wait, ps, inspect, exec, stats, cp) but has no attach or TUI yet. Use a Docker-compatible endpoint (`-H docker`, `-H podman`, `-H unix:///path/to.sock`) or the demo data (`--demo`)"
+                "the embedded engine needs root: it makes namespaces, cgroups and overlay mounts, and owns its data root ({}). Run dockhand as root (sudo dockhand), or manage a Docker or Podman host instead (-H docker, -H podman, -H unix:///path/to.sock), or look around with --demo",
+                config.engine.root.display()
             )));
         }
         let storage_driver = match config.engine.storage_driver {
@@ -592,63 +606,6 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
     };
     let endpoint = endpoint::resolve(&name, &tls, config)?;
     Ok(AnyBackend::Docker(DockerBackend::new(endpoint)))
-}
-
-/// Whether the embedded engine of this build serves a command (images and the data root).
-fn engine_serves(command: &Commands) -> bool {
-    matches!(
-        command,
-        Commands::Images { .. }
-            | Commands::Ps(_)
-            | Commands::Create(_)
-            | Commands::Start { .. }
-            | Commands::Stop { .. }
-            | Commands::Kill { .. }
-            | Commands::Restart { .. }
-            | Commands::Pause { .. }
-            | Commands::Unpause { .. }
-            | Commands::Rm { .. }
-            | Commands::Rename { .. }
-            | Commands::Logs(_)
-            | Commands::Top { .. }
-            | Commands::Wait { .. }
-            | Commands::Exec(_)
-            | Commands::Stats { .. }
-            | Commands::Cp { .. }
-            | Commands::Container(_)
-            | Commands::Pull { .. }
-            | Commands::Push { .. }
-            | Commands::Load { .. }
-            | Commands::Save { .. }
-            | Commands::Import { .. }
-            | Commands::Tag { .. }
-            | Commands::Rmi { .. }
-            | Commands::History { .. }
-            | Commands::Image(_)
-            | Commands::System(_)
-            | Commands::Events
-            | Commands::Info
-            | Commands::Version
-            | Commands::Login { .. }
-            | Commands::Logout { .. }
-            | Commands::Completions { .. }
-    ) || matches!(command, Commands::Inspect { kind, .. } if kind.as_deref().is_none_or(|k| k == "image" || k == "container"))
-        || matches!(command, Commands::Run(r) if !r.options.interactive && !r.options.tty)
-}
-
-/// The subcommand's name as typed.
-fn command_name(command: &Commands) -> String {
-    let cmd = Cli::command();
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_string())
-        .collect();
-    let debug = format!("{command:?}").to_ascii_lowercase();
-    names
-        .into_iter()
-        .filter(|n| debug.starts_with(n.as_str()))
-        .max_by_key(|n| n.len())
-        .unwrap_or_else(|| "this command".into())
 }
 
 /// `login` and `logout`, which need the config but no backend; `None` for other commands.

@@ -73,7 +73,8 @@ impl LogView {
 
     /// Appends lines, dropping the oldest beyond the cap.
     pub fn push(&mut self, new: Vec<LogLine>) {
-        for line in new {
+        for mut line in new {
+            line.text = printable(&line.text);
             if self.lines.len() == self.cap {
                 self.lines.pop_front();
                 // The first shown line went away: the view keeps its place.
@@ -291,6 +292,44 @@ impl LogView {
     }
 }
 
+/// A log line as it can be drawn: terminal escape sequences (colours, cursor moves, a
+/// shell's queries) removed, tabs expanded, what a carriage return overwrote dropped, and
+/// other control characters left out, so a container's output never reaches the terminal
+/// raw.
+pub fn printable(text: &str) -> String {
+    let text = text.trim_end_matches('\r');
+    let text = text.rsplit('\r').next().unwrap_or(text);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters, then one final byte in @..~.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ESC \.
+                Some(']') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            '\t' => out.push_str("    "),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +348,15 @@ mod tests {
             .into_iter()
             .map(|(_, l)| l.text.clone())
             .collect()
+    }
+
+    #[test]
+    fn escapes_and_control_characters_never_reach_the_screen() {
+        assert_eq!(printable("\u{1b}[1;31mred\u{1b}[0m text\r"), "red text");
+        assert_eq!(printable("/ # \u{1b}[6n"), "/ # ");
+        assert_eq!(printable("\u{1b}]0;title\u{7}after"), "after");
+        assert_eq!(printable("10%\r50%\r100%"), "100%");
+        assert_eq!(printable("a\tb\u{8}c"), "a    bc");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod images;
+pub mod pty;
 pub mod registry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

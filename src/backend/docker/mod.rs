@@ -319,7 +319,7 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         attach_stdin: Some(spec.open_stdin),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
-        stdin_once: Some(spec.open_stdin),
+        stdin_once: Some(spec.stdin_once),
         host_config: Some(host_config),
         ..Default::default()
     }

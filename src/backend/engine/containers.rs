@@ -77,6 +77,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         labels: spec.labels,
         tty: spec.tty,
         open_stdin: spec.open_stdin,
+        stdin_once: spec.stdin_once,
         auto_remove: spec.auto_remove,
         restart: spec.restart_policy,
         limits: spec.resources,
@@ -213,6 +214,8 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
             "User": c.user,
             "Tty": c.tty,
             "OpenStdin": c.open_stdin,
+            "StdinOnce": c.stdin_once,
+            "AttachStdin": c.stdin_once,
             "Env": c.env,
             "Cmd": c.cmd,
             "Entrypoint": if c.entrypoint.is_empty() { Value::Null } else { json!(c.entrypoint) },
@@ -329,5 +332,34 @@ pub fn top(pids: &[i32]) -> TopOutput {
             .map(|t| t.to_string())
             .collect(),
         processes,
+    }
+}
+
+/// One of the networks every engine has: `host` (the host's stack) and `none` (loopback
+/// only), with the running containers on it.
+pub fn builtin_network(name: &str, list: &[Snapshot]) -> NetworkSummary {
+    use sha2::Digest;
+    let id = format!(
+        "{:x}",
+        sha2::Sha256::digest(format!("dockhand network {name}"))
+    );
+    NetworkSummary {
+        id,
+        name: name.to_string(),
+        driver: if name == "host" { "host" } else { "null" }.into(),
+        scope: "local".into(),
+        subnet: None,
+        gateway: None,
+        internal: name == "none",
+        containers: list
+            .iter()
+            .filter(|s| {
+                s.config.network == name
+                    && matches!(s.state.status, Status::Running | Status::Paused)
+            })
+            .map(|s| s.config.name.clone())
+            .collect(),
+        created: 0,
+        labels: BTreeMap::new(),
     }
 }

@@ -7,6 +7,7 @@
 mod containers;
 mod convert;
 mod exec;
+mod session_io;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -33,6 +34,9 @@ struct Inner {
     exe: std::path::PathBuf,
     runtime: std::sync::OnceLock<crate::engine::container::Runtime>,
     sessions: exec::Sessions,
+    /// Created containers a client attached to before starting them: their monitor waits
+    /// for that client before the process starts.
+    attach_pending: std::sync::Mutex<std::collections::HashSet<String>>,
     images: ImageStore,
     journal: Journal,
     registry: RegistrySettings,
@@ -87,6 +91,7 @@ impl EngineBackend {
                 exe,
                 runtime: std::sync::OnceLock::new(),
                 sessions: exec::Sessions::default(),
+                attach_pending: Default::default(),
                 images: ImageStore::new(&opened),
                 journal: Journal::new(opened.path()),
                 root: opened,
@@ -176,7 +181,7 @@ impl EngineBackend {
         BackendError::Unsupported {
             operation: operation.to_string(),
             backend: format!("the embedded engine at {}", self.root().display()),
-            hint: "this build of the engine manages images only; run containers, volumes and networks through -H docker or -H podman".into(),
+            hint: "the embedded engine of this build has no named volumes and no networks besides host and none; containers take bind mounts (-v /host/path:/path), tmpfs mounts and --network host|none. Use -H docker or -H podman for the rest".into(),
         }
     }
 
@@ -704,7 +709,15 @@ impl Backend for EngineBackend {
         let reference = reference.to_string();
         self.blocking(move |me| {
             let id = me.resolve_container(&reference)?;
-            me.runtime().start(&id).map_err(containers::container_error)
+            let attached = me
+                .inner
+                .attach_pending
+                .lock()
+                .expect("attach lock")
+                .remove(&id);
+            me.runtime()
+                .start_with(&id, attached)
+                .map_err(containers::container_error)
         })
         .await
     }
@@ -927,34 +940,88 @@ impl Backend for EngineBackend {
         if spec.cmd.is_empty() {
             return Err(BackendError::invalid("exec needs a command"));
         }
-        if spec.tty {
-            return Err(BackendError::Unsupported {
-                operation: "exec with a terminal (-t)".into(),
-                backend: format!("the embedded engine at {}", self.root().display()),
-                hint: "this build runs exec with pipes: drop -t (exec -i keeps stdin), or use -H docker".into(),
-            });
-        }
         let request = crate::engine::container::exec::ExecRequest {
             cmd: spec.cmd,
             env: spec.env,
             working_dir: spec.working_dir,
             user: spec.user,
             tty: spec.tty,
+            console_socket: None,
         };
         self.inner
             .sessions
             .start(&self.inner.exe, self.root(), &id, &request, spec.stdin)
     }
 
-    async fn resize_session(&self, _id: &SessionId, _cols: u16, _rows: u16) -> Result<()> {
-        // Sessions here have no terminal, so there is nothing to resize.
-        Ok(())
+    async fn attach(&self, container: &str, stdin: bool) -> Result<Session> {
+        use crate::engine::container::Status;
+        let reference = container.to_string();
+        let (id, name, status) = self
+            .blocking(move |me| {
+                let id = me.resolve_container(&reference)?;
+                let snap = me.runtime().get(&id).map_err(containers::container_error)?;
+                Ok((id, snap.config.name, snap.state.status))
+            })
+            .await?;
+        let until = match status {
+            Status::Running | Status::Paused | Status::Restarting => None,
+            Status::Created => {
+                // Attached before the start: the monitor will wait for us.
+                self.inner
+                    .attach_pending
+                    .lock()
+                    .expect("attach lock")
+                    .insert(id.clone());
+                Some(std::time::Instant::now() + std::time::Duration::from_secs(30))
+            }
+            Status::Exited => {
+                return Err(BackendError::conflict(format!(
+                    "container {name} is not running; start it first (dockhand start -a {name})"
+                )));
+            }
+        };
+        let path = crate::engine::container::attach::socket_path(&id);
+        let (session, ends) = session_io::channels(SessionId::Attach(id), stdin);
+        tokio::spawn(session_io::attach(path, name, until, ends));
+        Ok(session)
+    }
+
+    async fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> Result<()> {
+        match id {
+            SessionId::Exec(key) => self.inner.sessions.resize(key, cols, rows),
+            SessionId::Attach(reference) => {
+                let reference = reference.clone();
+                let id = self
+                    .blocking(move |me| me.resolve_container(&reference))
+                    .await?;
+                let path = crate::engine::container::attach::socket_path(&id);
+                session_io::resize_attached(path, cols, rows)
+                    .await
+                    .map_err(|e| {
+                        BackendError::conflict(format!(
+                            "cannot resize the terminal of container {id}: {e}; is it running?"
+                        ))
+                    })
+            }
+        }
     }
 
     async fn session_exit_code(&self, id: &SessionId) -> Result<Option<i64>> {
         match id {
             SessionId::Exec(key) => Ok(self.inner.sessions.exit_code(key)),
-            SessionId::Attach(_) => Err(self.unsupported("attach")),
+            SessionId::Attach(c) => {
+                let d = self.inspect_container(c).await?;
+                let state = d.summary.state;
+                Ok(
+                    if state.is_alive()
+                        || state == crate::backend::types::ContainerState::Restarting
+                    {
+                        None
+                    } else {
+                        d.summary.exit_code
+                    },
+                )
+            }
         }
     }
 
@@ -1070,15 +1137,38 @@ impl Backend for EngineBackend {
         .await
     }
 
+    async fn list_volumes(&self) -> Result<Vec<VolumeSummary>> {
+        // Named volumes are not made by this engine: there are none to list.
+        Ok(Vec::new())
+    }
+
+    async fn list_networks(&self) -> Result<Vec<NetworkSummary>> {
+        self.blocking(|me| {
+            let list = me.runtime().list().map_err(containers::container_error)?;
+            Ok(["host", "none"]
+                .into_iter()
+                .map(|name| containers::builtin_network(name, &list))
+                .collect())
+        })
+        .await
+    }
+
+    async fn inspect_network(&self, reference: &str) -> Result<NetworkSummary> {
+        let networks = self.list_networks().await?;
+        networks
+            .into_iter()
+            .find(|n| n.name == reference || (reference.len() >= 3 && n.id.starts_with(reference)))
+            .ok_or_else(|| BackendError::NotFound {
+                kind: ObjectKind::Network,
+                reference: reference.to_string(),
+            })
+    }
+
     unsupported! {
-        fn attach(&self, container: &str, stdin: bool) -> Session;
-        fn list_volumes(&self) -> Vec<VolumeSummary>;
         fn inspect_volume(&self, name: &str) -> VolumeSummary;
         fn create_volume(&self, spec: VolumeSpec) -> VolumeSummary;
         fn remove_volume(&self, name: &str, force: bool) -> ();
         fn prune_volumes(&self) -> PruneReport;
-        fn list_networks(&self) -> Vec<NetworkSummary>;
-        fn inspect_network(&self, reference: &str) -> NetworkSummary;
         fn create_network(&self, spec: NetworkSpec) -> String;
         fn remove_network(&self, reference: &str) -> ();
         fn prune_networks(&self) -> PruneReport;

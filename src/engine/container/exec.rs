@@ -1,8 +1,10 @@
 //! `exec`: a helper process (`dockhand __exec ROOT ID REQUEST`) joins a running container
 //! through libcontainer (a tenant of the container: its namespaces, cgroup, capabilities and
-//! seccomp profile), runs the command with the helper's own stdio, and exits with the
-//! command's status: 127 when it does not exist, 126 when it cannot be run. The helper is a
-//! fresh, single-threaded process, so the fork libcontainer does is safe.
+//! seccomp profile), runs the command with the helper's own stdio (or, with a TTY, on a
+//! terminal made inside the container whose master libcontainer sends to the caller's
+//! console socket), and exits with the command's status: 127 when it does not exist, 126
+//! when it cannot be run. The helper is a fresh, single-threaded process, so the fork
+//! libcontainer does is safe.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,8 +29,11 @@ pub struct ExecRequest {
     pub working_dir: Option<String>,
     /// `user[:group]` (the container's when `None`).
     pub user: Option<String>,
-    /// The helper's stdin is a terminal that the command gets as its controlling terminal.
+    /// Run the command on a terminal whose master goes to `console_socket`.
     pub tty: bool,
+    /// The unix socket the caller listens on for the terminal's master (with `tty`).
+    #[serde(default)]
+    pub console_socket: Option<String>,
 }
 
 /// Entry point from `main`, before any thread exists. Returns the command's exit status.
@@ -58,15 +63,6 @@ fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, String
     let root = Root::open(root).map_err(|e| fail(&e))?;
     let store = ContainerStore::new(&root);
     let config = store.config(id).map_err(|e| fail(&e))?;
-    if request.tty {
-        // The terminal on our stdin becomes the controlling terminal of a new session, which
-        // the command joins.
-        let _ = nix::unistd::setsid();
-        // SAFETY: TIOCSCTTY on our own stdin with a plain integer argument.
-        unsafe {
-            nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0);
-        }
-    }
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let user = request.user.clone().unwrap_or(config.user.clone());
     let (uid, gid) = resolve_user(&store.dir(id).join("rootfs"), &user).map_err(|e| fail(&e))?;
@@ -83,22 +79,45 @@ fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, String
         .clone()
         .or_else(|| (!config.working_dir.is_empty()).then(|| config.working_dir.clone()));
     let command = request.cmd.first().cloned().unwrap_or_default();
-    let built = libcontainer::container::builder::ContainerBuilder::new(
+    let builder = libcontainer::container::builder::ContainerBuilder::new(
         id.to_string(),
         libcontainer::syscall::syscall::SyscallType::default(),
     )
     .with_executor(libcontainer::workload::default::DefaultExecutor {})
     .with_root_path(RUNTIME_DIR)
-    .map_err(|e| fail(&e))?
-    .as_tenant()
-    .with_detach(false)
-    .with_cwd(cwd)
-    .with_env(env)
-    .with_user(Some(uid))
-    .with_group(Some(gid))
-    .with_no_new_privs(!config.privileged)
-    .with_container_args(request.cmd.clone())
-    .build();
+    .map_err(|e| fail(&e))?;
+    let built = match (&request.console_socket, request.tty) {
+        (Some(socket), true) => {
+            // A process description with `terminal` set: libcontainer then makes the
+            // terminal in the container and sends its master to the socket.
+            let mut process =
+                terminal_process(&store.dir(id), request, (uid, gid), env).map_err(|e| fail(&e))?;
+            process.set_cwd(cwd.map_or(process.cwd().clone(), Into::into));
+            let file = Path::new(RUNTIME_DIR).join(format!("exec-{}.json", std::process::id()));
+            let saved = serde_json::to_vec(&process)
+                .map_err(|e| fail(&e))
+                .and_then(|json| std::fs::write(&file, json).map_err(|e| fail(&e)));
+            saved?;
+            let built = builder
+                .with_console_socket(Some(socket))
+                .as_tenant()
+                .with_detach(true)
+                .with_process(Some(&file))
+                .build();
+            let _ = std::fs::remove_file(&file);
+            built
+        }
+        _ => builder
+            .as_tenant()
+            .with_detach(false)
+            .with_cwd(cwd)
+            .with_env(env)
+            .with_user(Some(uid))
+            .with_group(Some(gid))
+            .with_no_new_privs(!config.privileged)
+            .with_container_args(request.cmd.clone())
+            .build(),
+    };
     let pid = match built {
         Ok(pid) => pid,
         Err(e) => {
@@ -124,4 +143,40 @@ fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, String
             Err(e) => return Err((125, format!("waiting for the command: {e}"))),
         }
     }
+}
+
+/// The container's own process description, turned into the one of this exec: its command,
+/// environment (the request's over the container's), user, and a terminal.
+fn terminal_process(
+    dir: &Path,
+    request: &ExecRequest,
+    (uid, gid): (u32, u32),
+    env: HashMap<String, String>,
+) -> Result<oci_spec::runtime::Process, String> {
+    let spec = oci_spec::runtime::Spec::load(dir.join("bundle").join("config.json"))
+        .map_err(|e| format!("cannot read the container's runtime spec: {e}"))?;
+    let mut process = spec
+        .process()
+        .clone()
+        .ok_or("the container's runtime spec has no process")?;
+    let mut vars: Vec<String> = process
+        .env()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| {
+            let key = v.split_once('=').map_or(v.as_str(), |(k, _)| k);
+            !env.contains_key(key)
+        })
+        .collect();
+    vars.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+    let mut user = process.user().clone();
+    user.set_uid(uid).set_gid(gid);
+    process
+        .set_args(Some(request.cmd.clone()))
+        .set_env(Some(vars))
+        .set_user(user)
+        .set_terminal(Some(true))
+        .set_console_size(None);
+    Ok(process)
 }

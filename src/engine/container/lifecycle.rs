@@ -46,6 +46,8 @@ pub struct CreateRequest {
     pub tty: bool,
     /// Keep stdin open.
     pub open_stdin: bool,
+    /// Close stdin when the client attached at start closes its input.
+    pub stdin_once: bool,
     /// Remove at exit.
     pub auto_remove: bool,
     /// Restart policy.
@@ -309,6 +311,7 @@ impl Runtime {
             labels: request.labels.clone(),
             tty: request.tty,
             open_stdin: request.open_stdin,
+            stdin_once: request.stdin_once,
             auto_remove: request.auto_remove,
             restart: request.restart,
             limits: request.limits,
@@ -371,6 +374,12 @@ impl Runtime {
     /// Starts a container: spawns its monitor and waits for the start to succeed or fail.
     /// Starting a running container does nothing.
     pub fn start(&self, id: &str) -> Result<(), ContainerError> {
+        self.start_with(id, false)
+    }
+
+    /// [`Runtime::start`]; with `attach_first`, the monitor waits (briefly) for a client on
+    /// the attach socket before the process starts, so that client sees all of its output.
+    pub fn start_with(&self, id: &str, attach_first: bool) -> Result<(), ContainerError> {
         let snap = self.get(id)?;
         match snap.state.status {
             Status::Running | Status::Restarting => return Ok(()),
@@ -406,6 +415,7 @@ impl Runtime {
             .arg(self.root.path())
             .arg(id)
             .arg(self.driver.name())
+            .args(attach_first.then_some("attach"))
             .stdin(Stdio::null())
             .stdout(writer)
             .stderr(log)
@@ -565,6 +575,7 @@ impl Runtime {
             }
         }
         clear_runtime_state(id);
+        let _ = std::fs::remove_file(super::attach::socket_path(id));
         let lock = self.containers.lock()?;
         self.snapshots().remove(&self.containers.dir(id))?;
         self.containers.remove(&lock, id)?;

@@ -3,12 +3,14 @@
 //! lifecycle operations the front ends call (create, start, stop, kill, wait, remove, rename,
 //! pause, unpause, top).
 
+pub mod attach;
 pub mod exec;
 pub mod files;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod record;
+pub mod relay;
 pub mod spec;
 pub mod stats;
 pub mod store;

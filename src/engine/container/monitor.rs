@@ -1,23 +1,25 @@
-//! The per-container monitor: `dockhand __monitor ROOT ID DRIVER`, started by `start` and
-//! detached from it (fork, setsid), a child subreaper. While still single-threaded it makes
-//! the root filesystem and creates the container through libcontainer, with the container's
-//! stdout and stderr on pipes it owns. It then writes the logs, waits for the container's
-//! process, records the exit atomically (code, time, OOM kill), applies the restart policy
-//! with back-off, and cleans up (unmount; the container itself with `--rm`).
+//! The per-container monitor: `dockhand __monitor ROOT ID DRIVER [attach]`, started by
+//! `start` and detached from it (fork, setsid), a child subreaper. While still
+//! single-threaded it makes the root filesystem and creates the container through
+//! libcontainer, with the container's stdio on pipes it owns, or on a terminal whose master
+//! libcontainer hands it over the console socket. It serves the attach socket (see
+//! [`super::relay`]), writes the logs, waits for the container's process, records the exit
+//! atomically (code, time, OOM kill), applies the restart policy with back-off, and cleans
+//! up (unmount; the container itself with `--rm`). With `attach`, the first start waits
+//! briefly for the client that asked to attach, so it sees the first output.
 //!
 //! It tells the process that started it how the first start went on its stdout, one line:
 //! `ok PID` or `err CODE MESSAGE`, then lets go of it.
 
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::Pid;
-
+use super::attach;
 use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
 use super::record::{ContainerConfig, Restart, Status};
+use super::relay::{Relay, Streams};
 use super::spec::{SpecInput, build};
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
 use crate::backend::types::{Event, ObjectKind};
@@ -32,9 +34,13 @@ pub const ARG: &str = "__monitor";
 
 /// Entry point from `main`, before any thread or runtime exists. Returns the exit status.
 pub fn main(args: &[String]) -> i32 {
-    let [root, id, driver] = args else {
-        eprintln!("usage: dockhand {ARG} ROOT ID DRIVER");
-        return 2;
+    let (root, id, driver, attach_first) = match args {
+        [root, id, driver] => (root, id, driver, false),
+        [root, id, driver, a] if a == "attach" => (root, id, driver, true),
+        _ => {
+            eprintln!("usage: dockhand {ARG} ROOT ID DRIVER [attach]");
+            return 2;
+        }
     };
     // SAFETY: called first thing in `main`, while the process has a single thread, so the
     // child is a complete copy with nothing half-locked.
@@ -62,6 +68,9 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
+    if attach_first {
+        monitor.relay.wait_for_client(Duration::from_secs(10));
+    }
     monitor.run(Some(status));
     0
 }
@@ -96,6 +105,7 @@ struct Monitor {
     snapshots: Snapshotter,
     config: ContainerConfig,
     chain: Vec<Digest>,
+    relay: Relay,
 }
 
 /// How one run ended.
@@ -112,7 +122,12 @@ impl Monitor {
         let config = containers.config(id)?;
         let image_id = Digest::parse(&config.image_id)?;
         let chain = images.record(&image_id)?.chain();
+        let (relay, failed) = Relay::bind(id, config.stdin_once);
+        if let Some(e) = failed {
+            eprintln!("dockhand: cannot serve the attach socket: {e}");
+        }
         Ok(Monitor {
+            relay,
             id: id.to_string(),
             snapshots: Snapshotter::new(images.layers(), driver),
             journal: Journal::new(root.path()),
@@ -158,13 +173,11 @@ impl Monitor {
                     report(status.take(), &format!("err {code} {message}"));
                     break;
                 }
-                Ok((container, pid, pipes)) => {
+                Ok((container, pid, streams)) => {
                     report(status.take(), &format!("ok {pid}"));
                     self.emit("start");
-                    let outcome = self.supervise(pid, pipes);
+                    let outcome = self.supervise(pid, streams);
                     let oom = self.oom_killed();
-                    let mut container = container;
-                    let _ = container.delete(true);
                     let state = self.containers.update_state(&self.id, |s| {
                         s.status = Status::Exited;
                         s.pid = None;
@@ -172,6 +185,10 @@ impl Monitor {
                         s.finished_at = Some(unix_now_ns());
                         s.oom_killed = oom;
                     });
+                    // Attached clients learn of the end once the exit is on record.
+                    self.relay.let_clients_go();
+                    let mut container = container;
+                    let _ = container.delete(true);
                     if oom {
                         self.emit("oom");
                     }
@@ -250,7 +267,7 @@ impl Monitor {
     /// Makes the root filesystem and the spec, and starts the container.
     fn start_once(
         &mut self,
-    ) -> Result<(libcontainer::container::Container, i32, [OwnedFd; 2]), ContainerError> {
+    ) -> Result<(libcontainer::container::Container, i32, Streams), ContainerError> {
         let dir = self.containers.dir(&self.id);
         let rootfs = self.snapshots.prepare(&self.chain, &dir)?;
         let etc = dir.join("etc");
@@ -271,24 +288,70 @@ impl Monitor {
         clear_runtime_state(&self.id);
         std::fs::create_dir_all(RUNTIME_DIR)
             .map_err(|e| runtime("cannot create /run/dockhand", e))?;
-        let (out_r, out_w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
-        let (err_r, err_w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
-        let null = std::fs::File::open("/dev/null").map_err(|e| runtime("/dev/null", e))?;
-        let built = libcontainer::container::builder::ContainerBuilder::new(
+        let builder = libcontainer::container::builder::ContainerBuilder::new(
             self.id.clone(),
             libcontainer::syscall::syscall::SyscallType::default(),
         )
         .with_executor(libcontainer::workload::default::DefaultExecutor {})
         .with_root_path(RUNTIME_DIR)
-        .map_err(|e| runtime("runtime directory", e))?
-        .with_stdin(OwnedFd::from(null))
-        .with_stdout(out_w)
-        .with_stderr(err_w)
-        .as_init(&bundle)
-        .with_systemd(false)
-        .with_detach(true)
-        .build();
-        let mut container = built.map_err(|e| start_error(&self.config, e))?;
+        .map_err(|e| runtime("runtime directory", e))?;
+        // With a TTY, the container's process makes its terminal and sends us the master.
+        let console = Path::new(RUNTIME_DIR).join(format!("console-{}", self.id));
+        let (builder, pending) = if self.config.tty {
+            let listener = attach::console_listener(&console)
+                .map_err(|e| runtime("cannot listen for the container's terminal", e))?;
+            (
+                builder.with_console_socket(Some(&console)),
+                Pending::Terminal(listener),
+            )
+        } else {
+            let (out_r, out_w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
+            let (err_r, err_w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
+            let (stdin, input) = if self.config.open_stdin {
+                let (r, w) = nix::unistd::pipe().map_err(|e| runtime("pipe", e))?;
+                (r, Some(w))
+            } else {
+                let null = std::fs::File::open("/dev/null").map_err(|e| runtime("/dev/null", e))?;
+                (OwnedFd::from(null), None)
+            };
+            (
+                builder
+                    .with_stdin(stdin)
+                    .with_stdout(out_w)
+                    .with_stderr(err_w),
+                Pending::Pipes(out_r, err_r, input),
+            )
+        };
+        let built = builder
+            .as_init(&bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build();
+        let built = built.map_err(|e| start_error(&self.config, e));
+        let streams = match pending {
+            Pending::Pipes(out, err, input) => Streams::pipes(out, err, input),
+            Pending::Terminal(listener) => {
+                let master = built.as_ref().map_err(|_| ()).and_then(|_| {
+                    attach::receive_console(&listener, Duration::from_secs(10)).map_err(|_| ())
+                });
+                let _ = std::fs::remove_file(&console);
+                match master {
+                    Ok(m) => Streams::terminal(m),
+                    Err(()) => Err(std::io::Error::other(
+                        "the container did not send its terminal",
+                    )),
+                }
+            }
+        };
+        let mut container = built?;
+        let streams = match streams {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = container.kill(nix::sys::signal::Signal::SIGKILL, true);
+                let _ = container.delete(true);
+                return Err(runtime("cannot relay the container's input and output", e));
+            }
+        };
         container
             .start()
             .map_err(|e| start_error(&self.config, e))?;
@@ -304,11 +367,11 @@ impl Monitor {
             s.oom_killed = false;
             s.stopped_by_user = false;
         })?;
-        Ok((container, pid, [out_r, err_r]))
+        Ok((container, pid, streams))
     }
 
-    /// Copies output to the log until the container's process exits; returns how it ended.
-    fn supervise(&self, pid: i32, pipes: [OwnedFd; 2]) -> Outcome {
+    /// Relays input and output until the container's process exits; returns how it ended.
+    fn supervise(&mut self, pid: i32, streams: Streams) -> Outcome {
         let started = Instant::now();
         let mut log = LogWriter::open(
             &self.containers.dir(&self.id).join("logs"),
@@ -316,78 +379,7 @@ impl Monitor {
             DEFAULT_MAX_FILES,
         )
         .ok();
-        let mut files: Vec<Option<std::fs::File>> = pipes
-            .into_iter()
-            .map(|p| Some(std::fs::File::from(p)))
-            .collect();
-        let mut code = None;
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let mut fds: Vec<nix::poll::PollFd> = files
-                .iter()
-                .flatten()
-                .map(|f| nix::poll::PollFd::new(f.as_fd(), nix::poll::PollFlags::POLLIN))
-                .collect();
-            if fds.is_empty() && code.is_some() {
-                break;
-            }
-            let timeout = nix::poll::PollTimeout::from(100u8);
-            let ready = if fds.is_empty() {
-                // Nothing left to copy: block until a child ends (ours, or one to reap).
-                match waitpid(Pid::from_raw(-1), None) {
-                    Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => code = Some(i64::from(c)),
-                    Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => {
-                        code = Some(128 + sig as i64)
-                    }
-                    Err(nix::errno::Errno::ECHILD) => code = code.or(Some(255)),
-                    _ => {}
-                }
-                Vec::new()
-            } else {
-                let _ = nix::poll::poll(&mut fds, timeout);
-                fds.iter()
-                    .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-                    .collect()
-            };
-            drop(fds);
-            let mut k = 0;
-            for (stream, slot) in files.iter_mut().enumerate() {
-                let Some(file) = slot else { continue };
-                let is_ready = ready.get(k).copied().unwrap_or(false);
-                k += 1;
-                if !is_ready {
-                    continue;
-                }
-                match file.read(&mut buf) {
-                    Ok(0) | Err(_) => *slot = None,
-                    Ok(n) => {
-                        if let Some(l) = log.as_mut() {
-                            let _ = l.write(stream, &buf[..n]);
-                        }
-                    }
-                }
-            }
-            // Reap every child that ended (we are their subreaper); note our container's end.
-            loop {
-                match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => code = Some(i64::from(c)),
-                    Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == pid => {
-                        code = Some(128 + sig as i64)
-                    }
-                    Ok(WaitStatus::StillAlive) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-            // Once the process is gone, the pipes close when the last writer in the container
-            // dies; do not wait for stragglers forever.
-            if code.is_some() && files.iter().all(|f| f.is_none()) {
-                break;
-            }
-        }
-        if let Some(l) = log.as_mut() {
-            let _ = l.flush_partial();
-        }
-        let code = code.unwrap_or(255);
+        let code = self.relay.run(streams, pid, &mut log);
         Outcome {
             code,
             ran_for: started.elapsed(),
@@ -411,6 +403,14 @@ impl Monitor {
             })
         })
     }
+}
+
+/// The container's stdio while it is being created.
+enum Pending {
+    /// stdout, stderr and (kept open) stdin's writing end.
+    Pipes(OwnedFd, OwnedFd, Option<OwnedFd>),
+    /// Where the terminal's master will come.
+    Terminal(std::os::unix::net::UnixListener),
 }
 
 fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {

@@ -46,6 +46,9 @@ pub struct ContainerConfig {
     pub tty: bool,
     /// Keep stdin open.
     pub open_stdin: bool,
+    /// Close stdin when the client attached at start closes its input.
+    #[serde(default)]
+    pub stdin_once: bool,
     /// Remove when it exits.
     pub auto_remove: bool,
     /// Restart policy.
