@@ -584,3 +584,46 @@ async fn push_goes_through_the_daemon_and_disk_usage_counts_images() {
     assert!(usage.images.size > 0);
     assert!(usage.images.reclaimable <= usage.images.size);
 }
+
+#[tokio::test]
+async fn diff_and_export_read_the_containers_filesystem() {
+    let b = docker();
+    let mut cleanup = Cleanup::new(&b);
+    let image = busybox(&b, &mut cleanup).await;
+    let name = unique("diff");
+    cleanup.containers.push(name.clone());
+    let script = "echo mine > /data/new-file; rm /data/keep.txt";
+    b.create_container(spec(&image, &name, &["sh", "-c", script]))
+        .await
+        .unwrap();
+    b.start_container(&name).await.unwrap();
+    assert_eq!(b.wait_container(&name).await.unwrap(), 0);
+    let changes = b.container_changes(&name).await.unwrap();
+    let seen: Vec<(char, &str)> = changes
+        .iter()
+        .map(|c| (c.kind.letter(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ('C', "/data"),
+            ('D', "/data/keep.txt"),
+            ('A', "/data/new-file")
+        ]
+    );
+    let tar = collect_bytes(b.export_container(&name).await.unwrap())
+        .await
+        .unwrap();
+    let mut archive = tar::Archive::new(&tar[..]);
+    let paths: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(paths.iter().any(|p| p == "data/new-file"), "{paths:?}");
+    assert!(!paths.iter().any(|p| p == "data/keep.txt"));
+    assert!(matches!(
+        b.export_container("no-such-container").await,
+        Err(BackendError::NotFound { .. })
+    ));
+}

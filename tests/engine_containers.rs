@@ -202,6 +202,76 @@ fn the_lifecycle_reads_like_docker() {
     assert_eq!(out.status.code(), Some(3));
 }
 
+/// What the test container does to the image's files: adds, changes and deletes, also
+/// where the image's own layers deleted (a whiteout) or hid (an opaque directory).
+const CHANGES_SCRIPT: &str = "echo mine > /data/new-file; rm /data/keep.txt; echo back > /data/gone.txt; echo seen > /opaque/old.txt; rm /opaque/fresh.txt";
+
+/// `docker diff` of [`CHANGES_SCRIPT`].
+const CHANGES: &str = "C /data\nA /data/gone.txt\nD /data/keep.txt\nA /data/new-file\nC /opaque\nD /opaque/fresh.txt\nA /opaque/old.txt\n";
+
+/// Checks `diff` and `export` of a container that ran [`CHANGES_SCRIPT`].
+fn check_diff_and_export(e: &Engine, name: &str) {
+    assert_eq!(e.ok(&["diff", name]), CHANGES);
+    let tar = e.dir.path().join(format!("{name}.tar"));
+    e.ok(&["export", "-o", tar.to_str().unwrap(), name]);
+    let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+    let mut files = std::collections::BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        let mut text = String::new();
+        if entry.header().entry_type().is_file() {
+            std::io::Read::read_to_string(&mut entry, &mut text).unwrap_or_default();
+        }
+        files.insert(path.trim_end_matches('/').to_string(), text);
+    }
+    assert_eq!(files["data/new-file"], "mine\n");
+    assert_eq!(files["opaque/old.txt"], "seen\n");
+    assert_eq!(files["etc/motd"], "built by the dockhand tests\n");
+    assert!(files.contains_key("bin/busybox") && files.contains_key("bin/sh"));
+    for gone in ["data/keep.txt", "opaque/fresh.txt"] {
+        assert!(!files.contains_key(gone), "{gone} is in the export");
+    }
+    // An unknown container writes no file.
+    let none = e.dir.path().join("none.tar");
+    e.fails(
+        &["export", "-o", none.to_str().unwrap(), "no-such-container"],
+        125,
+    );
+    assert!(!none.exists());
+}
+
+#[test]
+fn diff_and_export_show_what_the_container_did_on_both_drivers() {
+    let e = Loaded::new();
+    let name = unique("changes");
+    e.ok(&["run", "--name", &name, &e.image, "sh", "-c", CHANGES_SCRIPT]);
+    check_diff_and_export(&e, &name);
+    // A created container has changed nothing.
+    let fresh = unique("fresh");
+    e.ok(&["create", "--name", &fresh, &e.image, "true"]);
+    assert_eq!(e.ok(&["diff", &fresh]), "");
+
+    // The same on copy snapshots (hosts without overlayfs).
+    let copy = Engine::new();
+    let config = copy.dir.path().join("config/dockhand");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[engine]\nstorage_driver = \"copy\"\n",
+    )
+    .unwrap();
+    let archive = copy.write("busybox.tar", &images::busybox_archive(&e.image));
+    copy.ok(&["load", "-i", archive.to_str().unwrap()]);
+    copy.ok(&["run", "--name", &name, &e.image, "sh", "-c", CHANGES_SCRIPT]);
+    let dir = copy
+        .root()
+        .join("containers")
+        .join(copy.inspect(&name)["Id"].as_str().unwrap());
+    assert!(dir.join("rootfs/bin/busybox").exists() && !dir.join("upper").exists());
+    check_diff_and_export(&copy, &name);
+}
+
 #[test]
 fn files_written_in_a_container_stay_in_it() {
     let e = Loaded::new();

@@ -159,6 +159,15 @@ pub trait Backend: Send + Sync {
         dir: &str,
         archive: ByteStream,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// The container's whole filesystem (its image and its changes, not its mounts) as a tar
+    /// archive (`docker export`).
+    fn export_container(&self, reference: &str) -> impl Future<Output = Result<ByteStream>> + Send;
+    /// What the container changed in its filesystem compared with its image, sorted by path
+    /// (`docker diff`).
+    fn container_changes(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Vec<FileChange>>> + Send;
     /// Removes every stopped container.
     fn prune_containers(&self) -> impl Future<Output = Result<PruneReport>> + Send;
 
@@ -321,6 +330,8 @@ dispatch! {
     fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
     fn copy_from(&self, container: &str, path: &str) -> ByteStream;
     fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();
+    fn export_container(&self, reference: &str) -> ByteStream;
+    fn container_changes(&self, reference: &str) -> Vec<FileChange>;
     fn prune_containers(&self) -> PruneReport;
     fn list_images(&self, all: bool) -> Vec<ImageSummary>;
     fn inspect_image(&self, reference: &str) -> ImageDetails;

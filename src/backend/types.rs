@@ -963,3 +963,34 @@ mod tests {
         assert_eq!(img.short_id(), "abababababab");
     }
 }
+
+/// How a path of a container's filesystem differs from its image (`diff`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub enum ChangeKind {
+    /// Added.
+    Added,
+    /// Changed (for a directory: something in it was added, changed or deleted).
+    Changed,
+    /// Deleted.
+    Deleted,
+}
+
+impl ChangeKind {
+    /// Docker's letter: A, C or D.
+    pub fn letter(self) -> char {
+        match self {
+            ChangeKind::Added => 'A',
+            ChangeKind::Changed => 'C',
+            ChangeKind::Deleted => 'D',
+        }
+    }
+}
+
+/// One changed path of a container.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+pub struct FileChange {
+    /// Absolute path in the container.
+    pub path: String,
+    /// What happened to it.
+    pub kind: ChangeKind,
+}

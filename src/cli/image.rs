@@ -166,24 +166,44 @@ pub async fn load(b: &AnyBackend, input: Option<&Path>, quiet: bool) -> Result<(
 
 /// `save`.
 pub async fn save(b: &AnyBackend, output: Option<&Path>, images: &[String]) -> Result<()> {
+    refuse_terminal(output)?;
+    let stream = b.save_images(images).await?;
+    write_archive(output, stream).await
+}
+
+/// An archive is not written to a terminal, as docker refuses to.
+pub fn refuse_terminal(output: Option<&Path>) -> Result<()> {
+    if output.is_none() && std::io::stdout().is_terminal() {
+        bail!("cowardly refusing to write an archive to a terminal; use the -o flag or redirect");
+    }
+    Ok(())
+}
+
+/// Writes an archive to `output` (stdout when `None`). The file is made only once the
+/// archive starts, and removed again when it fails half-way.
+pub async fn write_archive(
+    output: Option<&Path>,
+    mut stream: crate::backend::ByteStream,
+) -> Result<()> {
     let mut out: Box<dyn Write> = match output {
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
         ),
-        None => {
-            if std::io::stdout().is_terminal() {
-                bail!("cowardly refusing to save to a terminal; use the -o flag or redirect");
-            }
-            Box::new(std::io::stdout())
-        }
+        None => Box::new(std::io::stdout()),
     };
-    let mut stream = b.save_images(images).await?;
-    while let Some(chunk) = stream.next().await {
-        out.write_all(&chunk.context("reading the archive")?)
-            .context("writing the archive")?;
+    let mut copy = async || -> Result<()> {
+        while let Some(chunk) = stream.next().await {
+            out.write_all(&chunk.context("reading the archive")?)
+                .context("writing the archive")?;
+        }
+        out.flush()?;
+        Ok(())
+    };
+    let result = copy().await;
+    if let (Err(_), Some(p)) = (&result, output) {
+        let _ = std::fs::remove_file(p);
     }
-    out.flush()?;
-    Ok(())
+    result
 }
 
 /// `import`.

@@ -68,6 +68,19 @@ pub enum Commands {
     Run(container::RunArgs),
     /// Create a container.
     Create(container::ContainerOptions),
+    /// Write a container's whole filesystem as a tar archive.
+    Export {
+        /// File to write (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Container.
+        container: String,
+    },
+    /// Show the files a container added (A), changed (C) or deleted (D).
+    Diff {
+        /// Container.
+        container: String,
+    },
     /// Start containers.
     Start {
         /// Attach to the container's output (and its terminal) until it ends or you detach.
@@ -478,6 +491,19 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         Commands::Pull { image } => image::pull_with_progress(b, image).await.map(ok)?,
         Commands::Load { input, quiet } => {
             image::load(b, input.as_deref(), *quiet).await.map(ok)?
+        }
+        Commands::Export { output, container } => {
+            image::refuse_terminal(output.as_deref())?;
+            let stream = b.export_container(container).await?;
+            image::write_archive(output.as_deref(), stream)
+                .await
+                .map(ok)?
+        }
+        Commands::Diff { container } => {
+            for c in b.container_changes(container).await? {
+                println!("{} {}", c.kind.letter(), c.path);
+            }
+            0
         }
         Commands::Save { output, images } => {
             image::save(b, output.as_deref(), images).await.map(ok)?

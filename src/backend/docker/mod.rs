@@ -771,6 +771,41 @@ impl Backend for DockerBackend {
         Ok(stream.boxed())
     }
 
+    async fn export_container(&self, reference: &str) -> Result<ByteStream> {
+        // An unknown container fails here, before any byte is written.
+        let id = self.inspect_container(reference).await?.summary.id;
+        let me = self.clone();
+        let stream = self
+            .api()
+            .await?
+            .export_container(&id)
+            .map(move |chunk| chunk.map_err(|e| std::io::Error::other(me.err(e, None))));
+        Ok(stream.boxed())
+    }
+
+    async fn container_changes(&self, reference: &str) -> Result<Vec<FileChange>> {
+        let changes = self
+            .api()
+            .await?
+            .container_changes(reference)
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, reference)))?;
+        let mut out: Vec<FileChange> = changes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| FileChange {
+                path: c.path,
+                kind: match c.kind {
+                    bollard::models::ChangeType::_1 => ChangeKind::Added,
+                    bollard::models::ChangeType::_2 => ChangeKind::Deleted,
+                    bollard::models::ChangeType::_0 => ChangeKind::Changed,
+                },
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
     async fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> Result<()> {
         if self.stat_path(container, dir).await? != Some(true) {
             return Err(BackendError::invalid(format!(

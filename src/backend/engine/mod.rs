@@ -899,6 +899,34 @@ impl Backend for EngineBackend {
         Ok(history.chain(live).boxed())
     }
 
+    async fn export_container(&self, reference: &str) -> Result<ByteStream> {
+        let reference = reference.to_string();
+        // An unknown container fails here, before any byte is written.
+        let id = self
+            .blocking(move |me| me.resolve_container(&reference))
+            .await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let writer = ChannelWriter::new(tx.clone());
+            if let Err(e) = me.runtime().export(&id, writer) {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        });
+        Ok(receiver_stream(rx))
+    }
+
+    async fn container_changes(&self, reference: &str) -> Result<Vec<FileChange>> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            me.runtime()
+                .changes(&id)
+                .map_err(containers::container_error)
+        })
+        .await
+    }
+
     async fn prune_containers(&self) -> Result<PruneReport> {
         self.blocking(move |me| {
             let mut report = PruneReport::default();

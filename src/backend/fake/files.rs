@@ -127,9 +127,71 @@ pub fn extract(files: &mut Files, dir: &str, bytes: &[u8], container: &str) -> R
     Ok(n)
 }
 
+/// What `now` changed compared with `before`: files added or changed, and their directories
+/// as changed, as `docker diff` reports them.
+pub fn changes(before: &Files, now: &Files) -> Vec<crate::backend::types::FileChange> {
+    use crate::backend::types::{ChangeKind, FileChange};
+    let mut out = std::collections::BTreeMap::new();
+    let existed = |dir: &str| before.keys().any(|k| k.starts_with(&format!("{dir}/")));
+    for (path, data) in now {
+        let kind = match before.get(path) {
+            None => ChangeKind::Added,
+            Some(old) if old != data => ChangeKind::Changed,
+            Some(_) => continue,
+        };
+        out.insert(path.clone(), kind);
+        let mut dir = path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if parent.is_empty() {
+                break;
+            }
+            let kind = if existed(parent) {
+                ChangeKind::Changed
+            } else {
+                ChangeKind::Added
+            };
+            out.entry(parent.to_string()).or_insert(kind);
+            dir = parent;
+        }
+    }
+    for path in before.keys().filter(|k| !now.contains_key(*k)) {
+        out.insert(path.clone(), ChangeKind::Deleted);
+        if let Some((parent, _)) = path.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
+            out.entry(parent.to_string()).or_insert(ChangeKind::Changed);
+        }
+    }
+    out.into_iter()
+        .map(|(path, kind)| FileChange { path, kind })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_read_like_docker_diff() {
+        let before = initial("box");
+        let mut now = before.clone();
+        now.insert("/etc/motd".into(), b"new\n".to_vec());
+        now.insert("/srv/app/config".into(), b"x".to_vec());
+        now.remove("/etc/os-release");
+        let seen: Vec<String> = changes(&before, &now)
+            .iter()
+            .map(|c| format!("{} {}", c.kind.letter(), c.path))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "C /etc",
+                "C /etc/motd",
+                "D /etc/os-release",
+                "A /srv",
+                "A /srv/app",
+                "A /srv/app/config"
+            ]
+        );
+    }
 
     #[test]
     fn files_copy_out_and_back_in() {

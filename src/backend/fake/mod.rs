@@ -797,6 +797,17 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
+    async fn export_container(&self, reference: &str) -> Result<ByteStream> {
+        let c = self.container_snapshot(reference)?;
+        let bytes = files::archive(&c.all_files(), "/", &c.summary.name)?;
+        Ok(stream::once(async move { Ok(bytes::Bytes::from(bytes)) }).boxed())
+    }
+
+    async fn container_changes(&self, reference: &str) -> Result<Vec<FileChange>> {
+        let c = self.container_snapshot(reference)?;
+        Ok(files::changes(&files::initial(&c.hostname), &c.all_files()))
+    }
+
     async fn prune_containers(&self) -> Result<PruneReport> {
         let removed: Vec<(String, String)> = {
             let mut st = self.state();

@@ -1,4 +1,4 @@
-//! Files of a container for `cp`: paths are resolved inside its root filesystem as the
+//! Files of a container for `cp` and `export`: paths are resolved inside its root filesystem as the
 //! container sees them (`openat2` with `RESOLVE_IN_ROOT`, so a symlink in the container
 //! cannot lead outside it), archives are written without following links, and archives are
 //! unpacked with the tar crate's `unpack_in`, which refuses entries that would land outside
@@ -80,6 +80,19 @@ pub fn archive(rootfs: &Path, path: &str) -> Result<Vec<u8>, ContainerError> {
     };
     result.map_err(|e| runtime(&format!("cannot archive {path}"), e))?;
     b.into_inner().map_err(|e| runtime("cannot archive", e))
+}
+
+/// Writes the whole root filesystem `rootfs` to `out` as a tar archive (`export`): paths
+/// relative to `/`, links kept as links, owners, modes and times kept, device nodes and
+/// fifos as such.
+pub fn export(rootfs: &Path, out: impl std::io::Write) -> Result<(), ContainerError> {
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    b.append_dir_all("", rootfs)
+        .map_err(|e| runtime("cannot archive the container's filesystem", e))?;
+    b.into_inner()
+        .map(drop)
+        .map_err(|e| runtime("cannot archive the container's filesystem", e))
 }
 
 /// Unpacks `tar` into directory `dir` of the container.

@@ -14,9 +14,11 @@ use super::record::{
 };
 use super::spec::capabilities;
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
+use crate::backend::types::FileChange;
 use crate::backend::types::{Event, ObjectKind};
 use crate::engine::events::Journal;
 use crate::engine::image::ImageStore;
+use crate::engine::layer::changes::{self, ImageView};
 use crate::engine::layer::{Driver, Snapshotter};
 use crate::engine::store::{Digest, Root};
 use crate::util::time::unix_now;
@@ -681,6 +683,45 @@ impl Runtime {
         let result = f(&rootfs);
         let _ = snapshots.release(&dir);
         result
+    }
+
+    /// What the container changed in its root filesystem compared with its image.
+    pub fn changes(&self, id: &str) -> Result<Vec<FileChange>, ContainerError> {
+        let snap = self.get(id)?;
+        let image_id = Digest::parse(&snap.config.image_id)?;
+        let chain = self.images.record(&image_id)?.chain();
+        let layers = self.images.layers();
+        let image = ImageView::new(chain.iter().map(|c| layers.diff_dir(c)).collect());
+        let dir = self.containers.dir(id);
+        let (base, found) = match self.snapshots().driver() {
+            Driver::Overlay => {
+                let upper = dir.join("upper");
+                let found = changes::from_upper(&upper, &image);
+                (upper, found)
+            }
+            Driver::Copy => {
+                let rootfs = dir.join("rootfs");
+                // Never started: nothing changed yet.
+                if !rootfs.is_dir() {
+                    return Ok(Vec::new());
+                }
+                let found = changes::from_copy(&rootfs, &image);
+                (rootfs, found)
+            }
+        };
+        // Mount points the runtime made are not the container's doing (Docker keeps them in
+        // an init layer, so its diff leaves them out too).
+        let mut points: Vec<String> = super::spec::RUNTIME_MOUNT_POINTS
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        points.extend(snap.config.mounts.iter().map(|m| m.destination.clone()));
+        Ok(changes::without_mount_points(found, &points, &base, &image))
+    }
+
+    /// Writes the container's whole filesystem to `out` as a tar archive.
+    pub fn export(&self, id: &str, out: impl std::io::Write) -> Result<(), ContainerError> {
+        self.with_rootfs(id, |rootfs| super::files::export(rootfs, out))
     }
 
     /// Host pids of every process in the container (those in its pid namespace).

@@ -288,6 +288,17 @@ pub fn resolve_user(rootfs: &Path, user: &str) -> Result<(u32, u32), ContainerEr
     Ok((uid, gid))
 }
 
+/// Where every container gets a mount from the runtime (the points it creates in the root
+/// filesystem when the image lacks them).
+pub const RUNTIME_MOUNT_POINTS: &[&str] = &[
+    "/proc",
+    "/dev",
+    "/sys",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+];
+
 /// What a spec needs besides the configuration.
 pub struct SpecInput<'a> {
     /// The container's root filesystem.

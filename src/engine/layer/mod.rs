@@ -1,6 +1,7 @@
 //! Layers: safe unpacking of layer tarballs into the overlay form, their compression, the
 //! store of unpacked layers by chain id, and container snapshots over them.
 
+pub mod changes;
 pub mod compress;
 pub mod snapshot;
 pub mod store;
