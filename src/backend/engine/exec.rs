@@ -34,6 +34,8 @@ struct Entry {
 #[derive(Default, Clone)]
 pub struct Sessions {
     inner: Arc<Mutex<HashMap<String, Entry>>>,
+    /// Woken whenever a helper exits.
+    ended: Arc<tokio::sync::Notify>,
 }
 
 fn io(what: &str) -> impl FnOnce(std::io::Error) -> BackendError + '_ {
@@ -199,6 +201,12 @@ impl Sessions {
         mut child: tokio::process::Child,
     ) -> tokio::sync::oneshot::Receiver<()> {
         let inner = self.inner.clone();
+        let ended = self.ended.clone();
+        inner
+            .lock()
+            .expect("sessions lock")
+            .entry(key.clone())
+            .or_default();
         let (done, exited) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let code = match child.wait().await {
@@ -211,6 +219,7 @@ impl Sessions {
                 .entry(key)
                 .or_default()
                 .code = Some(code);
+            ended.notify_waiters();
             let _ = done.send(());
         });
         exited
@@ -228,14 +237,30 @@ impl Sessions {
         Ok(())
     }
 
-    /// The exit status of a finished session.
-    pub fn exit_code(&self, key: &str) -> Option<i64> {
-        let mut map = self.inner.lock().expect("sessions lock");
-        let code = map.get(key).and_then(|e| e.code);
-        if code.is_some() {
-            map.remove(key);
+    /// The exit status of a session. Its output may end a moment before its helper does, so
+    /// a session still running is waited for, up to a second; `None` if it runs on.
+    pub async fn exit_code(&self, key: &str) -> Option<i64> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            // Registered before the check, so an exit in between still wakes us.
+            let notified = self.ended.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut map = self.inner.lock().expect("sessions lock");
+                match map.get(key).map(|e| e.code) {
+                    Some(Some(code)) => {
+                        map.remove(key);
+                        return Some(code);
+                    }
+                    Some(None) => {}
+                    None => return None,
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
         }
-        code
     }
 }
 

@@ -1036,7 +1036,7 @@ impl Backend for EngineBackend {
 
     async fn session_exit_code(&self, id: &SessionId) -> Result<Option<i64>> {
         match id {
-            SessionId::Exec(key) => Ok(self.inner.sessions.exit_code(key)),
+            SessionId::Exec(key) => Ok(self.inner.sessions.exit_code(key).await),
             SessionId::Attach(c) => {
                 let d = self.inspect_container(c).await?;
                 let state = d.summary.state;

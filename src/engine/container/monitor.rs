@@ -176,6 +176,7 @@ impl Monitor {
                 Ok((container, pid, streams)) => {
                     report(status.take(), &format!("ok {pid}"));
                     self.emit("start");
+                    shed_startup_memory();
                     let outcome = self.supervise(pid, streams);
                     let oom = self.oom_killed();
                     let state = self.containers.update_state(&self.id, |s| {
@@ -402,6 +403,54 @@ impl Monitor {
                 })
             })
         })
+    }
+}
+
+/// Gives back the memory that making the container used and supervising it does not: the
+/// pages of code and read-only data (of this binary and its libraries) mapped while
+/// libcontainer ran (they are faulted in again if ever needed; only read-only, never-written
+/// mappings of files are dropped, so nothing is lost), and the heap's free space.
+fn shed_startup_memory() {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [range, perms, offset, _dev, _inode, path] = fields[..] else {
+            continue;
+        };
+        if !path.starts_with('/') {
+            continue;
+        }
+        // The code, and the read-only segment at the start of the file. Relocated read-only
+        // data (RELRO) was written before it was protected, so it is left alone.
+        let code = perms == "r-xp";
+        let head = perms == "r--p" && u64::from_str_radix(offset, 16) == Ok(0);
+        if !(code || head) {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (
+            usize::from_str_radix(start, 16),
+            usize::from_str_radix(end, 16),
+        ) else {
+            continue;
+        };
+        let Some(addr) = std::ptr::NonNull::new(start as *mut std::ffi::c_void) else {
+            continue;
+        };
+        // SAFETY: a private, read-only mapping of our own executable that was never written:
+        // dropping its pages loses nothing, the next access reads them from the file again.
+        let _ = unsafe {
+            nix::sys::mman::madvise(addr, end - start, nix::sys::mman::MmapAdvise::MADV_DONTNEED)
+        };
+    }
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap memory to the system.
+    unsafe {
+        nix::libc::malloc_trim(0);
     }
 }
 
