@@ -52,6 +52,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             .unwrap_or(Ok(0));
     }
     let backend = cli::select_backend(&cli, &config)?;
+    if let Some(result) = cli
+        .command
+        .as_ref()
+        .and_then(|c| cli::exec_here(&backend, c))
+    {
+        return result;
+    }
     if let Some(command) = &cli.command {
         return runtime()?.block_on(cli::run(&backend, command));
     }

@@ -380,7 +380,10 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
         }
         Ok(code)
     };
-    let code = if o.interactive || o.tty {
+    // The engine's attach socket ends the output the moment the exit is on record, so a
+    // foreground run attaches there even without -i/-t (as docker's CLI does).
+    let attach = o.interactive || o.tty || matches!(b, AnyBackend::Engine(_));
+    let code = if attach {
         match crate::session::attach_and_start(b, &id, o.interactive, o.tty).await {
             Ok(code) => code,
             Err(e) => match e.downcast::<BackendError>() {

@@ -551,24 +551,49 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
 }
 
 /// `exec`: the process's exit status; 126/127 when the command cannot run, as docker.
-async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
+fn exec_spec(a: &ExecArgs) -> anyhow::Result<ExecSpec> {
     let mut env = Vec::new();
     for e in &a.env {
         env.extend(crate::backend::parse::env(e, |k| std::env::var(k).ok())?);
     }
-    let spec = ExecSpec {
+    if a.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        anyhow::bail!("the input device is not a TTY; drop -t or run from a terminal");
+    }
+    Ok(ExecSpec {
         cmd: a.command.clone(),
         env,
         working_dir: a.workdir.clone(),
         user: a.user.clone(),
         tty: a.tty,
         stdin: a.interactive,
-    };
-    if a.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        anyhow::bail!("the input device is not a TTY; drop -t or run from a terminal");
-    }
-    let s = b.exec(&a.container, spec).await?;
+    })
+}
+
+async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
+    let s = b.exec(&a.container, exec_spec(a)?).await?;
     Ok(crate::session::drive(b, s, a.tty).await? as i32)
+}
+
+/// `exec` without `-t` on the engine, run from this process before any thread exists (see
+/// [`EngineBackend::exec_here`]); `None` when the command is something else.
+pub fn exec_here(backend: &AnyBackend, command: &Commands) -> Option<anyhow::Result<i32>> {
+    let (AnyBackend::Engine(engine), Commands::Exec(a)) = (backend, command) else {
+        return None;
+    };
+    // Forking is only safe with one thread; should one ever exist here, the helper does it.
+    let threads = std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count);
+    if a.tty || threads != 1 {
+        return None;
+    }
+    Some((|| {
+        Ok(match engine.exec_here(&a.container, exec_spec(a)?)? {
+            Ok(code) => code,
+            Err((code, message)) => {
+                eprintln!("dockhand: {message}");
+                code
+            }
+        })
+    })())
 }
 
 /// Why no backend could be opened.

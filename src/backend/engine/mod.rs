@@ -185,6 +185,69 @@ impl EngineBackend {
         }
     }
 
+    /// The id of a running container to exec in.
+    fn exec_target(&self, reference: &str) -> Result<String> {
+        use crate::engine::container::Status;
+        let id = self.resolve_container(reference)?;
+        let snap = self
+            .runtime()
+            .get(&id)
+            .map_err(containers::container_error)?;
+        match snap.state.status {
+            Status::Running => Ok(id),
+            Status::Paused => Err(BackendError::conflict(format!(
+                "container {} is paused; unpause it first",
+                snap.config.name
+            ))),
+            _ => Err(BackendError::conflict(format!(
+                "container {} is not running; start it first",
+                snap.config.name
+            ))),
+        }
+    }
+
+    /// `exec` without a TTY from this very process, with its stdio (stdin only when
+    /// `spec.stdin`): it joins the container as the `__exec` helper does, sparing a process
+    /// and a relay. Returns the command's status, or 126/127 with what went wrong. Call it
+    /// only while the process is single-threaded (before a runtime starts): libcontainer
+    /// forks.
+    pub fn exec_here(
+        &self,
+        container: &str,
+        spec: ExecSpec,
+    ) -> Result<std::result::Result<i32, (i32, String)>> {
+        let id = self.exec_target(container)?;
+        if spec.cmd.is_empty() {
+            return Err(BackendError::invalid("exec needs a command"));
+        }
+        if spec.tty {
+            return Err(BackendError::invalid("exec_here runs without a terminal"));
+        }
+        if !spec.stdin {
+            let null = std::fs::File::open("/dev/null").map_err(|e| BackendError::Internal {
+                message: format!("cannot open /dev/null: {e}"),
+                source: Some(Box::new(e)),
+            })?;
+            rustix::stdio::dup2_stdin(&null).map_err(|e| BackendError::Internal {
+                message: format!("cannot redirect stdin: {e}"),
+                source: None,
+            })?;
+        }
+        let request = crate::engine::container::exec::ExecRequest {
+            cmd: spec.cmd,
+            env: spec.env,
+            working_dir: spec.working_dir,
+            user: spec.user,
+            tty: false,
+            console_socket: None,
+        };
+        Ok(crate::engine::container::exec::run(
+            self.root(),
+            &id,
+            &request,
+        ))
+    }
+
     /// Short ids of the containers made from image `id`.
     fn containers_using(&self, id: &crate::engine::store::Digest) -> Result<Vec<String>> {
         Ok(self
@@ -949,22 +1012,7 @@ impl Backend for EngineBackend {
 
     async fn exec(&self, container: &str, spec: ExecSpec) -> Result<Session> {
         let reference = container.to_string();
-        let id = self
-            .blocking(move |me| {
-                let id = me.resolve_container(&reference)?;
-                let snap = me.runtime().get(&id).map_err(containers::container_error)?;
-                match snap.state.status {
-                    crate::engine::container::Status::Running => Ok(id),
-                    crate::engine::container::Status::Paused => Err(BackendError::conflict(
-                        format!("container {} is paused; unpause it first", snap.config.name),
-                    )),
-                    _ => Err(BackendError::conflict(format!(
-                        "container {} is not running; start it first",
-                        snap.config.name
-                    ))),
-                }
-            })
-            .await?;
+        let id = self.blocking(move |me| me.exec_target(&reference)).await?;
         if spec.cmd.is_empty() {
             return Err(BackendError::invalid("exec needs a command"));
         }

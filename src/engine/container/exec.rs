@@ -58,7 +58,9 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, String)> {
+/// Runs `request` in container `id` of the data root `root` from this process (which must be
+/// single-threaded) and returns its status, or the status to exit with and why.
+pub fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, String)> {
     let fail = |e: &dyn std::fmt::Display| (125, e.to_string());
     let root = Root::open(root).map_err(|e| fail(&e))?;
     let store = ContainerStore::new(&root);

@@ -471,7 +471,7 @@ impl Runtime {
         self.emit("kill", id, &snap.config.name);
         if sig == nix::sys::signal::Signal::SIGKILL {
             // It cannot survive this; report it as gone once its monitor has recorded it.
-            wait_until(Duration::from_secs(10), || self.settled(id));
+            self.wait_settled(id, Duration::from_secs(10));
         }
         Ok(())
     }
@@ -482,6 +482,40 @@ impl Runtime {
         self.containers
             .state(id)
             .is_ok_and(|s| !Self::monitor_alive(&s))
+    }
+
+    /// Waits up to `limit` for the container to be settled: woken by the monitor's exit
+    /// (a pidfd) rather than by polling; false when it is not settled by then.
+    fn wait_settled(&self, id: &str, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        loop {
+            let Ok(state) = self.containers.state(id) else {
+                return false;
+            };
+            let Some(pid) = state.monitor_pid.filter(|_| Self::monitor_alive(&state)) else {
+                return true;
+            };
+            let pidfd = rustix::process::Pid::from_raw(pid).and_then(|p| {
+                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+            });
+            // Opened after the liveness check: make sure it is still that monitor.
+            let left = until.saturating_duration_since(Instant::now());
+            match pidfd {
+                Some(fd) if Self::monitor_alive(&state) => {
+                    let mut fds = [rustix::event::PollFd::new(
+                        &fd,
+                        rustix::event::PollFlags::IN,
+                    )];
+                    let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+                    let _ = rustix::event::poll(&mut fds, ms);
+                }
+                // No pidfds here (old kernel): poll the state.
+                _ => return wait_until(left, || self.settled(id)),
+            }
+            if Instant::now() >= until {
+                return self.settled(id);
+            }
+        }
     }
 
     /// Stops a container: its stop signal, then SIGKILL after `timeout`.
@@ -502,14 +536,14 @@ impl Runtime {
             let sig = signal_by_name(&snap.config.stop_signal);
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
             let limit = timeout.unwrap_or(Duration::from_secs(snap.config.stop_timeout));
-            if !wait_until(limit, || self.settled(id)) {
+            if !self.wait_settled(id, limit) {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
         }
-        if !wait_until(Duration::from_secs(20), || self.settled(id)) {
+        if !self.wait_settled(id, Duration::from_secs(20)) {
             return Err(ContainerError::Runtime(format!(
                 "container {} did not stop; see {}",
                 snap.config.name,
@@ -564,7 +598,7 @@ impl Runtime {
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
-            wait_until(Duration::from_secs(20), || self.settled(id));
+            self.wait_settled(id, Duration::from_secs(20));
         }
         // What a dead monitor left: the process and libcontainer's state.
         let state = self.containers.state(id)?;
