@@ -525,6 +525,16 @@ fn privileges_capabilities_read_only_and_env_files() {
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BOGUS"));
 
+    // The cgroup file systems are read-only inside, as Docker mounts them: a container
+    // cannot lift its own limits. Privileged containers may write them.
+    let (code, out, err) = e.sh(&[], "grep ' /sys/fs/cgroup' /proc/mounts");
+    assert_eq!(code, 0, "{err}");
+    for line in out.lines() {
+        assert!(line.contains(" ro,"), "writable cgroup mount: {line}");
+    }
+    let (_, out, _) = e.sh(&["--privileged"], "grep ' /sys/fs/cgroup' /proc/mounts");
+    assert!(out.lines().any(|l| l.contains(" rw,")), "{out}");
+
     let (code, _, err) = e.sh(&["--read-only"], "touch /data/x");
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("Read-only"), "{err}");

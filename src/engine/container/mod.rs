@@ -4,6 +4,7 @@
 //! pause, unpause, top).
 
 pub mod attach;
+pub mod cgroupfs;
 pub mod exec;
 pub mod files;
 pub mod lifecycle;

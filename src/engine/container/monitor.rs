@@ -16,12 +16,12 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::attach;
 use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
 use super::record::{ContainerConfig, Restart, Status};
 use super::relay::{Relay, Streams};
 use super::spec::{SpecInput, build};
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
+use super::{attach, cgroupfs};
 use crate::backend::types::{Event, ObjectKind};
 use crate::engine::events::Journal;
 use crate::engine::image::ImageStore;
@@ -345,12 +345,17 @@ impl Monitor {
             }
         };
         let mut container = built?;
-        let streams = match streams {
-            Ok(s) => s,
-            Err(e) => {
+        // Read-only cgroups (as Docker has them), unless privileged.
+        let sealed = match container.pid() {
+            Some(init) if !self.config.privileged => cgroupfs::seal(init.as_raw()),
+            _ => Ok(()),
+        };
+        let streams = match (streams, sealed) {
+            (Ok(s), Ok(())) => s,
+            (Err(e), _) | (_, Err(e)) => {
                 let _ = container.kill(nix::sys::signal::Signal::SIGKILL, true);
                 let _ = container.delete(true);
-                return Err(runtime("cannot relay the container's input and output", e));
+                return Err(runtime("cannot prepare the container", e));
             }
         };
         container
