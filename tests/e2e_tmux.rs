@@ -127,6 +127,47 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Runs `image` as `name` from the run dialog with a loop doing `each` after a ready
+    /// marker, then filters the list down to it and waits for its logs.
+    fn run_from_dialog(&self, image: &str, name: &str, each: &str) {
+        self.send(&["c"]);
+        self.wait_text("Run a container");
+        self.send(&["-l", image]);
+        self.send(&["Tab", "-l", name, "Tab"]);
+        let command = format!("sh -c 'echo ready-marker; while true; do {each}; done'");
+        self.send(&["-l", &command, "Enter"]);
+        self.wait_text(&format!("started {name}"));
+        self.send(&["/"]);
+        self.send(&["-l", name]);
+        self.send(&["Enter"]);
+        self.wait_text("(1 of ");
+        self.wait_text("ready-marker");
+    }
+
+    /// Opens a shell in the selected container `name`, checks it has the terminal at its
+    /// size, and leaves it.
+    fn shell_and_back(&self, name: &str) {
+        self.send(&["e"]);
+        self.wait_text("/ #");
+        self.send(&["-l", "echo handed-$((40+2)); stty size"]);
+        self.send(&["Enter"]);
+        self.wait_text("handed-42");
+        self.wait_text("32 110");
+        self.send(&["-l", "exit"]);
+        self.send(&["Enter"]);
+        self.wait_text(&format!("sh in {name} ended (exit 0)"));
+    }
+
+    /// Removes the selected container `name`, confirming.
+    fn remove(&self, name: &str) {
+        self.send(&["d"]);
+        self.wait_text(&format!("Remove container {name}?"));
+        self.send(&["y"]);
+        self.wait_text(&format!("removed {name}"));
+    }
+}
+
 fn read_status(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
@@ -320,36 +361,9 @@ fn on_dockerd_run_from_the_dialog_read_logs_exec_and_remove() {
 
     let t = Tmux::run(&["-H", "docker"], "");
     t.wait_text("unix:///var/run/docker.sock");
-    t.send(&["c"]);
-    t.wait_text("Run a container");
-    t.send(&["-l", &image]);
-    t.send(&["Tab", "-l", &name, "Tab"]);
-    t.send(&[
-        "-l",
-        "sh -c 'echo ready-marker; while true; do sleep 1; done'",
-        "Enter",
-    ]);
-    t.wait_text(&format!("started {name}"));
-
-    t.send(&["/"]);
-    t.send(&["-l", &name]);
-    t.send(&["Enter"]);
-    t.wait_text("(1 of ");
-    t.wait_text("ready-marker");
-
-    t.send(&["e"]);
-    t.wait_text("/ #");
-    t.send(&["-l", "echo handed-$((40+2))"]);
-    t.send(&["Enter"]);
-    t.wait_text("handed-42");
-    t.send(&["-l", "exit"]);
-    t.send(&["Enter"]);
-    t.wait_text(&format!("sh in {name} ended (exit 0)"));
-
-    t.send(&["d"]);
-    t.wait_text(&format!("Remove container {name}?"));
-    t.send(&["y"]);
-    t.wait_text(&format!("removed {name}"));
+    t.run_from_dialog(&image, &name, "sleep 1");
+    t.shell_and_back(&name);
+    t.remove(&name);
     t.send(&["q"]);
     assert_eq!(t.wait_exit(), 0);
     let gone = Command::new(env!("CARGO_BIN_EXE_dockhand"))
@@ -379,32 +393,9 @@ fn on_the_engine_run_from_the_dialog_read_logs_shell_attach_and_remove() {
     // No -H: the TUI opens on the embedded engine.
     let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
     t.wait_text(&format!("engine {}", root.display()));
-    t.send(&["c"]);
-    t.wait_text("Run a container");
-    t.send(&["-l", &image]);
-    t.send(&["Tab", "-l", &name, "Tab"]);
-    t.send(&[
-        "-l",
-        "sh -c 'echo ready-marker; while true; do echo tick; sleep 1; done'",
-        "Enter",
-    ]);
-    t.wait_text(&format!("started {name}"));
-    t.send(&["/"]);
-    t.send(&["-l", &name]);
-    t.send(&["Enter"]);
-    t.wait_text("(1 of ");
-    t.wait_text("ready-marker");
-
+    t.run_from_dialog(&image, &name, "echo tick; sleep 1");
     // A shell inside it gets the terminal, at the terminal's size, and gives it back.
-    t.send(&["e"]);
-    t.wait_text("/ #");
-    t.send(&["-l", "echo handed-$((40+2)); stty size"]);
-    t.send(&["Enter"]);
-    t.wait_text("handed-42");
-    t.wait_text("32 110");
-    t.send(&["-l", "exit"]);
-    t.send(&["Enter"]);
-    t.wait_text(&format!("sh in {name} ended (exit 0)"));
+    t.shell_and_back(&name);
 
     // Attach follows the output; ctrl-p ctrl-q leaves it running.
     t.send(&["a"]);
@@ -414,10 +405,7 @@ fn on_the_engine_run_from_the_dialog_read_logs_shell_attach_and_remove() {
     t.wait_text(&format!("detached from {name}"));
     assert_eq!(engine.status(&name), "running");
 
-    t.send(&["d"]);
-    t.wait_text(&format!("Remove container {name}?"));
-    t.send(&["y"]);
-    t.wait_text(&format!("removed {name}"));
+    t.remove(&name);
     t.send(&["q"]);
     assert_eq!(t.wait_exit(), 0);
     assert_eq!(engine.ok(&["ps", "-a", "-q"]), "");

@@ -22,6 +22,17 @@ pub struct LineFollower<T> {
 impl<T: DeserializeOwned> LineFollower<T> {
     /// Starts at the current end of `path` (or at the start of the file once it exists).
     pub fn from_end(path: PathBuf) -> LineFollower<T> {
+        Self::open(path, SeekFrom::End(0))
+    }
+
+    /// Starts at the beginning of `path`: the first poll returns everything it holds. Records
+    /// read once are never returned again, so a reader of the whole file that keeps
+    /// following sees each record exactly once.
+    pub fn from_start(path: PathBuf) -> LineFollower<T> {
+        Self::open(path, SeekFrom::Start(0))
+    }
+
+    fn open(path: PathBuf, at: SeekFrom) -> LineFollower<T> {
         let mut f = LineFollower {
             path,
             reader: None,
@@ -31,25 +42,7 @@ impl<T: DeserializeOwned> LineFollower<T> {
         };
         if let Ok(mut file) = std::fs::File::open(&f.path) {
             f.inode = file.metadata().map_or(0, |m| m.ino());
-            let _ = file.seek(SeekFrom::End(0));
-            f.reader = Some(BufReader::new(file));
-        }
-        f
-    }
-
-    /// Starts at the beginning of `path`: the first poll returns everything it holds. Records
-    /// read once are never returned again, so a reader of the whole file that keeps
-    /// following sees each record exactly once.
-    pub fn from_start(path: PathBuf) -> LineFollower<T> {
-        let mut f = LineFollower {
-            path,
-            reader: None,
-            inode: 0,
-            partial: String::new(),
-            records: PhantomData,
-        };
-        if let Ok(file) = std::fs::File::open(&f.path) {
-            f.inode = file.metadata().map_or(0, |m| m.ino());
+            let _ = file.seek(at);
             f.reader = Some(BufReader::new(file));
         }
         f
