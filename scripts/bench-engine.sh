@@ -43,23 +43,27 @@ cp -a "$WORK/rootfs" "$WORK/bundle/rootfs"
 sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"true"/' "$WORK/bundle/config.json"
 grep -q '"true"' "$WORK/bundle/config.json"
 
-now() { date +%s%N; }
+# Nanoseconds from bash itself: a `date` process per sample would add a millisecond or two.
+now() { local t=${EPOCHREALTIME/./}; echo "${t}000"; }
 ms() { echo "scale=1; ($2 - $1) / 1000000" | bc; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# Each sample starts on a quiet machine: dockerd and containerd go on working for a while
+# after a docker command returns, and on 2 cores that would be charged to whoever comes next.
+settle() { sleep 0.5; }
 dh_run=(); docker_run=(); runc_run=()
 for i in $(seq "$ROUNDS"); do
-    t0=$(now); "$DH" run --rm "$IMAGE" true; t1=$(now); dh_run+=("$(ms "$t0" "$t1")")
-    t0=$(now); docker run --rm "$IMAGE" true; t1=$(now); docker_run+=("$(ms "$t0" "$t1")")
-    t0=$(now); (cd "$WORK/bundle" && runc run "dh-bench-$i" </dev/null); t1=$(now); runc_run+=("$(ms "$t0" "$t1")")
+    settle; t0=$(now); "$DH" run --rm "$IMAGE" true; t1=$(now); dh_run+=("$(ms "$t0" "$t1")")
+    settle; t0=$(now); docker run --rm "$IMAGE" true; t1=$(now); docker_run+=("$(ms "$t0" "$t1")")
+    settle; t0=$(now); (cd "$WORK/bundle" && runc run "dh-bench-$i" </dev/null); t1=$(now); runc_run+=("$(ms "$t0" "$t1")")
 done
 
 "$DH" run -d --name dh-bench-exec "$IMAGE" sleep 600 >/dev/null
 docker run -d --label "$LABEL" --name dh-bench-exec "$IMAGE" sleep 600 >/dev/null
 dh_exec=(); docker_exec=()
 for i in $(seq "$ROUNDS"); do
-    t0=$(now); "$DH" exec dh-bench-exec true; t1=$(now); dh_exec+=("$(ms "$t0" "$t1")")
-    t0=$(now); docker exec dh-bench-exec true; t1=$(now); docker_exec+=("$(ms "$t0" "$t1")")
+    settle; t0=$(now); "$DH" exec dh-bench-exec true; t1=$(now); dh_exec+=("$(ms "$t0" "$t1")")
+    settle; t0=$(now); docker exec dh-bench-exec true; t1=$(now); docker_exec+=("$(ms "$t0" "$t1")")
 done
 
 # Memory: ten running containers each.
