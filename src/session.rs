@@ -241,7 +241,7 @@ pub async fn attach_and_start(
     interactive: bool,
     tty: bool,
 ) -> Result<i64> {
-    let session = match b.attach(id, interactive).await {
+    let session = match b.attach_before_start(id, interactive).await {
         Ok(s) => {
             b.start_container(id).await?;
             s

@@ -71,8 +71,9 @@ fn run_it_is_a_terminal_that_resizes_detaches_and_attaches_again() {
     // `attach` to a stopped container says what to do.
     let err = e.fails(&["attach", &name], 125);
     assert!(err.contains("not running"), "{err}");
-    // start -ai brings it back on this terminal.
+    // start -ai brings it back on this terminal, from its very first output.
     let mut t = Pty::spawn(e.command(&["start", "-ai", &name]), 80, 24);
+    t.expect("first-words");
     t.send("echo back-again\r");
     t.expect("back-again");
     t.send("exit 0\r");

@@ -129,6 +129,16 @@ pub trait Backend: Send + Sync {
     -> impl Future<Output = Result<Session>> + Send;
     /// Attaches to a container's main process (its output from now on, and stdin when asked).
     fn attach(&self, container: &str, stdin: bool) -> impl Future<Output = Result<Session>> + Send;
+    /// Attaches to a container that the caller starts next (`run -a`, `start -a`), so that
+    /// none of its output is missed. Backends that attach only to running containers answer
+    /// `Conflict` for a stopped one, and the caller starts it first.
+    fn attach_before_start(
+        &self,
+        container: &str,
+        stdin: bool,
+    ) -> impl Future<Output = Result<Session>> + Send {
+        self.attach(container, stdin)
+    }
     /// Tells a TTY session its new size.
     fn resize_session(
         &self,
@@ -325,6 +335,7 @@ dispatch! {
     fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
     fn exec(&self, container: &str, spec: ExecSpec) -> Session;
     fn attach(&self, container: &str, stdin: bool) -> Session;
+    fn attach_before_start(&self, container: &str, stdin: bool) -> Session;
     fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> ();
     fn session_exit_code(&self, id: &SessionId) -> Option<i64>;
     fn stat_path(&self, container: &str, path: &str) -> Option<bool>;

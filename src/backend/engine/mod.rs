@@ -185,6 +185,41 @@ impl EngineBackend {
         }
     }
 
+    /// Attach; with `starting`, a stopped container is about to be started by the caller,
+    /// and its monitor will wait for this client.
+    async fn attach_with(&self, container: &str, stdin: bool, starting: bool) -> Result<Session> {
+        use crate::engine::container::Status;
+        let reference = container.to_string();
+        let (id, name, status) = self
+            .blocking(move |me| {
+                let id = me.resolve_container(&reference)?;
+                let snap = me.runtime().get(&id).map_err(containers::container_error)?;
+                Ok((id, snap.config.name, snap.state.status))
+            })
+            .await?;
+        let until = match (status, starting) {
+            (Status::Running | Status::Paused | Status::Restarting, _) => None,
+            (Status::Created, _) | (Status::Exited, true) => {
+                // Attached before the start: the monitor will wait for us.
+                self.inner
+                    .attach_pending
+                    .lock()
+                    .expect("attach lock")
+                    .insert(id.clone());
+                Some(std::time::Instant::now() + std::time::Duration::from_secs(30))
+            }
+            (Status::Exited, false) => {
+                return Err(BackendError::conflict(format!(
+                    "container {name} is not running; start it first (dockhand start -a {name})"
+                )));
+            }
+        };
+        let path = crate::engine::container::attach::socket_path(&id);
+        let (session, ends) = session_io::channels(SessionId::Attach(id), stdin);
+        tokio::spawn(session_io::attach(path, name, until, ends));
+        Ok(session)
+    }
+
     /// The id of a running container to exec in.
     fn exec_target(&self, reference: &str) -> Result<String> {
         use crate::engine::container::Status;
@@ -1030,36 +1065,11 @@ impl Backend for EngineBackend {
     }
 
     async fn attach(&self, container: &str, stdin: bool) -> Result<Session> {
-        use crate::engine::container::Status;
-        let reference = container.to_string();
-        let (id, name, status) = self
-            .blocking(move |me| {
-                let id = me.resolve_container(&reference)?;
-                let snap = me.runtime().get(&id).map_err(containers::container_error)?;
-                Ok((id, snap.config.name, snap.state.status))
-            })
-            .await?;
-        let until = match status {
-            Status::Running | Status::Paused | Status::Restarting => None,
-            Status::Created => {
-                // Attached before the start: the monitor will wait for us.
-                self.inner
-                    .attach_pending
-                    .lock()
-                    .expect("attach lock")
-                    .insert(id.clone());
-                Some(std::time::Instant::now() + std::time::Duration::from_secs(30))
-            }
-            Status::Exited => {
-                return Err(BackendError::conflict(format!(
-                    "container {name} is not running; start it first (dockhand start -a {name})"
-                )));
-            }
-        };
-        let path = crate::engine::container::attach::socket_path(&id);
-        let (session, ends) = session_io::channels(SessionId::Attach(id), stdin);
-        tokio::spawn(session_io::attach(path, name, until, ends));
-        Ok(session)
+        self.attach_with(container, stdin, false).await
+    }
+
+    async fn attach_before_start(&self, container: &str, stdin: bool) -> Result<Session> {
+        self.attach_with(container, stdin, true).await
     }
 
     async fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> Result<()> {

@@ -179,6 +179,12 @@ impl Monitor {
                     shed_startup_memory();
                     let outcome = self.supervise(pid, streams);
                     let oom = self.oom_killed();
+                    let again = self.containers.state(&self.id).is_ok_and(|s| {
+                        self.should_restart(outcome.code, s.restart_count, s.stopped_by_user)
+                    });
+                    if !again {
+                        self.relay.stop_listening();
+                    }
                     let state = self.containers.update_state(&self.id, |s| {
                         s.status = Status::Exited;
                         s.pid = None;

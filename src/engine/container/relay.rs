@@ -218,6 +218,14 @@ impl Relay {
         code.unwrap_or(255)
     }
 
+    /// Stops taking clients (the container will not run again under this monitor), so that
+    /// one who attaches for the next start waits for the next monitor.
+    pub fn stop_listening(&mut self) {
+        if self.listener.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
     /// After a run: sends clients what they still lack, then closes their connections, which
     /// ends their sessions.
     pub fn let_clients_go(&mut self) {
