@@ -47,10 +47,7 @@ fn run_it_is_a_terminal_that_resizes_detaches_and_attaches_again() {
     t.expect("/dev/pts/0");
     t.expect("\n1\r");
     // A resize reaches the shell through the CLI, the attach socket and the monitor.
-    t.resize(100, 30);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    t.send("stty size\r");
-    t.expect("30 100");
+    t.resize_and_check(100, 30);
     // ctrl-p ctrl-q: the CLI ends with 0 and the container runs on.
     t.send("\x10\x11");
     assert_eq!(t.wait(), 0, "{}", t.screen());
@@ -104,10 +101,7 @@ fn exec_it_gets_a_terminal_of_its_own() {
     t.send("stty size; tty; ps -o pid,args | grep -c sleep\r");
     t.expect("15 70");
     t.expect("/dev/pts/");
-    t.resize(120, 40);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    t.send("stty size\r");
-    t.expect("40 120");
+    t.resize_and_check(120, 40);
     // ctrl-c goes to the command on the terminal, not to the CLI.
     t.send("sleep 100\r");
     std::thread::sleep(std::time::Duration::from_millis(300));

@@ -112,6 +112,16 @@ impl Pty {
         assert_eq!(r, 0, "TIOCSWINSZ");
     }
 
+    /// Resizes the terminal, then checks with `stty size` that the shell on it sees the new
+    /// size.
+    pub fn resize_and_check(&mut self, cols: u16, rows: u16) {
+        self.resize(cols, rows);
+        // The size travels through the CLI's SIGWINCH handler and the backend first.
+        std::thread::sleep(Duration::from_millis(300));
+        self.send("stty size\r");
+        self.expect(&format!("{rows} {cols}"));
+    }
+
     /// Waits up to 20 s for the child to exit; its exit code.
     pub fn wait(&mut self) -> i32 {
         let until = Instant::now() + Duration::from_secs(20);
