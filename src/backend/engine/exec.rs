@@ -178,11 +178,12 @@ impl Sessions {
             let master = std::fs::File::from(master);
             {
                 let mut map = sessions.lock().expect("sessions lock");
-                let entry = map.entry(key.clone()).or_default();
-                if let Some((cols, rows)) = entry.size {
-                    let _ = attach::set_window_size(master.as_fd(), cols, rows);
+                if let Some(entry) = map.get_mut(&key) {
+                    if let Some((cols, rows)) = entry.size {
+                        let _ = attach::set_window_size(master.as_fd(), cols, rows);
+                    }
+                    entry.master = master.try_clone().ok();
                 }
-                entry.master = master.try_clone().ok();
             }
             if let Ok(terminal) = session_io::Terminal::new(master) {
                 terminal.relay(ends).await;
@@ -228,7 +229,10 @@ impl Sessions {
     /// Sets the terminal size of a TTY session (now, or as soon as its terminal exists).
     pub fn resize(&self, key: &str, cols: u16, rows: u16) -> Result<()> {
         let mut map = self.inner.lock().expect("sessions lock");
-        let entry = map.entry(key.to_string()).or_default();
+        // Sessions are registered when they start; an unknown one has nothing to resize.
+        let Some(entry) = map.get_mut(key) else {
+            return Ok(());
+        };
         entry.size = Some((cols, rows));
         if let Some(master) = &entry.master {
             attach::set_window_size(master.as_fd(), cols, rows)

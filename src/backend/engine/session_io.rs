@@ -119,7 +119,7 @@ async fn next_input(input: &mut Option<mpsc::Receiver<Input>>) -> Option<Input> 
 /// Connects to the attach socket at `path`. With `until`, keeps trying while the container is
 /// being started (the monitor binds the socket before the process starts).
 async fn connect(
-    path: &PathBuf,
+    path: &std::path::Path,
     until: Option<Instant>,
     ends: &Ends,
 ) -> std::io::Result<tokio::net::UnixStream> {

@@ -166,11 +166,6 @@ pub fn open(dir: &Path) -> (Vec<Record>, Follower) {
     (out, follower)
 }
 
-/// Every stored record, oldest first.
-pub fn history(dir: &Path) -> Vec<Record> {
-    open(dir).0
-}
-
 /// Follows the current log across rotation.
 pub type Follower = LineFollower<Record>;
 
@@ -216,7 +211,7 @@ mod tests {
         w.flush_partial().unwrap();
         assert!(dir.path().join("container.log.2").exists());
         assert!(!dir.path().join("container.log.3").exists());
-        let all = history(dir.path());
+        let (all, _) = open(dir.path());
         assert_eq!(all.last().unwrap().log, "no newline at the end");
         let numbers: Vec<&str> = all.iter().filter_map(|r| r.log.get(5..8)).collect();
         let mut sorted = numbers.clone();
