@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 # tmux drives the real binary in the end-to-end tests; busybox-static builds test images;
-# the Docker backend is tested against a real dockerd.
-ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux docker.io docker-registry skopeo apache2-utils
+# the Docker backend is tested against a real dockerd, and over TLS against a second one in
+# a network namespace of its own (openssl makes its certificates, iproute2 the namespace).
+ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux docker.io docker-registry skopeo apache2-utils \
+    openssl iproute2
 ensure_cargo
 ensure_dockerd
 # A daemon started here is stopped again, whatever the outcome.

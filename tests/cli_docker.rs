@@ -183,6 +183,32 @@ fn detached_containers_are_listed_logged_execed_and_removed() {
         "{said}"
     );
 
+    // ps -s: what the container wrote, and that plus its image.
+    ok(docker(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "head -c 2000 /dev/zero > /written",
+    ]));
+    let sized = ok(docker(&["ps", "-s", "--filter", &format!("name={name}")]));
+    let header = sized.lines().next().unwrap();
+    assert!(
+        header
+            .split_whitespace()
+            .rev()
+            .take(2)
+            .eq(["SIZE", "NAMES"]),
+        "{sized}"
+    );
+    let row = sized.lines().nth(1).unwrap();
+    let size = row.split_once(&format!("{name}   ")).unwrap().1.trim();
+    // The busybox image is a few MB; the container's own 2000 bytes are on top.
+    assert!(
+        size.starts_with("2kB (virtual ") && size.ends_with("MB)"),
+        "{sized}"
+    );
+
     let top = ok(docker(&["top", &name]));
     assert!(top.contains("PID") && top.contains("sleep 300"), "{top}");
     let stats = ok(docker(&["stats", "--no-stream", &name]));

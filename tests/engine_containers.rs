@@ -212,6 +212,18 @@ const CHANGES: &str = "C /data\nA /data/gone.txt\nD /data/keep.txt\nA /data/new-
 /// Checks `diff` and `export` of a container that ran [`CHANGES_SCRIPT`].
 fn check_diff_and_export(e: &Engine, name: &str) {
     assert_eq!(e.ok(&["diff", name]), CHANGES);
+    // ps -s counts the three 5-byte files it wrote, and the image under them as "virtual".
+    let sized = e.ok(&["ps", "-a", "-s", "--filter", &format!("name={name}")]);
+    let size = sized
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_once(&format!("{name}   "));
+    let size = size.map(|(_, s)| s.trim()).unwrap_or_default();
+    assert!(
+        size.starts_with("15B (virtual ") && size.ends_with("MB)"),
+        "{sized}"
+    );
     let tar = e.dir.path().join(format!("{name}.tar"));
     e.ok(&["export", "-o", tar.to_str().unwrap(), name]);
     let mut archive = tar::Archive::new(std::fs::File::open(&tar).unwrap());

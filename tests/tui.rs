@@ -756,6 +756,15 @@ async fn prune_lists_what_goes_and_frees_it() {
     assert!(t.screen().contains("pruned 2 volumes"));
     t.key(KeyCode::Char('X')).await;
     assert!(t.screen().contains("nothing to prune"));
+    // Container lists carry no sizes: the dialog measures the stopped containers' layers.
+    t.key(KeyCode::Char('1')).await;
+    t.key(KeyCode::Char('X')).await;
+    let screen = t.screen();
+    assert!(screen.contains("Prune containers"), "{screen}");
+    assert!(
+        screen.contains("will be freed") && !screen.contains("Measuring"),
+        "{screen}"
+    );
 }
 
 #[tokio::test]

@@ -66,6 +66,12 @@ pub trait Backend: Send + Sync {
         &self,
         all: bool,
     ) -> impl Future<Output = Result<Vec<ContainerSummary>>> + Send;
+    /// Containers as [`Backend::list_containers`] gives them, with `size_rw` and
+    /// `size_root_fs` measured (`docker ps -s`): slower, as each container's layer is walked.
+    fn list_containers_sized(
+        &self,
+        all: bool,
+    ) -> impl Future<Output = Result<Vec<ContainerSummary>>> + Send;
     /// One container in full.
     fn inspect_container(
         &self,
@@ -319,6 +325,7 @@ dispatch! {
     fn ping(&self) -> ();
     fn info(&self) -> SystemInfo;
     fn list_containers(&self, all: bool) -> Vec<ContainerSummary>;
+    fn list_containers_sized(&self, all: bool) -> Vec<ContainerSummary>;
     fn inspect_container(&self, reference: &str) -> ContainerDetails;
     fn create_container(&self, spec: ContainerSpec) -> String;
     fn start_container(&self, reference: &str) -> ();

@@ -77,6 +77,14 @@ impl ContainerState {
     pub fn is_alive(self) -> bool {
         matches!(self, ContainerState::Running | ContainerState::Paused)
     }
+
+    /// Whether `container prune` removes a container in this state.
+    pub fn is_prunable(self) -> bool {
+        matches!(
+            self,
+            ContainerState::Exited | ContainerState::Created | ContainerState::Dead
+        )
+    }
 }
 
 impl fmt::Display for ContainerState {
@@ -180,6 +188,8 @@ pub struct ContainerSummary {
     pub labels: BTreeMap<String, String>,
     /// Bytes written to the container's own layer, when known.
     pub size_rw: Option<u64>,
+    /// Bytes of its whole filesystem (image and own layer), when known.
+    pub size_root_fs: Option<u64>,
 }
 
 impl ContainerSummary {
@@ -897,6 +907,7 @@ mod tests {
             networks: vec![],
             labels: BTreeMap::new(),
             size_rw: None,
+            size_root_fs: None,
         }
     }
 

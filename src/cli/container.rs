@@ -32,6 +32,9 @@ pub struct PsArgs {
     /// Don't truncate output.
     #[arg(long)]
     pub no_trunc: bool,
+    /// Display total file sizes (own layer, and with the image as "virtual").
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 /// Options shared by `create` and `run`.
@@ -253,7 +256,11 @@ pub async fn ps(b: &AnyBackend, args: &PsArgs) -> Result<()> {
     }
     // A status or exited filter looks at stopped containers too, as docker does.
     let all = args.all || filters.contains_key("status") || filters.contains_key("exited");
-    let mut list = b.list_containers(all).await?;
+    let mut list = if args.size {
+        b.list_containers_sized(all).await?
+    } else {
+        b.list_containers(all).await?
+    };
     list.retain(|c| {
         filters
             .iter()
@@ -267,7 +274,7 @@ pub async fn ps(b: &AnyBackend, args: &PsArgs) -> Result<()> {
         return Ok(());
     }
     let now = unix_now();
-    let mut t = Table::new(&[
+    let mut columns = vec![
         "CONTAINER ID",
         "IMAGE",
         "COMMAND",
@@ -275,14 +282,18 @@ pub async fn ps(b: &AnyBackend, args: &PsArgs) -> Result<()> {
         "STATUS",
         "PORTS",
         "NAMES",
-    ]);
+    ];
+    if args.size {
+        columns.push("SIZE");
+    }
+    let mut t = Table::new(&columns);
     for c in &list {
         let command = if args.no_trunc {
             c.command.clone()
         } else {
             ellipsis(&c.command, 20)
         };
-        t.row(vec![
+        let mut row = vec![
             if args.no_trunc {
                 c.id.clone()
             } else {
@@ -294,10 +305,23 @@ pub async fn ps(b: &AnyBackend, args: &PsArgs) -> Result<()> {
             c.status_text(now),
             c.ports_text(),
             c.name.clone(),
-        ]);
+        ];
+        if args.size {
+            row.push(size_text(c));
+        }
+        t.row(row);
     }
     t.print();
     Ok(())
+}
+
+/// `ps -s`'s column: `12.3kB (virtual 4.1MB)`, as docker prints it.
+fn size_text(c: &ContainerSummary) -> String {
+    match (c.size_rw, c.size_root_fs) {
+        (Some(own), Some(all)) => format!("{} (virtual {})", human_size(own), human_size(all)),
+        (Some(own), None) => human_size(own),
+        _ => "-".to_string(),
+    }
 }
 
 /// Creates a container, pulling the image first when it is missing (as docker does).

@@ -99,4 +99,6 @@ pub enum Action {
     Backend(Event),
     /// The events stream ended.
     EventsEnded(Option<String>),
+    /// Bytes that pruning the stopped containers frees, measured for the prune dialog.
+    PruneMeasured(Outcome<u64>),
 }

@@ -94,6 +94,8 @@ pub enum Effect {
     CreateNetwork(NetworkSpec),
     /// Remove what the pane's prune removes.
     Prune(PaneKind),
+    /// Measure the own layers of the stopped containers, for the prune dialog.
+    MeasurePrune,
     /// Write these lines to a file.
     SaveLogs(std::path::PathBuf, Vec<String>),
     /// Hand the terminal to a session in a container; the event loop carries this out itself.
@@ -207,6 +209,16 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             .await
         }
         Effect::SaveLogs(path, lines) => save(path.clone(), lines).await,
+        Effect::MeasurePrune => Action::PruneMeasured(
+            timed(backend.list_containers_sized(true))
+                .await
+                .map(|list| {
+                    list.iter()
+                        .filter(|c| c.state.is_prunable())
+                        .filter_map(|c| c.size_rw)
+                        .sum()
+                }),
+        ),
         Effect::Run(spec) => {
             let name = spec.name.clone();
             let image = spec.image.clone();

@@ -135,6 +135,7 @@ pub fn container_summary(c: m::ContainerSummary, now: i64) -> ContainerSummary {
         networks,
         labels: labels(c.labels),
         size_rw: c.size_rw.map(|s| s.max(0) as u64),
+        size_root_fs: c.size_root_fs.map(|s| s.max(0) as u64),
     }
 }
 
@@ -276,6 +277,7 @@ pub fn container_details(c: m::ContainerInspectResponse) -> ContainerDetails {
         networks: endpoints.iter().map(|e| e.network.clone()).collect(),
         labels: labels(config.labels.clone()),
         size_rw: c.size_rw.map(|s| s.max(0) as u64),
+        size_root_fs: c.size_root_fs.map(|s| s.max(0) as u64),
     };
     ContainerDetails {
         summary,
@@ -542,6 +544,7 @@ mod tests {
                 networks: vec![],
                 labels: BTreeMap::new(),
                 size_rw: None,
+                size_root_fs: None,
             };
             assert_eq!(summary.status_text(NOW), status);
         }

@@ -40,6 +40,33 @@ fn reference_from_message(message: &str) -> Option<String> {
     (!rest.is_empty() && !rest.contains(' ')).then(|| rest.to_string())
 }
 
+/// The last error in the chain: hyper wraps the one that says what happened several times.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = err;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+/// What a failed connection means for the user, TLS refusals told apart from the rest.
+fn connection_failure(cause: &str) -> String {
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("invalid peer certificate") {
+        format!(
+            "TLS: the daemon's certificate is not trusted ({cause}); --tlscacert must be the CA that signed it, and the host in the URL one that the certificate names"
+        )
+    } else if lower.contains("received fatal alert") {
+        format!(
+            "TLS: the daemon refused this client ({cause}); --tlscert and --tlskey must be a matching pair signed by a CA the daemon trusts"
+        )
+    } else if lower.contains("connection refused") || lower.contains("no such file") {
+        format!("cannot connect ({cause}); is the daemon running and listening there?")
+    } else {
+        format!("connection failed: {cause}")
+    }
+}
+
 /// Maps an API error for a request about `subject` on `endpoint`.
 pub fn map(err: ApiError, endpoint: &str, subject: Option<Subject<'_>>) -> BackendError {
     let unavailable = |message: String, source: ApiError| BackendError::Unavailable {
@@ -122,8 +149,8 @@ pub fn map(err: ApiError, endpoint: &str, subject: Option<Subject<'_>>) -> Backe
         ApiError::HyperResponseError { .. }
         | ApiError::HyperLegacyError { .. }
         | ApiError::HttpClientError { .. } => {
-            let text = err.to_string();
-            let lower = text.to_ascii_lowercase();
+            let cause = innermost(&err);
+            let lower = cause.to_ascii_lowercase();
             if lower.contains("permission denied") {
                 BackendError::PermissionDenied {
                     message: format!(
@@ -132,8 +159,23 @@ pub fn map(err: ApiError, endpoint: &str, subject: Option<Subject<'_>>) -> Backe
                     source: Some(Box::new(err)),
                 }
             } else {
-                unavailable(format!("connection failed: {text}"), err)
+                // The cause is in the message: the chain of hyper wrappers adds nothing to it.
+                BackendError::Unavailable {
+                    endpoint: endpoint.to_string(),
+                    message: connection_failure(&cause),
+                    source: None,
+                }
             }
+        }
+        ApiError::CertPathError { ref path } => BackendError::invalid(format!(
+            "cannot read the TLS file {}: check the paths given with --tlscacert, --tlscert and --tlskey (or in the config)",
+            path.display()
+        )),
+        ApiError::CertParseError { ref path } | ApiError::CertMultipleKeys { ref path, .. } => {
+            BackendError::invalid(format!(
+                "{} is not a single PEM private key: --tlskey takes the client's key (key.pem)",
+                path.display()
+            ))
         }
         ApiError::DockerStreamError { ref error } => {
             let lower = error.to_ascii_lowercase();
@@ -207,6 +249,32 @@ mod tests {
             e.to_string().contains("speaks TLS: give --tlscacert"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tls_refusals_say_which_file_to_check() {
+        let server_cert = connection_failure("invalid peer certificate: UnknownIssuer");
+        assert!(
+            server_cert.contains("--tlscacert must be the CA"),
+            "{server_cert}"
+        );
+        let client_cert =
+            connection_failure("connection error: received fatal alert: BadCertificate");
+        assert!(
+            client_cert.contains("--tlscert and --tlskey"),
+            "{client_cert}"
+        );
+        let refused = connection_failure("tcp connect error: Connection refused (os error 111)");
+        assert!(refused.contains("is the daemon running"), "{refused}");
+        let e = map(
+            ApiError::CertPathError {
+                path: "/nonexistent/ca.pem".into(),
+            },
+            "tcp://127.0.0.1:2376",
+            None,
+        );
+        assert!(matches!(e, BackendError::InvalidInput { .. }), "{e}");
+        assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
     }
 
     #[test]

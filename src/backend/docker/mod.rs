@@ -138,6 +138,25 @@ impl DockerBackend {
         self.inner.clock.now()
     }
 
+    /// The container list; with `size`, dockerd measures each container's layer too.
+    async fn containers_listed(&self, all: bool, size: bool) -> Result<Vec<ContainerSummary>> {
+        let options = q::ListContainersOptionsBuilder::default()
+            .all(all)
+            .size(size)
+            .build();
+        let list = self
+            .api()
+            .await?
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.err(e, None))?;
+        let now = self.now();
+        Ok(list
+            .into_iter()
+            .map(|c| convert::container_summary(c, now))
+            .collect())
+    }
+
     /// Every container, as the API lists them. Requests made while a listing is on its way
     /// share its answer (a refresh asks for containers, images, volumes and networks at once,
     /// and the last three count containers); an answer that came back before the caller asked
@@ -400,18 +419,11 @@ impl Backend for DockerBackend {
     }
 
     async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
-        let options = q::ListContainersOptionsBuilder::default().all(all).build();
-        let list = self
-            .api()
-            .await?
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.err(e, None))?;
-        let now = self.now();
-        Ok(list
-            .into_iter()
-            .map(|c| convert::container_summary(c, now))
-            .collect())
+        self.containers_listed(all, false).await
+    }
+
+    async fn list_containers_sized(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        self.containers_listed(all, true).await
     }
 
     async fn inspect_container(&self, reference: &str) -> Result<ContainerDetails> {
@@ -1312,7 +1324,7 @@ impl Backend for DockerBackend {
 
     async fn disk_usage(&self) -> Result<DiskUsage> {
         let images = self.list_images(true).await?;
-        let containers = self.list_containers(true).await?;
+        let containers = self.list_containers_sized(true).await?;
         let volumes = self.list_volumes().await?;
         Ok(usage_of(&images, &containers, &volumes))
     }

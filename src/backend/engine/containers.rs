@@ -135,6 +135,7 @@ pub fn summary(s: &Snapshot) -> ContainerSummary {
         networks: vec![c.network.clone()],
         labels: c.labels.clone(),
         size_rw: None,
+        size_root_fs: None,
     }
 }
 

@@ -323,21 +323,6 @@ impl EngineBackend {
     }
 }
 
-/// Bytes of the files under `dir` (0 when it does not exist).
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
-            _ => 0,
-        })
-        .sum()
-}
-
 fn receiver_stream<T: Send + 'static>(
     rx: tokio::sync::mpsc::Receiver<T>,
 ) -> futures::stream::BoxStream<'static, T> {
@@ -731,7 +716,7 @@ impl Backend for EngineBackend {
                 .map(|m| m.size)
                 .sum();
             for c in &containers {
-                let size = dir_size(&me.runtime().store().dir(&c.config.id).join("upper"));
+                let size = me.runtime().size_rw(&c.config.id).unwrap_or(0);
                 usage.containers.total += 1;
                 usage.containers.size += size;
                 if c.state.status == crate::engine::container::Status::Running {
@@ -779,6 +764,30 @@ impl Backend for EngineBackend {
                 .collect();
             out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
             Ok(out)
+        })
+        .await
+    }
+
+    async fn list_containers_sized(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        let mut list = self.list_containers(all).await?;
+        self.blocking(move |me| {
+            let layers = me.images().layers();
+            for c in &mut list {
+                // A container removed since the listing keeps no sizes.
+                let Ok(own) = me.runtime().size_rw(&c.id) else {
+                    continue;
+                };
+                let image = me
+                    .runtime()
+                    .get(&c.id)
+                    .ok()
+                    .and_then(|s| crate::engine::store::Digest::parse(&s.config.image_id).ok())
+                    .and_then(|d| me.images().record(&d).ok())
+                    .map_or(0, |r| convert::record_size(&r, &layers));
+                c.size_rw = Some(own);
+                c.size_root_fs = Some(image + own);
+            }
+            Ok(list)
         })
         .await
     }

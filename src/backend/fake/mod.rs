@@ -182,6 +182,11 @@ fn receiver_stream(rx: tokio::sync::mpsc::Receiver<OutputChunk>) -> ResultStream
     .boxed()
 }
 
+/// Whether `ps` shows the container: all of them, or those with a process (or about to).
+fn listed(c: &ContainerSummary, all: bool) -> bool {
+    all || c.state.is_alive() || c.state == ContainerState::Restarting
+}
+
 impl Backend for FakeBackend {
     async fn ping(&self) -> Result<()> {
         Ok(())
@@ -220,10 +225,32 @@ impl Backend for FakeBackend {
         Ok(st
             .containers
             .iter()
-            .filter(|c| {
-                all || c.summary.state.is_alive() || c.summary.state == ContainerState::Restarting
+            .filter(|c| listed(&c.summary, all))
+            // Sizes are measured on request only, as Docker does.
+            .map(|c| ContainerSummary {
+                size_rw: None,
+                ..c.summary.clone()
             })
-            .map(|c| c.summary.clone())
+            .collect())
+    }
+
+    async fn list_containers_sized(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        let st = self.state();
+        Ok(st
+            .containers
+            .iter()
+            .filter(|c| listed(&c.summary, all))
+            .map(|c| {
+                let image = st
+                    .image_index(&c.summary.image)
+                    .map_or(0, |i| st.images[i].summary.size);
+                let own = c.summary.size_rw.unwrap_or(0);
+                ContainerSummary {
+                    size_rw: Some(own),
+                    size_root_fs: Some(image + own),
+                    ..c.summary.clone()
+                }
+            })
             .collect())
     }
 
@@ -322,6 +349,7 @@ impl Backend for FakeBackend {
                     networks: vec![network],
                     labels: spec.labels,
                     size_rw: Some(0),
+                    size_root_fs: None,
                 },
                 cmd,
                 env,
@@ -811,12 +839,10 @@ impl Backend for FakeBackend {
     async fn prune_containers(&self) -> Result<PruneReport> {
         let removed: Vec<(String, String)> = {
             let mut st = self.state();
-            let (gone, kept): (Vec<_>, Vec<_>) = st.containers.drain(..).partition(|c| {
-                matches!(
-                    c.summary.state,
-                    ContainerState::Exited | ContainerState::Created | ContainerState::Dead
-                )
-            });
+            let (gone, kept): (Vec<_>, Vec<_>) = st
+                .containers
+                .drain(..)
+                .partition(|c| c.summary.state.is_prunable());
             st.containers = kept;
             gone.into_iter()
                 .map(|c| (c.summary.id, c.summary.name))
@@ -1421,7 +1447,7 @@ impl Backend for FakeBackend {
 
     async fn disk_usage(&self) -> Result<DiskUsage> {
         let images = self.list_images(true).await?;
-        let containers = self.list_containers(true).await?;
+        let containers = self.list_containers_sized(true).await?;
         let volumes = self.list_volumes().await?;
         Ok(usage_of(&images, &containers, &volumes))
     }

@@ -456,6 +456,7 @@ pub fn world(now: i64) -> State {
                         "shop".to_string(),
                     )]),
                     size_rw: Some(4_096 * (i as u64 * 37 + 3)),
+                    size_root_fs: None,
                 },
                 cmd: strings(d.cmd),
                 env: strings(d.env),

@@ -14,7 +14,7 @@ use super::record::{
 };
 use super::spec::capabilities;
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
-use crate::backend::types::FileChange;
+use crate::backend::types::{ChangeKind, FileChange};
 use crate::backend::types::{Event, ObjectKind};
 use crate::engine::events::Journal;
 use crate::engine::image::ImageStore;
@@ -721,6 +721,32 @@ impl Runtime {
 
     /// What the container changed in its root filesystem compared with its image.
     pub fn changes(&self, id: &str) -> Result<Vec<FileChange>, ContainerError> {
+        Ok(self.changes_in(id)?.1)
+    }
+
+    /// Bytes of the files the container added or changed (`docker ps -s`'s own size): the
+    /// regular files among its changes, each counted once however many links it has.
+    pub fn size_rw(&self, id: &str) -> Result<u64, ContainerError> {
+        use std::os::unix::fs::MetadataExt;
+        let (base, found) = self.changes_in(id)?;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut total = 0;
+        for change in found {
+            if change.kind == ChangeKind::Deleted {
+                continue;
+            }
+            let path = base.join(change.path.trim_start_matches('/'));
+            if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                if meta.is_file() && seen.insert((meta.dev(), meta.ino())) {
+                    total += meta.len();
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    /// The changes and the directory they were read from (upper dir or copy).
+    fn changes_in(&self, id: &str) -> Result<(PathBuf, Vec<FileChange>), ContainerError> {
         let snap = self.get(id)?;
         let image_id = Digest::parse(&snap.config.image_id)?;
         let chain = self.images.record(&image_id)?.chain();
@@ -737,7 +763,7 @@ impl Runtime {
                 let rootfs = dir.join("rootfs");
                 // Never started: nothing changed yet.
                 if !rootfs.is_dir() {
-                    return Ok(Vec::new());
+                    return Ok((rootfs, Vec::new()));
                 }
                 let found = changes::from_copy(&rootfs, &image);
                 (rootfs, found)
@@ -750,7 +776,8 @@ impl Runtime {
             .map(|p| p.to_string())
             .collect();
         points.extend(snap.config.mounts.iter().map(|m| m.destination.clone()));
-        Ok(changes::without_mount_points(found, &points, &base, &image))
+        let found = changes::without_mount_points(found, &points, &base, &image);
+        Ok((base, found))
     }
 
     /// Writes the container's whole filesystem to `out` as a tar archive.

@@ -3,6 +3,17 @@
 
 use super::*;
 
+/// The prune dialog's line while the containers' sizes are measured.
+const MEASURING: &str = "Measuring the space it frees…";
+
+/// The prune dialog's line for what goes.
+fn freed(bytes: u64) -> String {
+    format!(
+        "About {} will be freed.",
+        crate::util::units::human_size(bytes)
+    )
+}
+
 impl App {
     /// Whether the Containers pane is in front; if not, says how to get there.
     fn on_containers_pane(&mut self) -> bool {
@@ -49,19 +60,18 @@ impl App {
 
     /// Asks before pruning the pane, listing what would go and the space it frees.
     pub(super) fn confirm_prune(&mut self) -> Vec<Effect> {
+        // Lists leave container sizes out (measuring them walks every layer): when they are
+        // missing, the dialog opens at once and the figure follows.
+        let mut measure = false;
         let (names, bytes): (Vec<String>, u64) = match self.pane {
             PaneKind::Containers => {
                 let gone: Vec<&ContainerSummary> = self
                     .containers
                     .rows()
                     .iter()
-                    .filter(|c| {
-                        matches!(
-                            c.state,
-                            ContainerState::Exited | ContainerState::Created | ContainerState::Dead
-                        )
-                    })
+                    .filter(|c| c.state.is_prunable())
                     .collect();
+                measure = gone.iter().any(|c| c.size_rw.is_none());
                 (
                     gone.iter().map(|c| c.name.clone()).collect(),
                     gone.iter().filter_map(|c| c.size_rw).sum(),
@@ -121,18 +131,42 @@ impl App {
             },
             names_list(names.iter().map(String::as_str))
         )];
-        if bytes > 0 {
-            lines.push(format!(
-                "About {} will be freed.",
-                crate::util::units::human_size(bytes)
-            ));
+        if measure {
+            lines.push(MEASURING.to_string());
+        } else if bytes > 0 {
+            lines.push(freed(bytes));
         }
         self.dialog = Some(Dialog::Confirm(Confirm {
             title: format!("Prune {noun}s"),
             lines,
             effect: Effect::Prune(self.pane),
         }));
-        Vec::new()
+        if measure {
+            vec![Effect::MeasurePrune]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Puts the measured size into the container prune dialog, if it is still open.
+    pub(super) fn prune_measured(&mut self, bytes: Outcome<u64>) {
+        let Some(Dialog::Confirm(confirm)) = &mut self.dialog else {
+            return;
+        };
+        if confirm.effect != Effect::Prune(PaneKind::Containers) {
+            return;
+        }
+        let Some(line) = confirm.lines.iter().position(|l| l == MEASURING) else {
+            return;
+        };
+        match bytes {
+            Ok(0) => {
+                confirm.lines.remove(line);
+            }
+            Ok(n) => confirm.lines[line] = freed(n),
+            Err(e) => confirm.lines[line] = format!("The space it frees is unknown: {}", e.message),
+        }
+        self.dirty = true;
     }
 
     /// Writes the shown log lines to `dockhand-NAME-TIME.log` in the current directory.

@@ -321,6 +321,10 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::PruneMeasured(bytes) => {
+                self.prune_measured(bytes);
+                Vec::new()
+            }
         }
     }
 
