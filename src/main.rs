@@ -52,6 +52,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             .unwrap_or(Ok(0));
     }
     let backend = cli::select_backend(&cli, &config)?;
+    if let Some(command) = &cli.command {
+        cli::warm_up(&backend, command);
+    }
     if let Some(result) = cli
         .command
         .as_ref()

@@ -574,6 +574,22 @@ async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
     Ok(crate::session::drive(b, s, a.tty).await? as i32)
 }
 
+/// For engine commands that will move a process into a container's cgroup, gets the
+/// kernel's wait for that done early (see [`crate::engine::cgroup_warmup`]).
+pub fn warm_up(backend: &AnyBackend, command: &Commands) {
+    if matches!(backend, AnyBackend::Engine(_))
+        && matches!(
+            command,
+            Commands::Run(_)
+                | Commands::Start { .. }
+                | Commands::Restart { .. }
+                | Commands::Exec(_)
+        )
+    {
+        crate::engine::cgroup_warmup::start();
+    }
+}
+
 /// `exec` without `-t` on the engine, run from this process before any thread exists (see
 /// [`EngineBackend::exec_here`]); `None` when the command is something else.
 pub fn exec_here(backend: &AnyBackend, command: &Commands) -> Option<anyhow::Result<i32>> {

@@ -568,6 +568,9 @@ impl Runtime {
                     if !Self::monitor_alive(&snap.state) {
                         return Ok(snap.state.exit_code.unwrap_or(0));
                     }
+                    // The exit is on record; the monitor's end says it is done with it.
+                    self.wait_settled(id, Duration::from_secs(1));
+                    continue;
                 }
             }
             std::thread::sleep(backoff.next_delay());

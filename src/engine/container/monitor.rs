@@ -68,9 +68,7 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
-    if attach_first {
-        monitor.relay.wait_for_client(Duration::from_secs(10));
-    }
+    monitor.attach_first = attach_first;
     monitor.run(Some(status));
     0
 }
@@ -106,6 +104,8 @@ struct Monitor {
     config: ContainerConfig,
     chain: Vec<Digest>,
     relay: Relay,
+    /// A client asked to attach before the first start: wait for it before the process runs.
+    attach_first: bool,
 }
 
 /// How one run ended.
@@ -134,6 +134,7 @@ impl Monitor {
             containers,
             config,
             chain,
+            attach_first: false,
         })
     }
 
@@ -176,7 +177,6 @@ impl Monitor {
                 Ok((container, pid, streams)) => {
                     report(status.take(), &format!("ok {pid}"));
                     self.emit("start");
-                    shed_startup_memory();
                     let outcome = self.supervise(pid, streams);
                     let oom = self.oom_killed();
                     let again = self.containers.state(&self.id).is_ok_and(|s| {
@@ -364,6 +364,11 @@ impl Monitor {
                 return Err(runtime("cannot prepare the container", e));
             }
         };
+        // The client that asked to attach first connects while the container is made, and
+        // gets everything from the first byte.
+        if std::mem::take(&mut self.attach_first) {
+            self.relay.wait_for_client(Duration::from_secs(10));
+        }
         container
             .start()
             .map_err(|e| start_error(&self.config, e))?;
@@ -391,7 +396,9 @@ impl Monitor {
             DEFAULT_MAX_FILES,
         )
         .ok();
-        let code = self.relay.run(streams, pid, &mut log);
+        // What making the container took is given back once it runs: a short run ends
+        // sooner without waiting for that.
+        let code = self.relay.run(streams, pid, &mut log, shed_startup_memory);
         Outcome {
             code,
             ran_for: started.elapsed(),

@@ -25,6 +25,9 @@ pub const CLIENT_BUFFER: usize = 4 << 20;
 /// Input waiting for the container past which clients are not read (back-pressure).
 const INPUT_BUFFER: usize = 256 << 10;
 
+/// How long a process runs before [`Relay::run`] counts it as settled.
+pub const SETTLED_AFTER: Duration = Duration::from_millis(50);
+
 /// The container's side of one run.
 #[derive(Debug)]
 pub struct Streams {
@@ -176,8 +179,17 @@ impl Relay {
 
     /// Relays until process `pid` (our child) has exited and its output is drained; returns
     /// how it ended (a shell's status: 128 + signal when killed). The log gets every byte.
-    /// Clients stay connected until [`Relay::let_clients_go`].
-    pub fn run(&mut self, mut streams: Streams, pid: i32, log: &mut Option<LogWriter>) -> i64 {
+    /// Clients stay connected until [`Relay::let_clients_go`]. `settled` is called once the
+    /// process has run for [`SETTLED_AFTER`], so that a short run does not wait for it.
+    pub fn run(
+        &mut self,
+        mut streams: Streams,
+        pid: i32,
+        log: &mut Option<LogWriter>,
+        settled: impl FnOnce(),
+    ) -> i64 {
+        let started = Instant::now();
+        let mut settled = Some(settled);
         self.size_changed = self.size.is_some();
         let pidfd = rustix::process::pidfd_open(
             rustix::process::Pid::from_raw(pid).expect("a child's pid is positive"),
@@ -195,10 +207,20 @@ impl Relay {
             if code.is_some() && streams.outputs.iter().all(Option::is_none) {
                 break;
             }
-            let timeout = match (&code, &pidfd) {
+            let mut timeout = match (&code, &pidfd) {
                 (None, Some(_)) => Duration::from_secs(1),
                 _ => Duration::from_millis(20),
             };
+            if settled.is_some() && code.is_none() {
+                let left = SETTLED_AFTER.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    if let Some(f) = settled.take() {
+                        f();
+                    }
+                } else {
+                    timeout = timeout.min(left);
+                }
+            }
             let output = self.poll_once(
                 &mut streams,
                 if code.is_none() { pidfd.as_ref() } else { None },

@@ -6,14 +6,25 @@
 use std::path::PathBuf;
 
 use super::ContainerError;
-use super::record::{ContainerConfig, ContainerState};
-use crate::engine::store::{Lock, Root, io_err, write_atomic};
+use super::record::{ContainerConfig, ContainerState, Status};
+use crate::engine::store::{Lock, Root, io_err, write_atomic, write_replace};
 
 /// The containers of a data root.
 #[derive(Debug, Clone)]
 pub struct ContainerStore {
     root: Root,
     dir: PathBuf,
+}
+
+/// The state of a container whose record a crash left unreadable: its run ended, unrecorded.
+fn lost_state(e: &serde_json::Error) -> ContainerState {
+    ContainerState {
+        status: Status::Exited,
+        error: format!(
+            "the state record was lost ({e}); the host probably stopped while it was written"
+        ),
+        ..ContainerState::default()
+    }
 }
 
 impl ContainerStore {
@@ -67,10 +78,7 @@ impl ContainerStore {
     pub fn state(&self, id: &str) -> Result<ContainerState, ContainerError> {
         let p = self.dir(id).join("state.json");
         match std::fs::read(&p) {
-            Ok(data) => serde_json::from_slice(&data).map_err(|e| ContainerError::Corrupt {
-                path: p,
-                message: e.to_string(),
-            }),
+            Ok(data) => Ok(serde_json::from_slice(&data).unwrap_or_else(|e| lost_state(&e))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if self.dir(id).join("config.json").is_file() {
                     Ok(ContainerState::default())
@@ -82,10 +90,11 @@ impl ContainerStore {
         }
     }
 
-    /// Writes a container's state.
+    /// Writes a container's state. Atomically, but without fsync: after a crash no container
+    /// runs whatever the record says, and a record torn by one reads as a lost run.
     pub fn set_state(&self, id: &str, state: &ContainerState) -> Result<(), ContainerError> {
         let json = serde_json::to_vec_pretty(state).expect("states serialise");
-        Ok(write_atomic(&self.dir(id).join("state.json"), &json)?)
+        Ok(write_replace(&self.dir(id).join("state.json"), &json)?)
     }
 
     /// Changes a container's state under its own lock (the monitor and the CLI both write it).
@@ -181,5 +190,37 @@ impl ContainerStore {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_state_record_reads_as_a_lost_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(&Root::open(dir.path()).unwrap());
+        let id = "a".repeat(64);
+        std::fs::create_dir_all(store.dir(&id)).unwrap();
+        std::fs::write(store.dir(&id).join("config.json"), "{}").unwrap();
+        // No state yet: created.
+        assert_eq!(store.state(&id).unwrap().status, Status::Created);
+        // Empty, as a crash can leave a file replaced without fsync.
+        std::fs::write(store.dir(&id).join("state.json"), "").unwrap();
+        let lost = store.state(&id).unwrap();
+        assert_eq!(lost.status, Status::Exited);
+        assert_eq!(
+            (lost.pid, lost.monitor_pid, lost.exit_code),
+            (None, None, None)
+        );
+        assert!(
+            lost.error.contains("state record was lost"),
+            "{}",
+            lost.error
+        );
+        // Rewritten whole.
+        store.update_state(&id, |s| s.restart_count = 2).unwrap();
+        assert_eq!(store.state(&id).unwrap().restart_count, 2);
     }
 }

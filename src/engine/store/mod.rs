@@ -10,7 +10,7 @@ mod lock;
 
 use std::path::{Path, PathBuf};
 
-pub use atomic::{sync_dir, write_atomic};
+pub use atomic::{sync_dir, write_atomic, write_replace};
 pub use blobs::{BlobStore, Digest, HashReader};
 pub use follow::LineFollower;
 pub use lock::Lock;
