@@ -316,6 +316,21 @@ fn files_written_in_a_container_stay_in_it() {
     e.ok(&["start", &a]);
     e.ok(&["wait", &a]);
     e.ok(&["rm", &a]);
+
+    // A running container's root filesystem is mounted in its monitor's mount namespace
+    // only: the host's mount table does not grow with containers, yet cp reaches the files.
+    let b = unique("mounted");
+    e.ok(&["run", "-d", "--name", &b, &e.image, "sleep", "60"]);
+    let id = e.inspect(&b)["Id"].as_str().unwrap().to_string();
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!host.contains(&id), "the host's mount table lists {id}");
+    let copied = e.dir.path().join("motd");
+    e.ok(&["cp", &format!("{b}:/etc/motd"), copied.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&copied).unwrap(),
+        "built by the dockhand tests\n"
+    );
+    e.ok(&["rm", "-f", &b]);
     let (_, out, _) = e.sh(&[], "ls /data");
     assert!(out.contains("keep.txt"), "{out}");
 }

@@ -7,7 +7,7 @@
 //! libcontainer does is safe.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +67,14 @@ pub fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, St
     let config = store.config(id).map_err(|e| fail(&e))?;
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let user = request.user.clone().unwrap_or(config.user.clone());
-    let (uid, gid) = resolve_user(&store.dir(id).join("rootfs"), &user).map_err(|e| fail(&e))?;
+    // The container's files as its process sees them (its root filesystem is mounted in its
+    // monitor's mount namespace, not the host's).
+    let init = store.state(id).map_err(|e| fail(&e))?.pid;
+    let rootfs = init.map_or_else(
+        || store.dir(id).join("rootfs"),
+        |pid| PathBuf::from(format!("/proc/{pid}/root")),
+    );
+    let (uid, gid) = resolve_user(&rootfs, &user).map_err(|e| fail(&e))?;
     let env: HashMap<String, String> = request
         .env
         .iter()

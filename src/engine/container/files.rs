@@ -37,10 +37,25 @@ fn open_in(rootfs: &Path, path: &str) -> Result<Option<OwnedFd>, ContainerError>
     }
 }
 
-/// Where an open file really is on the host.
-fn real_path(fd: &OwnedFd) -> Result<PathBuf, ContainerError> {
-    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map_err(|e| runtime("cannot resolve a path in the container", e))
+/// Where a file opened in the container is, as a path under `rootfs`. The kernel names an
+/// open file by its path in the mount namespace it lives in (the monitor's, for a running
+/// container), so the path is taken relative to the root filesystem's own name there.
+fn real_path(rootfs: &Path, fd: &OwnedFd) -> Result<PathBuf, ContainerError> {
+    let name = |fd: &OwnedFd| {
+        std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map_err(|e| runtime("cannot resolve a path in the container", e))
+    };
+    let root = rustix::fs::open(
+        rootfs,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| runtime("cannot open the container's root filesystem", e))?;
+    let (file, base) = (name(fd)?, name(&root)?);
+    let inside = file
+        .strip_prefix(&base)
+        .map_err(|_| runtime("a path left the container", file.display()))?;
+    Ok(rootfs.join(inside))
 }
 
 /// Whether `path` exists in the container: `Some(true)` for a directory.
@@ -66,7 +81,7 @@ pub fn archive(rootfs: &Path, path: &str) -> Result<Vec<u8>, ContainerError> {
             "no such file or directory in the container: {path}"
         ))
     })?;
-    let real = real_path(&fd)?;
+    let real = real_path(rootfs, &fd)?;
     let name = Path::new(path.trim_end_matches('/'))
         .file_name()
         .map_or_else(|| PathBuf::from("."), PathBuf::from);
@@ -100,7 +115,7 @@ pub fn extract(rootfs: &Path, dir: &str, tar: &[u8]) -> Result<(), ContainerErro
     let fd = open_in(rootfs, dir)?.ok_or_else(|| {
         ContainerError::Invalid(format!("no such directory in the container: {dir}"))
     })?;
-    let real = real_path(&fd)?;
+    let real = real_path(rootfs, &fd)?;
     if !real.is_dir() {
         return Err(ContainerError::Invalid(format!(
             "{dir} in the container is not a directory"

@@ -700,10 +700,10 @@ impl Runtime {
 
     /// Runs `f` with the container's root filesystem: the mounted one while it runs, else
     /// mounted for the time `f` takes.
-    pub fn with_rootfs<T>(
+    pub fn with_rootfs<T: Send>(
         &self,
         id: &str,
-        f: impl FnOnce(&Path) -> Result<T, ContainerError>,
+        f: impl FnOnce(&Path) -> Result<T, ContainerError> + Send,
     ) -> Result<T, ContainerError> {
         let snap = self.get(id)?;
         let dir = self.containers.dir(id);
@@ -711,7 +711,13 @@ impl Runtime {
             snap.state.status,
             Status::Running | Status::Paused | Status::Restarting
         ) {
-            return f(&dir.join("rootfs"));
+            // Mounted in the monitor's own mount namespace: worked on from there.
+            let rootfs = std::path::absolute(dir.join("rootfs"))
+                .map_err(|e| runtime("cannot resolve the container's directory", e))?;
+            return match snap.state.monitor_pid {
+                Some(pid) => in_mount_namespace(pid, || f(&rootfs)),
+                None => f(&rootfs),
+            };
         }
         let image_id = Digest::parse(&snap.config.image_id)?;
         let chain = self.images.record(&image_id)?.chain();
@@ -784,7 +790,7 @@ impl Runtime {
     }
 
     /// Writes the container's whole filesystem to `out` as a tar archive.
-    pub fn export(&self, id: &str, out: impl std::io::Write) -> Result<(), ContainerError> {
+    pub fn export(&self, id: &str, out: impl std::io::Write + Send) -> Result<(), ContainerError> {
         self.with_rootfs(id, |rootfs| super::files::export(rootfs, out))
     }
 
@@ -869,6 +875,29 @@ impl Runtime {
             .filter_map(|s| Digest::parse(&s.config.image_id).ok())
             .collect())
     }
+}
+
+/// Runs `f` on a short-lived thread that has entered the mount namespace of process `pid`.
+/// The thread first stops sharing its filesystem context with the others, as the kernel
+/// requires; the rest of the process stays where it is.
+fn in_mount_namespace<T: Send>(
+    pid: i32,
+    f: impl FnOnce() -> Result<T, ContainerError> + Send,
+) -> Result<T, ContainerError> {
+    use nix::sched::CloneFlags;
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
+        .map_err(|e| runtime("cannot reach the container's monitor", e))?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::unshare(CloneFlags::CLONE_FS)
+                .map_err(|e| runtime("cannot leave the shared filesystem context", e))?;
+            nix::sched::setns(&ns, CloneFlags::CLONE_NEWNS)
+                .map_err(|e| runtime("cannot enter the monitor's mount namespace", e))?;
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(ContainerError::Runtime("a file operation panicked".into())))
+    })
 }
 
 fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {

@@ -54,6 +54,9 @@ pub fn main(args: &[String]) -> i32 {
     }
     let _ = nix::unistd::setsid();
     let _ = nix::sys::prctl::set_child_subreaper(true);
+    if let Err(e) = own_mount_namespace() {
+        eprintln!("dockhand: the container's mounts stay in the host's namespace: {e}");
+    }
     // SAFETY: fd 1 is the status pipe our starter gave us as stdout; we own it from here on.
     let status = unsafe { OwnedFd::from_raw_fd(1) };
     let driver = if driver == "copy" {
@@ -71,6 +74,22 @@ pub fn main(args: &[String]) -> i32 {
     monitor.attach_first = attach_first;
     monitor.run(Some(status));
     0
+}
+
+/// Moves the monitor into a mount namespace of its own, a slave of the host's: the container's
+/// root filesystem is mounted there, so the host's mount table (which libcontainer, systemd,
+/// dockerd and every reader of mountinfo walk) does not grow with each running container,
+/// and the mount goes with the monitor however it ends. Host mounts still propagate in.
+fn own_mount_namespace() -> nix::Result<()> {
+    use nix::mount::MsFlags;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
 }
 
 /// Writes the one status line and closes the pipe; stdout becomes /dev/null.
