@@ -1,7 +1,10 @@
 //! The container records of a data root: `containers/<id>/config.json` (written once) and
 //! `state.json` (rewritten atomically), looked up by name, full id or unique id prefix.
 //! Creating and renaming happen under the `containers` lock, so names stay unique across
-//! processes.
+//! processes. Names are indexed by `names/<name>`, a symbolic link to `../containers/<id>`,
+//! so a lookup by name reads one link and one record however many containers there are. A
+//! link is made before the records it names and removed after them; one that a crash left
+//! pointing at a missing container, or at one since renamed, counts as absent.
 
 use std::path::PathBuf;
 
@@ -14,6 +17,17 @@ use crate::engine::store::{Lock, Root, io_err, write_atomic, write_replace};
 pub struct ContainerStore {
     root: Root,
     dir: PathBuf,
+}
+
+/// Marks a name index that lists every container (roots made before the index get one built).
+const INDEX_COMPLETE: &str = ".complete";
+
+/// Whether `name` can be a container name (Docker's rule); nothing else is looked up.
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && name.len() <= 255
 }
 
 /// The state of a container whose record a crash left unreadable: its run ended, unrecorded.
@@ -44,6 +58,48 @@ impl ContainerStore {
     /// A container's directory.
     pub fn dir(&self, id: &str) -> PathBuf {
         self.dir.join(id)
+    }
+
+    fn names(&self) -> PathBuf {
+        self.root.path().join("names")
+    }
+
+    /// Points `name` at container `id` (replacing a stale link).
+    fn link_name(&self, name: &str, id: &str) -> Result<(), ContainerError> {
+        let link = self.names().join(name);
+        std::fs::create_dir_all(self.names()).map_err(io_err("cannot create", &self.names()))?;
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(format!("../containers/{id}"), &link)
+            .map_err(io_err("cannot create", &link))?;
+        Ok(())
+    }
+
+    /// Removes `name` from the index if it still points at `id`.
+    fn unlink_name(&self, name: &str, id: &str) {
+        let link = self.names().join(name);
+        if std::fs::read_link(&link).is_ok_and(|t| t.file_name() == Some(id.as_ref())) {
+            let _ = std::fs::remove_file(&link);
+        }
+    }
+
+    /// Builds the name index of a root made before it existed. Idempotent, so processes that
+    /// race here do no harm.
+    fn ensure_index(&self) -> Result<(), ContainerError> {
+        let complete = self.names().join(INDEX_COMPLETE);
+        if complete.exists() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(self.names()).map_err(io_err("cannot create", &self.names()))?;
+        for id in self.ids()? {
+            if let Ok(config) = self.config(&id) {
+                let link = self.names().join(&config.name);
+                if std::fs::symlink_metadata(&link).is_err() && is_name(&config.name) {
+                    self.link_name(&config.name, &id)?;
+                }
+            }
+        }
+        std::fs::write(&complete, b"").map_err(io_err("cannot create", &complete))?;
+        Ok(())
     }
 
     /// Every container id.
@@ -118,12 +174,20 @@ impl ContainerStore {
         state: &ContainerState,
     ) -> Result<(), ContainerError> {
         let dir = self.dir(&config.id);
-        std::fs::create_dir_all(&dir).map_err(io_err("cannot create", &dir))?;
-        self.set_state(&config.id, state)?;
-        let json = serde_json::to_vec_pretty(config).expect("configs serialise");
-        // config.json last: a directory without it is not a container yet.
-        write_atomic(&dir.join("config.json"), &json)?;
-        Ok(())
+        self.ensure_index()?;
+        self.link_name(&config.name, &config.id)?;
+        let written = (|| {
+            std::fs::create_dir_all(&dir).map_err(io_err("cannot create", &dir))?;
+            self.set_state(&config.id, state)?;
+            let json = serde_json::to_vec_pretty(config).expect("configs serialise");
+            // config.json last: a directory without it is not a container yet.
+            write_atomic(&dir.join("config.json"), &json)?;
+            Ok(())
+        })();
+        if written.is_err() {
+            self.unlink_name(&config.name, &config.id);
+        }
+        written
     }
 
     /// Rewrites a container's configuration (renames only).
@@ -132,11 +196,16 @@ impl ContainerStore {
         _lock: &Lock,
         config: &ContainerConfig,
     ) -> Result<(), ContainerError> {
+        let old = self.config(&config.id)?.name;
+        self.ensure_index()?;
+        // The new name first: a crash in between leaves a stale link, never a name unlisted.
+        self.link_name(&config.name, &config.id)?;
         let json = serde_json::to_vec_pretty(config).expect("configs serialise");
-        Ok(write_atomic(
-            &self.dir(&config.id).join("config.json"),
-            &json,
-        )?)
+        write_atomic(&self.dir(&config.id).join("config.json"), &json)?;
+        if old != config.name {
+            self.unlink_name(&old, &config.id);
+        }
+        Ok(())
     }
 
     /// The id of the container a user means: a name, a full id or a unique prefix of one.
@@ -146,10 +215,8 @@ impl ContainerStore {
         if ids.iter().any(|i| i == reference) {
             return Ok(reference.to_string());
         }
-        for id in &ids {
-            if self.config(id).is_ok_and(|c| c.name == reference) {
-                return Ok(id.clone());
-            }
+        if let Some(id) = self.by_name(reference)? {
+            return Ok(id);
         }
         let matches: Vec<&String> =
             if !reference.is_empty() && reference.bytes().all(|c| c.is_ascii_hexdigit()) {
@@ -169,23 +236,40 @@ impl ContainerStore {
 
     /// The id of the container named `name`, if any.
     pub fn by_name(&self, name: &str) -> Result<Option<String>, ContainerError> {
-        for id in self.ids()? {
-            if self.config(&id)?.name == name {
-                return Ok(Some(id));
-            }
+        if !is_name(name) {
+            return Ok(None);
         }
-        Ok(None)
+        self.ensure_index()?;
+        let link = self.names().join(name);
+        match std::fs::read_link(&link) {
+            Ok(target) => {
+                let Some(id) = target.file_name().and_then(|n| n.to_str()) else {
+                    return Ok(None);
+                };
+                // Current only if that container exists and still has the name.
+                Ok(self
+                    .config(id)
+                    .is_ok_and(|c| c.name == name)
+                    .then(|| id.to_string()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("cannot read", &link)(e).into()),
+        }
     }
 
     /// Removes a container's records and directory (the caller unmounted its snapshot).
     pub fn remove(&self, _lock: &Lock, id: &str) -> Result<(), ContainerError> {
         let dir = self.dir(id);
+        let name = self.config(id).map(|c| c.name).ok();
         // Moved aside first, so that it stops being a container at once.
         let gone = crate::engine::store::temp_path(&self.root.tmp(), "removed-container");
         match std::fs::rename(&dir, &gone) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err("cannot remove", &dir)(e).into()),
             Ok(()) => {
+                if let Some(name) = name {
+                    self.unlink_name(&name, id);
+                }
                 std::fs::remove_dir_all(&gone).map_err(io_err("cannot remove", &gone))?;
                 Ok(())
             }
@@ -196,6 +280,53 @@ impl ContainerStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(id: &str, name: &str) -> ContainerConfig {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "image": "i", "image_id": "x", "created": 0,
+            "args": ["sh"], "entrypoint": [], "cmd": ["sh"], "env": [], "working_dir": "",
+            "user": "", "hostname": "h", "labels": {}, "tty": false, "open_stdin": false,
+            "auto_remove": false, "restart": {"name": "no"}, "limits": {}, "mounts": [],
+            "network": "none", "stop_signal": "SIGTERM", "stop_timeout": 10,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn names_are_indexed_renamed_removed_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(&Root::open(dir.path()).unwrap());
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let lock = store.lock().unwrap();
+        let state = ContainerState::default();
+        store.create(&lock, &config(&a, "web"), &state).unwrap();
+        store.create(&lock, &config(&b, "db"), &state).unwrap();
+        assert_eq!(store.by_name("web").unwrap(), Some(a.clone()));
+        assert_eq!(store.resolve("db").unwrap(), b);
+        assert_eq!(store.by_name("../containers").unwrap(), None);
+
+        // Renamed: the old name is free, the new one found.
+        store.replace_config(&lock, &config(&a, "front")).unwrap();
+        assert_eq!(store.by_name("web").unwrap(), None);
+        assert_eq!(store.by_name("front").unwrap(), Some(a.clone()));
+
+        // A link a crash left behind (its container gone) counts as absent and is replaced.
+        std::fs::rename(store.dir(&b), dir.path().join("tmp/gone")).unwrap();
+        assert_eq!(store.by_name("db").unwrap(), None);
+        let c = "c".repeat(64);
+        store.create(&lock, &config(&c, "db"), &state).unwrap();
+        assert_eq!(store.by_name("db").unwrap(), Some(c.clone()));
+
+        // Removed: unlisted.
+        store.remove(&lock, &c).unwrap();
+        assert_eq!(store.by_name("db").unwrap(), None);
+        assert!(std::fs::symlink_metadata(dir.path().join("names/db")).is_err());
+
+        // A root made before the index: built on first use.
+        std::fs::remove_dir_all(dir.path().join("names")).unwrap();
+        assert_eq!(store.by_name("front").unwrap(), Some(a.clone()));
+        assert!(dir.path().join("names/.complete").exists());
+    }
 
     #[test]
     fn a_torn_state_record_reads_as_a_lost_run() {
