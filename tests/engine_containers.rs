@@ -331,6 +331,15 @@ fn files_written_in_a_container_stay_in_it() {
         "built by the dockhand tests\n"
     );
     e.ok(&["rm", "-f", &b]);
+    // rm returns once the container is gone; its files follow in the background.
+    assert!(e.ok(&["ps", "-a", "-q", "--filter", &format!("name={b}")]).is_empty());
+    assert!(!e.root().join("containers").join(&id).exists());
+    e.wait_for("the removed container's files to be deleted", || {
+        std::fs::read_dir(e.root().join("tmp"))
+            .unwrap()
+            .flatten()
+            .all(|f| !f.file_name().to_string_lossy().ends_with("removed-container"))
+    });
     let (_, out, _) = e.sh(&[], "ls /data");
     assert!(out.contains("keep.txt"), "{out}");
 }

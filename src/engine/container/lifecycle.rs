@@ -616,9 +616,13 @@ impl Runtime {
         clear_runtime_state(id);
         let _ = std::fs::remove_file(super::attach::socket_path(id));
         let lock = self.containers.lock()?;
-        self.snapshots().remove(&self.containers.dir(id))?;
-        self.containers.remove(&lock, id)?;
+        // Unmounted here; the files go with the directory.
+        self.snapshots().release(&self.containers.dir(id))?;
+        let gone = self.containers.unlist(&lock, id)?;
         drop(lock);
+        if let Some(gone) = gone {
+            purge_later(gone);
+        }
         self.emit("destroy", id, &snap.config.name);
         Ok(())
     }
@@ -874,6 +878,31 @@ impl Runtime {
             .iter()
             .filter_map(|s| Digest::parse(&s.config.image_id).ok())
             .collect())
+    }
+}
+
+/// Deletes the directory of a removed container (already out of the store, in `tmp/`) in the
+/// background, so that `rm` and `run --rm` return once the container is gone rather than once
+/// its files are: `rm -rf` in a process of its own, reaped by a thread (or by init once this
+/// process has ended). When that cannot start, deletes here. Whatever is left after a crash
+/// goes with the next `Root::open`, which clears `tmp/` of writers that no longer run.
+fn purge_later(path: PathBuf) {
+    let spawned = Command::new("rm")
+        .args(["-rf", "--one-file-system", "--"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            std::thread::spawn(move || {
+                let _ = child.wait();
+            });
+        }
+        Err(_) => {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 

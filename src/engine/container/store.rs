@@ -258,20 +258,29 @@ impl ContainerStore {
     }
 
     /// Removes a container's records and directory (the caller unmounted its snapshot).
-    pub fn remove(&self, _lock: &Lock, id: &str) -> Result<(), ContainerError> {
+    pub fn remove(&self, lock: &Lock, id: &str) -> Result<(), ContainerError> {
+        if let Some(gone) = self.unlist(lock, id)? {
+            std::fs::remove_dir_all(&gone).map_err(io_err("cannot remove", &gone))?;
+        }
+        Ok(())
+    }
+
+    /// Ends a container at once: its directory is moved into `tmp/` (so it is no longer a
+    /// container) and its name freed. Returns where the directory went, for the caller to
+    /// delete; `None` when there was no such container. What a crash leaves there goes with
+    /// the next `Root::open`.
+    pub fn unlist(&self, _lock: &Lock, id: &str) -> Result<Option<PathBuf>, ContainerError> {
         let dir = self.dir(id);
         let name = self.config(id).map(|c| c.name).ok();
-        // Moved aside first, so that it stops being a container at once.
         let gone = crate::engine::store::temp_path(&self.root.tmp(), "removed-container");
         match std::fs::rename(&dir, &gone) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err("cannot remove", &dir)(e).into()),
             Ok(()) => {
                 if let Some(name) = name {
                     self.unlink_name(&name, id);
                 }
-                std::fs::remove_dir_all(&gone).map_err(io_err("cannot remove", &gone))?;
-                Ok(())
+                Ok(Some(gone))
             }
         }
     }
