@@ -317,6 +317,18 @@ fn files_written_in_a_container_stay_in_it() {
     e.ok(&["wait", &a]);
     e.ok(&["rm", &a]);
 
+    // A container removed when it ends has its root mounted without syncs; a kept one not.
+    let root_options = "grep ' / / ' /proc/self/mountinfo";
+    let (_, out, _) = e.sh(&[], root_options);
+    assert!(out.contains("overlay") && out.contains("volatile"), "{out}");
+    let kept = unique("kept");
+    let out = e.ok(&["run", "--name", &kept, &e.image, "sh", "-c", root_options]);
+    assert!(
+        out.contains("overlay") && !out.contains("volatile"),
+        "{out}"
+    );
+    e.ok(&["rm", &kept]);
+
     // A running container's root filesystem is mounted in its monitor's mount namespace
     // only: the host's mount table does not grow with containers, yet cp reaches the files.
     let b = unique("mounted");
@@ -332,13 +344,20 @@ fn files_written_in_a_container_stay_in_it() {
     );
     e.ok(&["rm", "-f", &b]);
     // rm returns once the container is gone; its files follow in the background.
-    assert!(e.ok(&["ps", "-a", "-q", "--filter", &format!("name={b}")]).is_empty());
+    assert!(
+        e.ok(&["ps", "-a", "-q", "--filter", &format!("name={b}")])
+            .is_empty()
+    );
     assert!(!e.root().join("containers").join(&id).exists());
     e.wait_for("the removed container's files to be deleted", || {
         std::fs::read_dir(e.root().join("tmp"))
             .unwrap()
             .flatten()
-            .all(|f| !f.file_name().to_string_lossy().ends_with("removed-container"))
+            .all(|f| {
+                !f.file_name()
+                    .to_string_lossy()
+                    .ends_with("removed-container")
+            })
     });
     let (_, out, _) = e.sh(&[], "ls /data");
     assert!(out.contains("keep.txt"), "{out}");

@@ -407,6 +407,9 @@ pub struct ContainerSpec {
     pub stdin_once: bool,
     /// Remove the container when it exits.
     pub auto_remove: bool,
+    /// Removed as soon as its run ends, by the backend or by whoever waits for it (`run
+    /// --rm` in the foreground): its writable layer need not survive a crash.
+    pub ephemeral: bool,
     /// Every capability and device, no seccomp profile.
     pub privileged: bool,
     /// Capabilities added to the default set (`NET_ADMIN`, `ALL`, …).

@@ -211,6 +211,7 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
         open_stdin: o.interactive,
         stdin_once: false,
         auto_remove: false,
+        ephemeral: false,
         privileged: o.privileged,
         cap_add: o.cap_add.clone(),
         cap_drop: o.cap_drop.clone(),
@@ -343,6 +344,7 @@ async fn create(b: &AnyBackend, spec: ContainerSpec) -> Result<String> {
 pub async fn create_cmd(b: &AnyBackend, o: &ContainerOptions) -> Result<()> {
     let mut s = spec(o)?;
     s.auto_remove = o.rm;
+    s.ephemeral = o.rm;
     println!("{}", create(b, s).await?);
     Ok(())
 }
@@ -382,6 +384,7 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
     }
     let mut s = spec(o)?;
     s.auto_remove = o.rm && args.detach;
+    s.ephemeral = o.rm;
     s.stdin_once = o.interactive && !args.detach;
     let id = create(b, s).await?;
     if args.detach {

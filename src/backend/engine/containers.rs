@@ -79,6 +79,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         open_stdin: spec.open_stdin,
         stdin_once: spec.stdin_once,
         auto_remove: spec.auto_remove,
+        ephemeral: spec.ephemeral || spec.auto_remove,
         restart: spec.restart_policy,
         limits: spec.resources,
         mounts: spec.mounts,

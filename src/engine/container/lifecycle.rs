@@ -52,6 +52,8 @@ pub struct CreateRequest {
     pub stdin_once: bool,
     /// Remove at exit.
     pub auto_remove: bool,
+    /// Removed once its run ends (by its monitor or by the caller that waits for it).
+    pub ephemeral: bool,
     /// Restart policy.
     pub restart: Restart,
     /// Limits.
@@ -315,6 +317,7 @@ impl Runtime {
             open_stdin: request.open_stdin,
             stdin_once: request.stdin_once,
             auto_remove: request.auto_remove,
+            ephemeral: request.ephemeral,
             restart: request.restart,
             limits: request.limits,
             mounts: request.mounts.clone(),

@@ -148,7 +148,7 @@ impl Monitor {
         Ok(Monitor {
             relay,
             id: id.to_string(),
-            snapshots: Snapshotter::new(images.layers(), driver),
+            snapshots: Snapshotter::new(images.layers(), driver).volatile(config.ephemeral),
             journal: Journal::new(root.path()),
             containers,
             config,

@@ -51,6 +51,10 @@ pub struct ContainerConfig {
     pub stdin_once: bool,
     /// Remove when it exits.
     pub auto_remove: bool,
+    /// Removed once its run ends, by its monitor or by the `run --rm` waiting for it: its
+    /// root filesystem is mounted without syncs (overlayfs `volatile`).
+    #[serde(default)]
+    pub ephemeral: bool,
     /// Restart policy.
     pub restart: Restart,
     /// Limits.

@@ -153,6 +153,7 @@ fn is_mounted(path: &Path) -> bool {
 pub struct Snapshotter {
     layers: LayerStore,
     driver: Driver,
+    volatile: bool,
 }
 
 /// Most lower layers overlayfs stacks (`OVL_MAX_STACK`).
@@ -161,7 +162,19 @@ const OVL_MAX_STACK: usize = 500;
 impl Snapshotter {
     /// Snapshots over `layers` with `driver`.
     pub fn new(layers: LayerStore, driver: Driver) -> Snapshotter {
-        Snapshotter { layers, driver }
+        Snapshotter {
+            layers,
+            driver,
+            volatile: false,
+        }
+    }
+
+    /// Overlay mounts made from here on skip syncing the upper directory (overlayfs
+    /// `volatile`): for containers removed once they end, whose files need not survive a
+    /// crash. Their unmount no longer waits for a sync.
+    pub fn volatile(mut self, volatile: bool) -> Snapshotter {
+        self.volatile = volatile;
+        self
     }
 
     /// The driver in use.
@@ -241,6 +254,13 @@ impl Snapshotter {
         }
         for c in chain {
             self.layers.ensure_link(c)?;
+        }
+        if self.volatile {
+            // Kernels before 5.10 do not know the option: the plain mount then.
+            let fast = format!("{options},volatile");
+            if mount_overlay(self.layers.dir(), &fast, rootfs).is_ok() {
+                return Ok(());
+            }
         }
         mount_overlay(self.layers.dir(), &options, rootfs)
             .map_err(io_err("cannot mount overlay on", rootfs))
