@@ -6,7 +6,7 @@ mod common;
 
 use std::process::{Command, Output, Stdio};
 
-use common::{images, unique};
+use common::{images, ok, stderr, stdout, unique};
 
 /// Runs dockhand with these arguments (no terminal, no user config).
 fn dh(args: &[&str]) -> Output {
@@ -24,26 +24,6 @@ fn docker(args: &[&str]) -> Output {
     let mut all = vec!["-H", "docker"];
     all.extend_from_slice(args);
     dh(&all)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs and insists on success.
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(&o),
-        stderr(&o)
-    );
-    stdout(&o)
 }
 
 /// Removes containers, images, volumes and networks by name when dropped.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::unique;
+use common::{ok, stderr, unique};
 
 const URL: &str = "tcp://127.0.0.1:2376";
 
@@ -192,25 +192,34 @@ impl TlsDaemon {
             .unwrap()
     }
 
-    /// dockhand with the client's certificate files.
-    fn with_tls(&self, args: &[&str]) -> Output {
-        let (ca, cert, key) = (
-            self.certs.path("client/ca.pem"),
-            self.certs.path("client/cert.pem"),
-            self.certs.path("client/key.pem"),
-        );
+    /// dockhand with these three TLS files.
+    fn with_files(&self, ca: &str, cert: &str, key: &str, args: &[&str]) -> Output {
         let mut all = vec![
             "-H",
             URL,
             "--tlscacert",
-            &ca,
+            ca,
             "--tlscert",
-            &cert,
+            cert,
             "--tlskey",
-            &key,
+            key,
         ];
         all.extend_from_slice(args);
         self.dh(&all, &[])
+    }
+
+    /// dockhand with the client's certificate files.
+    fn with_tls(&self, args: &[&str]) -> Output {
+        let (ca, cert, key) = self.client_files();
+        self.with_files(&ca, &cert, &key, args)
+    }
+
+    fn client_files(&self) -> (String, String, String) {
+        (
+            self.certs.path("client/ca.pem"),
+            self.certs.path("client/cert.pem"),
+            self.certs.path("client/key.pem"),
+        )
     }
 
     fn wait_until_it_answers(&mut self) {
@@ -289,25 +298,6 @@ impl Drop for TlsDaemon {
     }
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(&o),
-        stderr(&o)
-    );
-    stdout(&o)
-}
-
 /// Fails with dockhand's own exit code and says this.
 fn refused(o: Output, says: &str) {
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
@@ -342,14 +332,13 @@ fn a_tls_daemon_is_reached_with_its_certificates_and_refused_without() {
     ok(d.dh(&["-H", "docker", "ps"], &env));
 
     // An endpoint named in the config file.
+    let (ca, cert, key) = d.client_files();
     let config = d.dir.path().join("config.toml");
     std::fs::write(
         &config,
         format!(
             "[endpoints.secure]\nhost = \"{URL}\"\ntlscacert = \"{}\"\ntlscert = \"{}\"\ntlskey = \"{}\"\n",
-            d.certs.path("client/ca.pem"),
-            d.certs.path("client/cert.pem"),
-            d.certs.path("client/key.pem"),
+            ca, cert, key
         ),
     )
     .unwrap();
@@ -361,11 +350,6 @@ fn a_tls_daemon_is_reached_with_its_certificates_and_refused_without() {
         d.dh(&["-H", URL, "ps"], &[]),
         "speaks TLS: give --tlscacert",
     );
-    let (ca, cert, key) = (
-        d.certs.path("client/ca.pem"),
-        d.certs.path("client/cert.pem"),
-        d.certs.path("client/key.pem"),
-    );
     refused(
         d.dh(
             &["-H", URL, "--tlscacert", &ca, "--tlscert", &cert, "ps"],
@@ -375,20 +359,7 @@ fn a_tls_daemon_is_reached_with_its_certificates_and_refused_without() {
     );
     let other_ca = d.certs.path("other-ca.pem");
     refused(
-        d.dh(
-            &[
-                "-H",
-                URL,
-                "--tlscacert",
-                &other_ca,
-                "--tlscert",
-                &cert,
-                "--tlskey",
-                &key,
-                "ps",
-            ],
-            &[],
-        ),
+        d.with_files(&other_ca, &cert, &key, &["ps"]),
         "--tlscacert must be the CA",
     );
     let (stranger, stranger_key) = (
@@ -396,37 +367,11 @@ fn a_tls_daemon_is_reached_with_its_certificates_and_refused_without() {
         d.certs.path("stranger-key.pem"),
     );
     refused(
-        d.dh(
-            &[
-                "-H",
-                URL,
-                "--tlscacert",
-                &ca,
-                "--tlscert",
-                &stranger,
-                "--tlskey",
-                &stranger_key,
-                "ps",
-            ],
-            &[],
-        ),
+        d.with_files(&ca, &stranger, &stranger_key, &["ps"]),
         "--tlscert and --tlskey",
     );
     refused(
-        d.dh(
-            &[
-                "-H",
-                URL,
-                "--tlscacert",
-                "/nonexistent/ca.pem",
-                "--tlscert",
-                &cert,
-                "--tlskey",
-                &key,
-                "ps",
-            ],
-            &[],
-        ),
+        d.with_files("/nonexistent/ca.pem", &cert, &key, &["ps"]),
         "cannot read the TLS file /nonexistent/ca.pem",
     );
 }

@@ -24,6 +24,28 @@ pub fn unique(what: &str) -> String {
     )
 }
 
+/// A command's standard output, as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A command's standard error, as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Insists that a command succeeded; returns its standard output.
+pub fn ok(o: std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
 /// Bytes as the backends take archives.
 pub fn byte_stream(data: Vec<u8>) -> ByteStream {
     futures::stream::once(async move { Ok(Bytes::from(data)) }).boxed()

@@ -232,8 +232,14 @@ impl LayerStore {
         }
         let l = self.dir.join("l");
         std::fs::create_dir_all(&l).map_err(io_err("cannot create", &l))?;
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&want, &link).map_err(io_err("cannot link", &link))?;
+        // Made aside and renamed over whatever is there: processes storing the same layer at
+        // once all end with the same link, none with "file exists".
+        let tmp = temp_path(&self.tmp, "link");
+        std::os::unix::fs::symlink(&want, &tmp).map_err(io_err("cannot link", &tmp))?;
+        std::fs::rename(&tmp, &link).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io_err("cannot link", &link)(e)
+        })?;
         Ok(true)
     }
 
