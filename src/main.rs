@@ -20,6 +20,12 @@ fn main() -> ExitCode {
         let code = dockhand::engine::container::exec::main(&args[2..]);
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
+    // Before anything else: the cgroup move of a container start or exec waits for the
+    // kernel, and the sooner that wait begins the less of it is left (engine only).
+    let host_in_env = std::env::var_os("DOCKHAND_HOST").is_some_and(|h| !h.is_empty());
+    if cli::starts_engine_process(&args[1..], host_in_env) {
+        dockhand::engine::cgroup_warmup::start();
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -52,9 +58,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             .unwrap_or(Ok(0));
     }
     let backend = cli::select_backend(&cli, &config)?;
-    if let Some(command) = &cli.command {
-        cli::warm_up(&backend, command);
-    }
     if let Some(result) = cli
         .command
         .as_ref()

@@ -574,20 +574,29 @@ async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
     Ok(crate::session::drive(b, s, a.tty).await? as i32)
 }
 
-/// For engine commands that will move a process into a container's cgroup, gets the
-/// kernel's wait for that done early (see [`crate::engine::cgroup_warmup`]).
-pub fn warm_up(backend: &AnyBackend, command: &Commands) {
-    if matches!(backend, AnyBackend::Engine(_))
-        && matches!(
-            command,
-            Commands::Run(_)
-                | Commands::Start { .. }
-                | Commands::Restart { .. }
-                | Commands::Exec(_)
-        )
-    {
-        crate::engine::cgroup_warmup::start();
+/// Whether these arguments (the program name left out) ask the embedded engine to start a
+/// container or exec into one: judged before parsing, so that the kernel's wait for the
+/// cgroup move starts as early as it can (see [`crate::engine::cgroup_warmup`]). It errs
+/// towards no: any sign of another backend (`-H`, `--host`, `--demo`, `DOCKHAND_HOST`)
+/// means no. A yes for a config that names another endpoint only wastes that early start.
+pub fn starts_engine_process(args: &[String], host_in_env: bool) -> bool {
+    let elsewhere =
+        |a: &str| a == "--demo" || a == "--host" || a.starts_with("--host=") || a.starts_with("-H");
+    if host_in_env || args.iter().any(|a| elsewhere(a)) {
+        return false;
     }
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        if matches!(
+            a.as_str(),
+            "--root" | "--config" | "--tlscacert" | "--tlscert" | "--tlskey"
+        ) {
+            rest.next();
+        } else if !a.starts_with('-') {
+            return matches!(a.as_str(), "run" | "start" | "restart" | "exec");
+        }
+    }
+    false
 }
 
 /// `exec` without `-t` on the engine, run from this process before any thread exists (see
@@ -707,4 +716,31 @@ pub fn completions(shell: Shell) {
         "dockhand",
         &mut std::io::stdout(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn starts(args: &str, env: bool) -> bool {
+        let args: Vec<String> = args.split_whitespace().map(String::from).collect();
+        starts_engine_process(&args, env)
+    }
+
+    #[test]
+    fn only_engine_starts_and_execs_warm_up_early() {
+        assert!(starts("run --rm busybox true", false));
+        assert!(starts("--root /srv/dh exec web true", false));
+        assert!(starts("--config=/c.toml start -a web", false));
+        assert!(starts("restart web", false));
+        // Other commands, other backends, or a host from the environment: no.
+        assert!(!starts("ps -a", false));
+        assert!(!starts("--root run ps", false));
+        assert!(!starts("-H docker run busybox", false));
+        assert!(!starts("run -Hdocker busybox", false));
+        assert!(!starts("--host=tcp://h:2375 exec web true", false));
+        assert!(!starts("--demo run busybox", false));
+        assert!(!starts("run busybox", true));
+        assert!(!starts("", false));
+    }
 }
