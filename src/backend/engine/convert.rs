@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::backend::error::BackendError;
 use crate::backend::types::{HistoryEntry, ImageDetails, ImageSummary, ObjectKind};
-use crate::engine::image::{Image, ImageError, ImageRecord};
+use crate::engine::image::{Image, ImageError};
 use crate::engine::layer::LayerStore;
 use crate::engine::registry::RegistryError;
 use crate::engine::store::StoreError;
@@ -15,12 +15,8 @@ use crate::util::time::{parse_rfc3339, rfc3339};
 
 /// Bytes of the image's unpacked layers.
 fn size(image: &Image, layers: &LayerStore) -> u64 {
-    record_size(&image.record, layers)
-}
-
-/// Bytes of an image's layers, as unpacked.
-pub fn record_size(record: &ImageRecord, layers: &LayerStore) -> u64 {
-    record
+    image
+        .record
         .chain()
         .iter()
         .map(|c| layers.get(c).map_or(0, |m| m.size))

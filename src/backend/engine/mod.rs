@@ -716,7 +716,7 @@ impl Backend for EngineBackend {
                 .map(|m| m.size)
                 .sum();
             for c in &containers {
-                let size = me.runtime().size_rw(&c.config.id).unwrap_or(0);
+                let size = me.runtime().sizes(&c.config.id).map_or(0, |s| s.0);
                 usage.containers.total += 1;
                 usage.containers.size += size;
                 if c.state.status == crate::engine::container::Status::Running {
@@ -771,21 +771,12 @@ impl Backend for EngineBackend {
     async fn list_containers_sized(&self, all: bool) -> Result<Vec<ContainerSummary>> {
         let mut list = self.list_containers(all).await?;
         self.blocking(move |me| {
-            let layers = me.images().layers();
             for c in &mut list {
                 // A container removed since the listing keeps no sizes.
-                let Ok(own) = me.runtime().size_rw(&c.id) else {
-                    continue;
-                };
-                let image = me
-                    .runtime()
-                    .get(&c.id)
-                    .ok()
-                    .and_then(|s| crate::engine::store::Digest::parse(&s.config.image_id).ok())
-                    .and_then(|d| me.images().record(&d).ok())
-                    .map_or(0, |r| convert::record_size(&r, &layers));
-                c.size_rw = Some(own);
-                c.size_root_fs = Some(image + own);
+                if let Ok((own, all)) = me.runtime().sizes(&c.id) {
+                    c.size_rw = Some(own);
+                    c.size_root_fs = Some(all);
+                }
             }
             Ok(list)
         })

@@ -13,15 +13,21 @@ fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
     ContainerError::Runtime(format!("{what}: {e}"))
 }
 
-/// Opens `path` of the container whose root filesystem is `rootfs`; `None` when missing.
-fn open_in(rootfs: &Path, path: &str) -> Result<Option<OwnedFd>, ContainerError> {
-    use rustix::fs::{Mode, OFlags, ResolveFlags};
-    let root = rustix::fs::open(
+/// The container's root filesystem, opened as a path.
+fn open_root(rootfs: &Path) -> Result<OwnedFd, ContainerError> {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(
         rootfs,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| runtime("cannot open the container's root filesystem", e))?;
+    .map_err(|e| runtime("cannot open the container's root filesystem", e))
+}
+
+/// Opens `path` of the container whose root filesystem is `rootfs`; `None` when missing.
+fn open_in(rootfs: &Path, path: &str) -> Result<Option<OwnedFd>, ContainerError> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let root = open_root(rootfs)?;
     let rel = path.trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
     match rustix::fs::openat2(
@@ -45,13 +51,7 @@ fn real_path(rootfs: &Path, fd: &OwnedFd) -> Result<PathBuf, ContainerError> {
         std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
             .map_err(|e| runtime("cannot resolve a path in the container", e))
     };
-    let root = rustix::fs::open(
-        rootfs,
-        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
-    .map_err(|e| runtime("cannot open the container's root filesystem", e))?;
-    let (file, base) = (name(fd)?, name(&root)?);
+    let (file, base) = (name(fd)?, name(&open_root(rootfs)?)?);
     let inside = file
         .strip_prefix(&base)
         .map_err(|_| runtime("a path left the container", file.display()))?;

@@ -740,11 +740,17 @@ impl Runtime {
         Ok(self.changes_in(id)?.1)
     }
 
-    /// Bytes of the files the container added or changed (`docker ps -s`'s own size): the
-    /// regular files among its changes, each counted once however many links it has.
-    pub fn size_rw(&self, id: &str) -> Result<u64, ContainerError> {
+    /// `docker ps -s`'s two sizes: the bytes of the files the container added or changed (the
+    /// regular files among its changes, each counted once however many links it has), and
+    /// those plus its image's layers.
+    pub fn sizes(&self, id: &str) -> Result<(u64, u64), ContainerError> {
         use std::os::unix::fs::MetadataExt;
-        let (base, found) = self.changes_in(id)?;
+        let (base, found, chain) = self.changes_in(id)?;
+        let layers = self.images.layers();
+        let image: u64 = chain
+            .iter()
+            .map(|c| layers.get(c).map_or(0, |m| m.size))
+            .sum();
         let mut seen = std::collections::BTreeSet::new();
         let mut total = 0;
         for change in found {
@@ -758,11 +764,15 @@ impl Runtime {
                 }
             }
         }
-        Ok(total)
+        Ok((total, total + image))
     }
 
-    /// The changes and the directory they were read from (upper dir or copy).
-    fn changes_in(&self, id: &str) -> Result<(PathBuf, Vec<FileChange>), ContainerError> {
+    /// The changes, the directory they were read from (upper dir or copy) and the image's
+    /// layers.
+    fn changes_in(
+        &self,
+        id: &str,
+    ) -> Result<(PathBuf, Vec<FileChange>, Vec<Digest>), ContainerError> {
         let snap = self.get(id)?;
         let image_id = Digest::parse(&snap.config.image_id)?;
         let chain = self.images.record(&image_id)?.chain();
@@ -779,7 +789,7 @@ impl Runtime {
                 let rootfs = dir.join("rootfs");
                 // Never started: nothing changed yet.
                 if !rootfs.is_dir() {
-                    return Ok((rootfs, Vec::new()));
+                    return Ok((rootfs, Vec::new(), chain));
                 }
                 let found = changes::from_copy(&rootfs, &image);
                 (rootfs, found)
@@ -793,7 +803,7 @@ impl Runtime {
             .collect();
         points.extend(snap.config.mounts.iter().map(|m| m.destination.clone()));
         let found = changes::without_mount_points(found, &points, &base, &image);
-        Ok((base, found))
+        Ok((base, found, chain))
     }
 
     /// Writes the container's whole filesystem to `out` as a tar archive.
