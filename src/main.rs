@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         let code = dockhand::engine::container::exec::main(&args[2..]);
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
-    // Before anything else: the cgroup move of a container start or exec waits for the
+    // Before anything else: the cgroup move of a container start waits for the
     // kernel, and the sooner that wait begins the less of it is left (engine only).
     let host_in_env = std::env::var_os("DOCKHAND_HOST").is_some_and(|h| !h.is_empty());
     if cli::starts_engine_process(&args[1..], host_in_env) {

@@ -575,7 +575,7 @@ async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
 }
 
 /// Whether these arguments (the program name left out) ask the embedded engine to start a
-/// container or exec into one: judged before parsing, so that the kernel's wait for the
+/// container: judged before parsing, so that the kernel's wait for the
 /// cgroup move starts as early as it can (see [`crate::engine::cgroup_warmup`]). It errs
 /// towards no: any sign of another backend (`-H`, `--host`, `--demo`, `DOCKHAND_HOST`)
 /// means no. A yes for a config that names another endpoint only wastes that early start.
@@ -593,7 +593,8 @@ pub fn starts_engine_process(args: &[String], host_in_env: bool) -> bool {
         ) {
             rest.next();
         } else if !a.starts_with('-') {
-            return matches!(a.as_str(), "run" | "start" | "restart" | "exec");
+            // Not `exec`: it joins the container's cgroups without the migration lock.
+            return matches!(a.as_str(), "run" | "start" | "restart");
         }
     }
     false
@@ -728,9 +729,10 @@ mod tests {
     }
 
     #[test]
-    fn only_engine_starts_and_execs_warm_up_early() {
+    fn only_engine_starts_warm_up_early() {
         assert!(starts("run --rm busybox true", false));
-        assert!(starts("--root /srv/dh exec web true", false));
+        assert!(starts("--root /srv/dh run web true", false));
+        assert!(!starts("--root /srv/dh exec web true", false));
         assert!(starts("--config=/c.toml start -a web", false));
         assert!(starts("restart web", false));
         // Other commands, other backends, or a host from the environment: no.

@@ -4,10 +4,11 @@
 //! cgroup threadgroup lock for writing, and the first writer after a quiet spell waits a
 //! whole RCU grace period for it: 7–15 ms on a small VM, the largest single cost of starting
 //! a container. Writers that come within a grace period of the last one do not wait again.
-//! `run`, `start`, `restart` and `exec` on the engine therefore begin with a short-lived child
+//! `run`, `start` and `restart` on the engine therefore begin with a short-lived child
 //! that moves itself into the cgroup it is already in (which changes nothing), so the grace
 //! period runs while the CLI and the monitor do their own work, and the runtime's real
 //! migration a few milliseconds later finds it over.
+//! (`exec` needs none: [`crate::engine::container::tenant`] joins without the lock.)
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};

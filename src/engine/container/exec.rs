@@ -1,18 +1,17 @@
-//! `exec`: a helper process (`dockhand __exec ROOT ID REQUEST`) joins a running container
-//! through libcontainer (a tenant of the container: its namespaces, cgroup, capabilities and
-//! seccomp profile), runs the command with the helper's own stdio (or, with a TTY, on a
-//! terminal made inside the container whose master libcontainer sends to the caller's
-//! console socket), and exits with the command's status: 127 when it does not exist, 126
-//! when it cannot be run. The helper is a fresh, single-threaded process, so the fork
-//! libcontainer does is safe.
+//! `exec`: the command runs in a child of this process that enters the running container
+//! ([`tenant`]: its cgroups, namespaces, capabilities and seccomp profile), with this
+//! process's stdio (or, with a TTY, on a terminal made inside the container whose master is
+//! sent to the caller's console socket). The CLI does this itself for a plain `exec`; the
+//! TUI and `exec -t` use a helper process (`dockhand __exec ROOT ID REQUEST`), because only
+//! a single-threaded process may fork. The status is the command's: 127 when it does not
+//! exist, 126 when it cannot be run, 125 when the container cannot be entered.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::spec::resolve_user;
-use super::{ContainerStore, RUNTIME_DIR};
+use super::{ContainerStore, tenant};
 use crate::engine::store::Root;
 
 /// The hidden subcommand.
@@ -65,84 +64,63 @@ pub fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, St
     let root = Root::open(root).map_err(|e| fail(&e))?;
     let store = ContainerStore::new(&root);
     let config = store.config(id).map_err(|e| fail(&e))?;
-    let _ = nix::sys::prctl::set_child_subreaper(true);
-    let user = request.user.clone().unwrap_or(config.user.clone());
+    let not_running = || (125, format!("container {} is not running", config.name));
+    let init = store
+        .state(id)
+        .map_err(|e| fail(&e))?
+        .pid
+        .ok_or_else(not_running)?;
     // The container's files as its process sees them (its root filesystem is mounted in its
     // monitor's mount namespace, not the host's).
-    let init = store.state(id).map_err(|e| fail(&e))?.pid;
-    let rootfs = init.map_or_else(
-        || store.dir(id).join("rootfs"),
-        |pid| PathBuf::from(format!("/proc/{pid}/root")),
-    );
+    let rootfs = PathBuf::from(format!("/proc/{init}/root"));
+    let user = request.user.clone().unwrap_or(config.user.clone());
     let (uid, gid) = resolve_user(&rootfs, &user).map_err(|e| fail(&e))?;
-    let env: HashMap<String, String> = request
-        .env
-        .iter()
-        .filter_map(|e| {
-            e.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    // The runtime spec of the container's current run: its process's environment,
+    // capabilities, no_new_privs and seccomp profile are the exec's too.
+    let spec = oci_spec::runtime::Spec::load(store.dir(id).join("bundle").join("config.json"))
+        .map_err(|e| {
+            (
+                125,
+                format!("cannot read the container's runtime spec: {e}"),
+            )
+        })?;
+    let own = spec.process().clone().unwrap_or_default();
+    let mut env = merge_env(own.env().as_deref().unwrap_or_default(), &request.env);
+    if !env.iter().any(|v| v.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(&rootfs, uid)));
+    }
     let cwd = request
         .working_dir
         .clone()
-        .or_else(|| (!config.working_dir.is_empty()).then(|| config.working_dir.clone()));
-    let command = request.cmd.first().cloned().unwrap_or_default();
-    let builder = libcontainer::container::builder::ContainerBuilder::new(
-        id.to_string(),
-        libcontainer::syscall::syscall::SyscallType::default(),
-    )
-    .with_executor(libcontainer::workload::default::DefaultExecutor {})
-    .with_root_path(RUNTIME_DIR)
-    .map_err(|e| fail(&e))?;
-    let built = match (&request.console_socket, request.tty) {
-        (Some(socket), true) => {
-            // A process description with `terminal` set: libcontainer then makes the
-            // terminal in the container and sends its master to the socket.
-            let mut process =
-                terminal_process(&store.dir(id), request, (uid, gid), env).map_err(|e| fail(&e))?;
-            process.set_cwd(cwd.map_or(process.cwd().clone(), Into::into));
-            let file = Path::new(RUNTIME_DIR).join(format!("exec-{}.json", std::process::id()));
-            let saved = serde_json::to_vec(&process)
-                .map_err(|e| fail(&e))
-                .and_then(|json| std::fs::write(&file, json).map_err(|e| fail(&e)));
-            saved?;
-            let built = builder
-                .with_console_socket(Some(socket))
-                .as_tenant()
-                .with_detach(true)
-                .with_process(Some(&file))
-                .build();
-            let _ = std::fs::remove_file(&file);
-            built
-        }
-        _ => builder
-            .as_tenant()
-            .with_detach(false)
-            .with_cwd(cwd)
-            .with_env(env)
-            .with_user(Some(uid))
-            .with_group(Some(gid))
-            .with_no_new_privs(!config.privileged)
-            .with_container_args(request.cmd.clone())
-            .build(),
+        .or_else(|| (!config.working_dir.is_empty()).then(|| config.working_dir.clone()))
+        .unwrap_or_else(|| own.cwd().display().to_string());
+    let console = match (&request.console_socket, request.tty) {
+        (Some(socket), true) => Some(
+            std::os::unix::net::UnixStream::connect(socket)
+                .map_err(|e| {
+                    (
+                        125,
+                        format!("cannot reach the console socket {socket}: {e}"),
+                    )
+                })?
+                .into(),
+        ),
+        _ => None,
     };
-    let pid = match built {
-        Ok(pid) => pid,
-        Err(e) => {
-            let text = e.to_string();
-            return Err(if text.contains("not found in $PATH") {
-                (
-                    127,
-                    format!("exec: {command:?}: executable file not found in $PATH"),
-                )
-            } else if text.contains("correct permissions") {
-                (126, format!("exec: {command:?}: permission denied"))
-            } else {
-                (126, format!("cannot exec in the container: {text}"))
-            });
-        }
+    let process = tenant::Process {
+        args: request.cmd.clone(),
+        env,
+        cwd,
+        uid,
+        gid,
+        capabilities: own.capabilities().clone(),
+        no_new_privileges: own.no_new_privileges().unwrap_or(false),
+        seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+        console,
     };
+    let pid = tenant::spawn(init, id, &process).map_err(|f| (f.code, f.message))?;
+    // The terminal's socket is the child's business now.
+    drop(process);
     loop {
         match nix::sys::wait::waitpid(pid, None) {
             Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => return Ok(code),
@@ -154,38 +132,50 @@ pub fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, St
     }
 }
 
-/// The container's own process description, turned into the one of this exec: its command,
-/// environment (the request's over the container's), user, and a terminal.
-fn terminal_process(
-    dir: &Path,
-    request: &ExecRequest,
-    (uid, gid): (u32, u32),
-    env: HashMap<String, String>,
-) -> Result<oci_spec::runtime::Process, String> {
-    let spec = oci_spec::runtime::Spec::load(dir.join("bundle").join("config.json"))
-        .map_err(|e| format!("cannot read the container's runtime spec: {e}"))?;
-    let mut process = spec
-        .process()
-        .clone()
-        .ok_or("the container's runtime spec has no process")?;
-    let mut vars: Vec<String> = process
-        .env()
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|v| {
-            let key = v.split_once('=').map_or(v.as_str(), |(k, _)| k);
-            !env.contains_key(key)
-        })
-        .collect();
-    vars.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-    let mut user = process.user().clone();
-    user.set_uid(uid).set_gid(gid);
-    process
-        .set_args(Some(request.cmd.clone()))
-        .set_env(Some(vars))
-        .set_user(user)
-        .set_terminal(Some(true))
-        .set_console_size(None);
-    Ok(process)
+/// The container's environment with the request's variables over it.
+fn merge_env(own: &[String], extra: &[String]) -> Vec<String> {
+    let key = |v: &str| v.split_once('=').map_or(v, |(k, _)| k).to_string();
+    let extra_keys: Vec<String> = extra.iter().map(|v| key(v)).collect();
+    own.iter()
+        .filter(|v| !extra_keys.contains(&key(v)))
+        .chain(extra.iter().filter(|v| v.contains('=')))
+        .cloned()
+        .collect()
+}
+
+/// The home directory of user `uid` in the container's /etc/passwd, `/` when it has none.
+fn home_of(rootfs: &Path, uid: u32) -> String {
+    let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2].parse() == Ok(uid))
+        .map_or_else(|| "/".to_string(), |f| f[5].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_variables_replace_the_containers() {
+        let own = vec!["PATH=/bin".to_string(), "A=1".into(), "B=2".into()];
+        let extra = vec!["A=9".to_string(), "C=3".into(), "junk".into()];
+        assert_eq!(merge_env(&own, &extra), ["PATH=/bin", "B=2", "A=9", "C=3"]);
+    }
+
+    #[test]
+    fn homes_come_from_passwd() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nbad line\napp:x:1000:1000::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        assert_eq!(home_of(dir.path(), 0), "/root");
+        assert_eq!(home_of(dir.path(), 1000), "/home/app");
+        assert_eq!(home_of(dir.path(), 7), "/");
+        assert_eq!(home_of(&dir.path().join("none"), 0), "/");
+    }
 }

@@ -285,10 +285,7 @@ impl Runtime {
             env.push(e.clone());
         }
         if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.insert(
-                0,
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-            );
+            env.insert(0, format!("PATH={}", super::spec::DEFAULT_PATH));
         }
         let id = random_id();
         let mut config = ContainerConfig {

@@ -15,6 +15,7 @@ pub mod relay;
 pub mod spec;
 pub mod stats;
 pub mod store;
+pub mod tenant;
 
 use std::path::PathBuf;
 

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use super::ContainerError;
 use super::record::{ContainerConfig, MountKind};
 
+/// The `PATH` of a container whose image sets none, as Docker gives it.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Docker's default capability set.
 pub const DEFAULT_CAPS: &[&str] = &[
     "CAP_CHOWN",
