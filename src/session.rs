@@ -253,12 +253,15 @@ pub async fn attach_and_start(
         }
         Err(e) => return Err(e.into()),
     };
-    drive(b, session, tty).await?;
+    let code = drive(b, session, tty).await?;
     // The container's exit code if it ended; 0 when we detached and it runs on.
-    if b.inspect_container(id).await?.summary.state.is_alive() {
-        return Ok(0);
+    match b.inspect_container(id).await {
+        Ok(d) if d.summary.state.is_alive() => Ok(0),
+        Ok(_) => Ok(b.wait_container(id).await?),
+        // Removed as it ended (`--rm` on the embedded engine): the session had the status.
+        Err(crate::backend::BackendError::NotFound { .. }) => Ok(code),
+        Err(e) => Err(e.into()),
     }
-    Ok(b.wait_container(id).await?)
 }
 
 /// The best shell a container has: bash when present, else sh.

@@ -200,6 +200,59 @@ fn the_lifecycle_reads_like_docker() {
     assert_eq!(out.status.code(), Some(125));
     let out = e.run(&["run", "--rm", &e.image, "sh", "-c", "exit 3"]);
     assert_eq!(out.status.code(), Some(3));
+    // `run --rm` returns with the container gone: its name is free at once, nothing of it is
+    // listed, and its files go soon after.
+    let name = unique("gone");
+    for code in ["4", "5"] {
+        let out = e.run(&[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            &e.image,
+            "sh",
+            "-c",
+            &format!("echo out; exit {code}"),
+        ]);
+        assert_eq!(out.status.code(), Some(code.parse().unwrap()), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+        assert!(!e.ok(&["ps", "-a"]).contains(&name));
+        assert_eq!(e.run(&["inspect", &name]).status.code(), Some(1));
+    }
+    // Also when interactive.
+    let mut child = e
+        .command(&[
+            "run",
+            "--rm",
+            "-i",
+            "--name",
+            &name,
+            &e.image,
+            "sh",
+            "-c",
+            "wc -l; exit 6",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a\nb\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    assert!(!e.ok(&["ps", "-a"]).contains(&name));
+    // Removed containers' directories wait in tmp/ until their files are deleted.
+    let leftovers = || std::fs::read_dir(e.root().join("tmp")).map_or(0, |d| d.count());
+    let mut left = leftovers();
+    for _ in 0..50 {
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        left = leftovers();
+    }
+    assert_eq!(left, 0, "files of removed containers are left behind");
 }
 
 /// What the test container does to the image's files: adds, changes and deletes, also

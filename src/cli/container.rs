@@ -383,7 +383,10 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
         bail!("the input device is not a TTY; drop -t or run from a terminal");
     }
     let mut s = spec(o)?;
-    s.auto_remove = o.rm && args.detach;
+    // The engine's monitor removes a `--rm` container itself as its run ends, before it lets
+    // attached clients go; on Docker the CLI removes it once it has waited, unless detached.
+    let engine = matches!(b, AnyBackend::Engine(_));
+    s.auto_remove = o.rm && (args.detach || engine);
     s.ephemeral = o.rm;
     s.stdin_once = o.interactive && !args.detach;
     let id = create(b, s).await?;
@@ -434,7 +437,11 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
             force: true,
             volumes: true,
         };
-        b.remove_container(&id, options).await?;
+        // Normally gone already on the engine; still there if its monitor died.
+        match b.remove_container(&id, options).await {
+            Err(BackendError::NotFound { .. }) if engine => {}
+            other => other?,
+        }
     }
     Ok(code as i32)
 }

@@ -37,6 +37,9 @@ struct Inner {
     /// Created containers a client attached to before starting them: their monitor waits
     /// for that client before the process starts.
     attach_pending: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Exit statuses that attach sessions received from the monitor, by container id, until
+    /// asked for (a `--rm` container is out of the store by then).
+    attach_exits: session_io::Exits,
     images: ImageStore,
     journal: Journal,
     registry: RegistrySettings,
@@ -92,6 +95,7 @@ impl EngineBackend {
                 runtime: std::sync::OnceLock::new(),
                 sessions: exec::Sessions::default(),
                 attach_pending: Default::default(),
+                attach_exits: Default::default(),
                 images: ImageStore::new(&opened),
                 journal: Journal::new(opened.path()),
                 root: opened,
@@ -215,8 +219,9 @@ impl EngineBackend {
             }
         };
         let path = crate::engine::container::attach::socket_path(&id);
-        let (session, ends) = session_io::channels(SessionId::Attach(id), stdin);
-        tokio::spawn(session_io::attach(path, name, until, ends));
+        let (session, ends) = session_io::channels(SessionId::Attach(id.clone()), stdin);
+        let exit = session_io::ExitSlot::new(self.inner.attach_exits.clone(), id);
+        tokio::spawn(session_io::attach(path, name, until, ends, exit));
         Ok(session)
     }
 
@@ -1096,6 +1101,9 @@ impl Backend for EngineBackend {
         match id {
             SessionId::Exec(key) => Ok(self.inner.sessions.exit_code(key).await),
             SessionId::Attach(c) => {
+                if let Some(code) = self.inner.attach_exits.take(c) {
+                    return Ok(Some(code));
+                }
                 let d = self.inspect_container(c).await?;
                 let state = d.summary.state;
                 Ok(

@@ -4,10 +4,12 @@
 //! of input (shutdown) from the writer being dropped (a detach), so that detaching never
 //! closes a container's stdin.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -137,10 +139,48 @@ async fn connect(
     }
 }
 
+/// Exit statuses received by attach sessions, by container id.
+#[derive(Clone, Default)]
+pub struct Exits(Arc<Mutex<HashMap<String, i64>>>);
+
+impl Exits {
+    /// The status received for container `id`, once.
+    pub fn take(&self, id: &str) -> Option<i64> {
+        self.0.lock().expect("exits lock").remove(id)
+    }
+}
+
+/// Where one attach session puts the status it receives.
+pub struct ExitSlot {
+    exits: Exits,
+    id: String,
+}
+
+impl ExitSlot {
+    pub fn new(exits: Exits, id: String) -> Self {
+        Self { exits, id }
+    }
+
+    fn put(&self, code: i64) {
+        self.exits
+            .0
+            .lock()
+            .expect("exits lock")
+            .insert(self.id.clone(), code);
+    }
+}
+
 /// Runs an attach session on the socket at `path` until the container's process ends, the
 /// session is dropped, or the connection fails. `until` allows for a container that is about
-/// to start.
-pub async fn attach(path: PathBuf, name: String, until: Option<Instant>, mut ends: Ends) {
+/// to start. The run's exit status, when the monitor sends it, goes to `exit` before the
+/// session's output ends.
+pub async fn attach(
+    path: PathBuf,
+    name: String,
+    until: Option<Instant>,
+    mut ends: Ends,
+    exit: ExitSlot,
+) {
     let stream = match connect(&path, until, &ends).await {
         Ok(s) => s,
         Err(_) => {
@@ -177,6 +217,12 @@ pub async fn attach(path: PathBuf, name: String, until: Option<Instant>, mut end
                 };
                 decoder.push(&buf[..n]);
                 while let Ok(Some((kind, data))) = decoder.next_frame() {
+                    if kind == attach::EXIT {
+                        if let Ok(code) = <[u8; 8]>::try_from(&data[..]) {
+                            exit.put(i64::from_be_bytes(code));
+                        }
+                        continue;
+                    }
                     let stream = if kind == attach::STDERR { LogStream::Stderr } else { LogStream::Stdout };
                     let chunk = OutputChunk { stream, data: Bytes::from(data) };
                     if ends.output.send(Ok(chunk)).await.is_err() {

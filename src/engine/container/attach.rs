@@ -5,8 +5,8 @@
 //!
 //! A client opens with a HELLO frame (whether it sends input, or only controls), then sends
 //! STDIN data, STDIN_EOF and RESIZE frames; the monitor sends STDOUT and STDERR frames (a
-//! container with a TTY has only STDOUT) and closes the connection when the container's
-//! process ends. Every frame is `[kind: u8][length: u32 big-endian][payload]`.
+//! container with a TTY has only STDOUT) and, when the container's process has ended and its
+//! exit is on record, an EXIT frame with the status before it closes the connection. Every frame is `[kind: u8][length: u32 big-endian][payload]`.
 
 use std::io::{IoSliceMut, Read};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -28,6 +28,8 @@ pub const RESIZE: u8 = 4;
 pub const STDOUT: u8 = 1;
 /// Monitor → client: the container's standard error.
 pub const STDERR: u8 = 2;
+/// Monitor → client: the run's exit status (`i64`, big-endian), last before the close.
+pub const EXIT: u8 = 3;
 
 /// HELLO flag: the client sends input.
 pub const WANTS_STDIN: u8 = 1;

@@ -13,7 +13,7 @@
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
@@ -125,6 +125,9 @@ struct Monitor {
     relay: Relay,
     /// A client asked to attach before the first start: wait for it before the process runs.
     attach_first: bool,
+    /// Where the container's directory went when it was taken out of the store as its run
+    /// ended (`--rm`): its files are deleted from there once the teardown is done.
+    removed: Option<PathBuf>,
 }
 
 /// How one run ended.
@@ -154,6 +157,7 @@ impl Monitor {
             config,
             chain,
             attach_first: false,
+            removed: None,
         })
     }
 
@@ -190,6 +194,7 @@ impl Monitor {
                         s.finished_at = Some(unix_now_ns());
                         s.error = message.clone();
                     });
+                    self.take_out_of_store();
                     report(status.take(), &format!("err {code} {message}"));
                     break;
                 }
@@ -211,8 +216,12 @@ impl Monitor {
                         s.finished_at = Some(unix_now_ns());
                         s.oom_killed = oom;
                     });
-                    // Attached clients learn of the end once the exit is on record.
-                    self.relay.let_clients_go();
+                    if !again {
+                        self.take_out_of_store();
+                    }
+                    // Attached clients learn of the end (and its status) once the exit is on
+                    // record and a `--rm` container is out of the store.
+                    self.relay.let_clients_go(outcome.code);
                     let mut container = container;
                     let _ = container.delete(true);
                     if oom {
@@ -245,6 +254,14 @@ impl Monitor {
                 }
             }
         }
+        if let Some(gone) = self.removed.take() {
+            // Deleted only once unmounted: the files below a mount are not the container's.
+            if self.snapshots.release(&gone).is_ok() {
+                let _ = std::fs::remove_dir_all(&gone);
+            }
+            self.emit("destroy");
+            return;
+        }
         let _ = self.snapshots.release(&self.containers.dir(&self.id));
         let _ = self.containers.update_state(&self.id, |s| {
             s.monitor_pid = None;
@@ -257,6 +274,21 @@ impl Monitor {
                 let _ = self.containers.remove(&lock, &self.id);
             }
             self.emit("destroy");
+        }
+    }
+
+    /// With `--rm`, takes the container out of the store as its run ends (its name is free
+    /// and it is gone from every list at once; its directory moves into `tmp/`), before
+    /// attached clients are let go, so that `run --rm` returns with the container removed
+    /// while this process tears down the rest.
+    fn take_out_of_store(&mut self) {
+        if !self.config.auto_remove || self.removed.is_some() {
+            return;
+        }
+        if let Ok(lock) = self.containers.lock() {
+            if let Ok(gone) = self.containers.unlist(&lock, &self.id) {
+                self.removed = gone;
+            }
         }
     }
 

@@ -16,7 +16,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::attach::{
-    self, CONTROL, Decoder, HELLO, RESIZE, STDERR, STDIN, STDIN_EOF, STDOUT, WANTS_STDIN,
+    self, CONTROL, Decoder, EXIT, HELLO, RESIZE, STDERR, STDIN, STDIN_EOF, STDOUT, WANTS_STDIN,
 };
 use super::logs::LogWriter;
 
@@ -248,10 +248,14 @@ impl Relay {
         }
     }
 
-    /// After a run: sends clients what they still lack, then closes their connections, which
-    /// ends their sessions.
-    pub fn let_clients_go(&mut self) {
+    /// After a run: sends clients what they still lack and the run's exit status, then closes
+    /// their connections, which ends their sessions.
+    pub fn let_clients_go(&mut self, code: i64) {
         for c in &mut self.clients {
+            if c.wants_output() {
+                c.unsent
+                    .extend_from_slice(&attach::frame(EXIT, &code.to_be_bytes()));
+            }
             let _ = c.stream.set_nonblocking(false);
             let _ = c.stream.set_write_timeout(Some(Duration::from_secs(1)));
             if !c.gone {
