@@ -27,7 +27,10 @@ impl std::ops::Deref for Loaded {
 
 impl Loaded {
     fn new() -> Loaded {
-        let engine = Engine::new();
+        Loaded::on(Engine::new())
+    }
+
+    fn on(engine: Engine) -> Loaded {
         let image = format!("{}:1", unique("busybox"));
         let archive = engine.write("busybox.tar", &images::busybox_archive(&image));
         engine.ok(&["load", "-i", archive.to_str().unwrap()]);
@@ -682,6 +685,75 @@ fn exec_has_the_containers_cgroups_and_privileges() {
     assert_ne!(unified(&before), unified(&after), "{before}{after}");
     e.ok(&["rm", "-f", &name]);
     drop(cgroup);
+}
+
+#[test]
+fn containers_run_on_a_pure_cgroup_v2_host() {
+    // Every command in a mount namespace whose /sys/fs/cgroup is the unified hierarchy alone:
+    // libcontainer's v2 manager, the v2 freezer and stats, and exec born in the cgroup.
+    let Some(engine) = Engine::unified_view() else {
+        eprintln!("no cgroup2 mount here: the pure v2 paths are not checked");
+        return;
+    };
+    let e = Loaded::on(engine);
+    let (code, out, err) = e.sh(&[], "cat /proc/self/cgroup; echo $$");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.lines().any(|l| l == "0::/"), "{out}");
+    let name = unique("v2");
+    let id = e.ok(&["run", "-d", "--name", &name, &e.image, "sleep", "600"]);
+    let cgroup = format!("/sys/fs/cgroup/unified/dockhand/{}", id.trim());
+    let on_host = std::path::Path::new("/sys/fs/cgroup/unified").exists();
+    if on_host {
+        assert!(std::path::Path::new(&cgroup).is_dir(), "{cgroup}");
+    }
+    // The exec'd process is born in the init's cgroup.
+    let out = e.ok(&[
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "cat /proc/1/cgroup; echo --; cat /proc/self/cgroup",
+    ]);
+    let (init, own) = out.split_once("--\n").unwrap();
+    assert_eq!(init, own, "{out}");
+    assert!(e.ok(&["stats", "--no-stream", &name]).contains(&name));
+    assert!(e.ok(&["top", &name]).contains("sleep 600"));
+    e.ok(&["pause", &name]);
+    assert!(e.ok(&["ps"]).contains("(Paused)"));
+    e.ok(&["unpause", &name]);
+    assert_eq!(e.status(&name), "running");
+    // A limit applies where the unified hierarchy has the controller; where it has not (the
+    // controllers of a hybrid host are on v1), the refusal names it.
+    let controllers = std::fs::read_to_string(if on_host {
+        "/sys/fs/cgroup/unified/cgroup.controllers"
+    } else {
+        "/sys/fs/cgroup/cgroup.controllers"
+    })
+    .unwrap_or_default();
+    let out = e.run(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "5",
+        &e.image,
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/pids.max",
+    ]);
+    if controllers.split_whitespace().any(|c| c == "pids") {
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5", "{out:?}");
+    } else {
+        assert_eq!(out.status.code(), Some(125), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("the pids cgroup controller is not available"),
+            "{err}"
+        );
+    }
+    e.ok(&["rm", "-f", &name]);
+    if on_host {
+        assert!(!std::path::Path::new(&cgroup).exists(), "{cgroup} is left");
+    }
 }
 
 #[test]

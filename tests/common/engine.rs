@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 pub struct Engine {
     /// Holds the root, the config directory and scratch files.
     pub dir: tempfile::TempDir,
+    /// Every command runs in a mount namespace of its own where /sys/fs/cgroup is the unified
+    /// hierarchy alone: what a pure cgroup v2 host shows, on a hybrid one.
+    unified_view: bool,
 }
 
 impl Engine {
@@ -16,7 +19,22 @@ impl Engine {
     pub fn new() -> Engine {
         Engine {
             dir: tempfile::tempdir().unwrap(),
+            unified_view: false,
         }
+    }
+
+    /// An empty data root whose commands see a pure cgroup v2 host; `None` when this host
+    /// has no unified hierarchy to show.
+    pub fn unified_view() -> Option<Engine> {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let has_v2 = info.lines().any(|l| {
+            l.split_once(" - ")
+                .is_some_and(|(_, a)| a.starts_with("cgroup2 "))
+        });
+        has_v2.then(|| Engine {
+            dir: tempfile::tempdir().unwrap(),
+            unified_view: true,
+        })
     }
 
     /// The data root.
@@ -26,7 +44,16 @@ impl Engine {
 
     /// `dockhand ARGS` on this root, with stdin closed.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dockhand"));
+        let exe = env!("CARGO_BIN_EXE_dockhand");
+        let mut c = if self.unified_view {
+            let mut c = Command::new("unshare");
+            c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                .arg("mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec \"$0\" \"$@\"")
+                .arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
         c.args(args)
             .env_remove("DOCKHAND_HOST")
             .env("DOCKHAND_ROOT", self.root())

@@ -94,29 +94,43 @@ struct CgroupMount {
     options: Vec<String>,
 }
 
-/// The cgroup mounts listed in a `mountinfo` text.
+/// The cgroup mounts listed in a `mountinfo` text that are not hidden by a later mount on
+/// their mount point or above it.
 fn cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
     let unescape = |s: &str| s.replace("\\040", " ").replace("\\134", "\\");
-    mountinfo
+    // Every mount in order, with what it is when it is a cgroup file system.
+    let all: Vec<(PathBuf, Option<CgroupMount>)> = mountinfo
         .lines()
         .filter_map(|line| {
             let (before, after) = line.split_once(" - ")?;
             let fields: Vec<&str> = before.split(' ').collect();
+            let point = PathBuf::from(unescape(fields.get(4)?));
             let mut rest = after.split(' ');
-            let fstype = rest.next()?;
-            let unified = match fstype {
+            let unified = match rest.next()? {
                 "cgroup2" => true,
                 "cgroup" => false,
-                _ => return None,
+                _ => return Some((point, None)),
             };
             let options = rest.nth(1).unwrap_or("");
-            Some(CgroupMount {
-                point: PathBuf::from(unescape(fields.get(4)?)),
+            let mount = CgroupMount {
+                point: point.clone(),
                 root: unescape(fields.get(3)?),
                 unified,
                 options: options.split(',').map(str::to_string).collect(),
-            })
+            };
+            Some((point, Some(mount)))
         })
+        .collect();
+    let hidden: Vec<bool> = (0..all.len())
+        .map(|i| {
+            all[i + 1..]
+                .iter()
+                .any(|(later, _)| all[i].0.starts_with(later))
+        })
+        .collect();
+    all.into_iter()
+        .zip(hidden)
+        .filter_map(|((_, mount), hidden)| mount.filter(|_| !hidden))
         .collect()
 }
 
@@ -559,6 +573,15 @@ mod tests {
         );
         assert_eq!(dir("pids", "/elsewhere"), None);
         assert_eq!(dir("memory", "/"), None);
+        // A cgroup2 mount over /sys/fs/cgroup hides the hierarchies below it.
+        let over = format!("{HYBRID}40 29 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        let mounts = cgroup_mounts(&over);
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(
+            cgroup_dir(&mounts, "", "/x"),
+            Some(PathBuf::from("/sys/fs/cgroup/x"))
+        );
+        assert_eq!(cgroup_dir(&mounts, "pids", "/nested/x"), None);
         // Pure v2.
         let v2 = cgroup_mounts("30 1 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
         assert_eq!(
