@@ -96,9 +96,11 @@ rss_of() { # average VmRSS in KiB of processes whose command line matches $1
 dh_rss=$(rss_of "dockhand __monitor $DOCKHAND_ROOT")
 shim_rss=$(rss_of "containerd-shim")
 
-# 100 detached starts.
+# 100 detached starts, each batch after a quiet spell.
+sleep 2
 t0=$(now); for i in $(seq 100); do "$DH" run -d "$IMAGE" sleep 600 >/dev/null; done; t1=$(now)
 dh_100=$(echo "scale=2; ($t1 - $t0) / 1000000000" | bc)
+sleep 2
 t0=$(now); for i in $(seq 100); do docker run -d --label "$LABEL" "$IMAGE" sleep 600 >/dev/null; done; t1=$(now)
 docker_100=$(echo "scale=2; ($t1 - $t0) / 1000000000" | bc)
 
@@ -108,10 +110,10 @@ h_dh=$(median "${dh_exec_hot[@]}"); h_docker=$(median "${docker_exec_hot[@]}")
 echo
 echo "| what (median of $ROUNDS) | dockhand | docker | runc | dockhand/docker | dockhand/runc |"
 echo "|---|---|---|---|---|---|"
-printf '| `run --rm IMAGE true` | %s ms | %s ms | %s ms | %.2f | %.2f |\n' "$r_dh" "$r_docker" "$r_runc" \
+printf '| `run --rm IMAGE true` | %s ms | %s ms | %s ms | %.3f | %.2f |\n' "$r_dh" "$r_docker" "$r_runc" \
     "$(echo "$r_dh / $r_docker" | bc -l)" "$(echo "$r_dh / $r_runc" | bc -l)"
-printf '| `exec CTR true` | %s ms | %s ms | | %.2f | |\n' "$e_dh" "$e_docker" "$(echo "$e_dh / $e_docker" | bc -l)"
-printf '| `exec CTR true`, back to back | %s ms | %s ms | | %.2f | |\n' "$h_dh" "$h_docker" "$(echo "$h_dh / $h_docker" | bc -l)"
+printf '| `exec CTR true` | %s ms | %s ms | | %.3f | |\n' "$e_dh" "$e_docker" "$(echo "$e_dh / $e_docker" | bc -l)"
+printf '| `exec CTR true`, back to back | %s ms | %s ms | | %.3f | |\n' "$h_dh" "$h_docker" "$(echo "$h_dh / $h_docker" | bc -l)"
 printf '| RSS per running container (monitor / containerd-shim) | %s MiB | %s MiB | | %.2f | |\n' "$dh_rss" "$shim_rss" \
     "$(echo "$dh_rss / $shim_rss" | bc -l)"
-printf '| 100 detached starts | %s s | %s s | | %.2f | |\n' "$dh_100" "$docker_100" "$(echo "$dh_100 / $docker_100" | bc -l)"
+printf '| 100 detached starts | %s s | %s s | | %.3f | |\n' "$dh_100" "$docker_100" "$(echo "$dh_100 / $docker_100" | bc -l)"

@@ -282,7 +282,7 @@ impl EngineBackend {
             console_socket: None,
         };
         Ok(crate::engine::container::exec::run(
-            self.root(),
+            &self.inner.root,
             &id,
             &request,
         ))

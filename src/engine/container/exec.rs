@@ -48,7 +48,14 @@ pub fn main(args: &[String]) -> i32 {
             return 125;
         }
     };
-    match run(Path::new(root), id, &request) {
+    let root = match Root::open(Path::new(root)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("dockhand: {e}");
+            return 125;
+        }
+    };
+    match run(&root, id, &request) {
         Ok(code) => code,
         Err((code, message)) => {
             eprintln!("dockhand: {message}");
@@ -59,10 +66,9 @@ pub fn main(args: &[String]) -> i32 {
 
 /// Runs `request` in container `id` of the data root `root` from this process (which must be
 /// single-threaded) and returns its status, or the status to exit with and why.
-pub fn run(root: &Path, id: &str, request: &ExecRequest) -> Result<i32, (i32, String)> {
+pub fn run(root: &Root, id: &str, request: &ExecRequest) -> Result<i32, (i32, String)> {
     let fail = |e: &dyn std::fmt::Display| (125, e.to_string());
-    let root = Root::open(root).map_err(|e| fail(&e))?;
-    let store = ContainerStore::new(&root);
+    let store = ContainerStore::new(root);
     let config = store.config(id).map_err(|e| fail(&e))?;
     let not_running = || (125, format!("container {} is not running", config.name));
     let init = store
