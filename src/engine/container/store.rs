@@ -161,8 +161,12 @@ impl ContainerStore {
     ) -> Result<ContainerState, ContainerError> {
         let _lock = Lock::exclusive(&self.dir(id).join("state.lock"))?;
         let mut state = self.state(id)?;
+        let before = state.clone();
         change(&mut state);
-        self.set_state(id, &state)?;
+        // A change that changes nothing writes nothing (each write is a new file).
+        if state != before {
+            self.set_state(id, &state)?;
+        }
         Ok(state)
     }
 
@@ -335,6 +339,27 @@ mod tests {
         std::fs::remove_dir_all(dir.path().join("names")).unwrap();
         assert_eq!(store.by_name("front").unwrap(), Some(a.clone()));
         assert!(dir.path().join("names/.complete").exists());
+    }
+
+    #[test]
+    fn state_changes_that_change_nothing_write_nothing() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(&Root::open(dir.path()).unwrap());
+        let a = "a".repeat(64);
+        let lock = store.lock().unwrap();
+        store
+            .create(&lock, &config(&a, "web"), &ContainerState::default())
+            .unwrap();
+        let file = store.dir(&a).join("state.json");
+        let inode = || std::fs::metadata(&file).unwrap().ino();
+        let first = inode();
+        store.update_state(&a, |s| s.error.clear()).unwrap();
+        assert_eq!(inode(), first);
+        let state = store.update_state(&a, |s| s.restart_count = 2).unwrap();
+        assert_ne!(inode(), first);
+        assert_eq!(state.restart_count, 2);
+        assert_eq!(store.state(&a).unwrap().restart_count, 2);
     }
 
     #[test]
