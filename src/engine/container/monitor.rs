@@ -604,14 +604,8 @@ mod tests {
 
     #[test]
     fn start_errors_name_what_to_fix() {
-        let config: ContainerConfig = serde_json::from_value(serde_json::json!({
-            "id": "0".repeat(64), "name": "t", "image": "i", "image_id": "x", "created": 0,
-            "args": ["true"], "entrypoint": [], "cmd": ["true"], "env": [], "working_dir": "",
-            "user": "", "hostname": "h", "labels": {}, "tty": false, "open_stdin": false,
-            "auto_remove": false, "restart": {"name": "no"}, "limits": {}, "mounts": [],
-            "network": "none", "stop_signal": "SIGTERM", "stop_timeout": 10,
-        }))
-        .unwrap();
+        let mut config = super::super::record::sample_config(&"0".repeat(64), "t");
+        config.args = vec!["true".into()];
         let cgroup = "failed to create container: intermediate process error cgroup error: io error: failed to open /sys/fs/cgroup/dockhand/abc/memory.max: No such file or directory (os error 2)";
         let e = start_error(&config, cgroup).to_string();
         assert!(

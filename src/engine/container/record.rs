@@ -124,3 +124,16 @@ pub struct ContainerState {
     /// Why the last start failed, or what went wrong with the monitor.
     pub error: String,
 }
+
+/// A minimal configuration for tests: container `id` named `name` running `sh`.
+#[cfg(test)]
+pub fn sample_config(id: &str, name: &str) -> ContainerConfig {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "name": name, "image": "i", "image_id": "x", "created": 0,
+        "args": ["sh"], "entrypoint": [], "cmd": ["sh"], "env": [], "working_dir": "",
+        "user": "", "hostname": "h", "labels": {}, "tty": false, "open_stdin": false,
+        "auto_remove": false, "restart": {"name": "no"}, "limits": {}, "mounts": [],
+        "network": "none", "stop_signal": "SIGTERM", "stop_timeout": 10,
+    }))
+    .expect("the sample configuration is valid")
+}

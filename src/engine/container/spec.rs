@@ -437,14 +437,7 @@ mod tests {
 
     #[test]
     fn capabilities_follow_docker() {
-        let mut c: ContainerConfig = serde_json::from_value(json!({
-            "id": "0".repeat(64), "name": "t", "image": "i", "image_id": "x", "created": 0,
-            "args": ["sh"], "entrypoint": [], "cmd": ["sh"], "env": [], "working_dir": "",
-            "user": "", "hostname": "h", "labels": {}, "tty": false, "open_stdin": false,
-            "auto_remove": false, "restart": {"name": "no"}, "limits": {}, "mounts": [],
-            "network": "none", "stop_signal": "SIGTERM", "stop_timeout": 10,
-        }))
-        .unwrap();
+        let mut c = super::super::record::sample_config(&"0".repeat(64), "t");
         assert_eq!(capabilities(&c).unwrap().len(), DEFAULT_CAPS.len());
         c.cap_add = vec!["net_admin".into()];
         c.cap_drop = vec!["CAP_CHOWN".into(), "kill".into()];

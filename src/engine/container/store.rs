@@ -294,16 +294,7 @@ impl ContainerStore {
 mod tests {
     use super::*;
 
-    fn config(id: &str, name: &str) -> ContainerConfig {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "name": name, "image": "i", "image_id": "x", "created": 0,
-            "args": ["sh"], "entrypoint": [], "cmd": ["sh"], "env": [], "working_dir": "",
-            "user": "", "hostname": "h", "labels": {}, "tty": false, "open_stdin": false,
-            "auto_remove": false, "restart": {"name": "no"}, "limits": {}, "mounts": [],
-            "network": "none", "stop_signal": "SIGTERM", "stop_timeout": 10,
-        }))
-        .unwrap()
-    }
+    use super::super::record::sample_config as config;
 
     #[test]
     fn names_are_indexed_renamed_removed_and_rebuilt() {
