@@ -220,6 +220,8 @@ impl EngineBackend {
         };
         let path = crate::engine::container::attach::socket_path(&id);
         let (session, ends) = session_io::channels(SessionId::Attach(id.clone()), stdin);
+        // A status an earlier session received and nobody asked for is not this one's.
+        self.inner.attach_exits.take(&id);
         let exit = session_io::ExitSlot::new(self.inner.attach_exits.clone(), id);
         tokio::spawn(session_io::attach(path, name, until, ends, exit));
         Ok(session)

@@ -285,6 +285,10 @@ pub fn spawn(init: i32, id: &str, process: &Process) -> Result<Pid, Failure> {
         let _ = nix::sched::setns(own_pid_ns.as_fd(), CloneFlags::CLONE_NEWPID);
     }
     match forked {
+        // A pid namespace whose init has just died takes no new process.
+        Err(nix::errno::Errno::ENOMEM) if target.pid_ns.is_some() => Err(Failure::runtime(
+            format!("container {} is not running", &id[..12]),
+        )),
         Err(e) => Err(Failure::runtime(format!("cannot fork: {e}"))),
         Ok(Forked::Child { in_unified }) => {
             drop(report_rx);
