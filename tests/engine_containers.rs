@@ -96,6 +96,18 @@ fn a_container_sees_only_itself() {
         "{out}{err}"
     );
 
+    // The cgroup file systems are read-only: a container cannot raise its own limits.
+    let (_, out, err) = e.sh(
+        &["--pids-limit", "50"],
+        "for f in /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max; do \
+         [ -e $f ] && { echo 1000 > $f && echo writable; }; done; grep ' /sys/fs/cgroup' /proc/mounts",
+    );
+    assert!(!out.contains("writable"), "{out}{err}");
+    assert!(err.contains("Read-only file system"), "{out}{err}");
+    let mounts: Vec<&str> = out.lines().collect();
+    assert!(!mounts.is_empty(), "{out}");
+    assert!(mounts.iter().all(|m| m.contains(" ro,")), "{out}");
+
     // User, environment and working directory.
     let (_, out, _) = e.sh(
         &["-u", "nobody", "-e", "GREETING=hi", "-w", "/data"],

@@ -719,7 +719,7 @@ impl Runtime {
             let rootfs = std::path::absolute(dir.join("rootfs"))
                 .map_err(|e| runtime("cannot resolve the container's directory", e))?;
             return match snap.state.monitor_pid {
-                Some(pid) => in_mount_namespace(pid, || f(&rootfs)),
+                Some(pid) => super::in_mount_namespace(pid, || f(&rootfs)),
                 None => f(&rootfs),
             };
         }
@@ -914,29 +914,6 @@ fn purge_later(path: PathBuf) {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
-}
-
-/// Runs `f` on a short-lived thread that has entered the mount namespace of process `pid`.
-/// The thread first stops sharing its filesystem context with the others, as the kernel
-/// requires; the rest of the process stays where it is.
-fn in_mount_namespace<T: Send>(
-    pid: i32,
-    f: impl FnOnce() -> Result<T, ContainerError> + Send,
-) -> Result<T, ContainerError> {
-    use nix::sched::CloneFlags;
-    let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
-        .map_err(|e| runtime("cannot reach the container's monitor", e))?;
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            nix::sched::unshare(CloneFlags::CLONE_FS)
-                .map_err(|e| runtime("cannot leave the shared filesystem context", e))?;
-            nix::sched::setns(&ns, CloneFlags::CLONE_NEWNS)
-                .map_err(|e| runtime("cannot enter the monitor's mount namespace", e))?;
-            f()
-        })
-        .join()
-        .unwrap_or_else(|_| Err(ContainerError::Runtime("a file operation panicked".into())))
-    })
 }
 
 fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {

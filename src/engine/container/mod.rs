@@ -91,3 +91,37 @@ pub enum ContainerError {
     #[error("{0}")]
     Runtime(String),
 }
+
+/// Runs `f` on a short-lived thread that has entered the mount namespace of process `pid`.
+/// The thread first stops sharing its filesystem context with the others, as the kernel
+/// requires; the rest of the process stays where it is.
+pub(crate) fn in_mount_namespace<T: Send>(
+    pid: i32,
+    f: impl FnOnce() -> Result<T, ContainerError> + Send,
+) -> Result<T, ContainerError> {
+    use nix::sched::CloneFlags;
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map_err(|e| {
+        ContainerError::Runtime(format!(
+            "cannot open the mount namespace of process {pid}: {e}"
+        ))
+    })?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::unshare(CloneFlags::CLONE_FS).map_err(|e| {
+                ContainerError::Runtime(format!("cannot leave the shared filesystem context: {e}"))
+            })?;
+            nix::sched::setns(&ns, CloneFlags::CLONE_NEWNS).map_err(|e| {
+                ContainerError::Runtime(format!(
+                    "cannot enter the mount namespace of process {pid}: {e}"
+                ))
+            })?;
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(ContainerError::Runtime(format!(
+                "a thread working in the mount namespace of process {pid} panicked"
+            )))
+        })
+    })
+}
