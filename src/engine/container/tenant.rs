@@ -399,63 +399,55 @@ fn enter_steps(
     process: &Process,
 ) -> Result<std::convert::Infallible, Failure> {
     let syscall = libcontainer::syscall::syscall::SyscallType::Linux.create_syscall();
-    let fail = |what: &str| {
-        let what = what.to_string();
-        move |e: &dyn std::fmt::Display| Failure::runtime(format!("{what}: {e}"))
-    };
-    nix::sys::prctl::set_dumpable(false).map_err(|e| fail("cannot clear dumpable")(&e))?;
+    nix::sys::prctl::set_dumpable(false).map_err(because("cannot clear dumpable"))?;
     for tasks in &target.tasks {
         join_cgroup(tasks)?;
     }
     if let (Some((_, dir)), false) = (&target.unified, in_unified) {
         join_cgroup(&dir.join("cgroup.procs"))?;
     }
-    nix::unistd::setsid().map_err(|e| fail("cannot start a session")(&e))?;
+    nix::unistd::setsid().map_err(because("cannot start a session"))?;
     for (ns, name, flag) in &target.namespaces {
-        nix::sched::setns(ns.as_fd(), *flag)
-            .map_err(|e| fail(&format!("cannot enter the container's {name} namespace"))(&e))?;
+        nix::sched::setns(ns.as_fd(), *flag).map_err(because(&format!(
+            "cannot enter the container's {name} namespace"
+        )))?;
     }
     if process.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| fail("cannot set no_new_privs")(&e))?;
+        nix::sys::prctl::set_no_new_privs().map_err(because("cannot set no_new_privs"))?;
     }
     if let Some(console) = &process.console {
         libcontainer::tty::setup_console(syscall.as_ref(), console.as_raw_fd(), false)
-            .map_err(|e| fail("cannot make the exec's terminal")(&e))?;
+            .map_err(because("cannot make the exec's terminal"))?;
     }
     let cwd_later = match nix::unistd::chdir(process.cwd.as_str()) {
         Ok(()) => false,
         Err(nix::errno::Errno::EPERM | nix::errno::Errno::EACCES) => true,
-        Err(e) => {
-            return Err(Failure::new(
-                126,
-                format!(
-                    "cannot change to the working directory {:?}: {e}",
-                    process.cwd
-                ),
-            ));
-        }
+        Err(e) => return Err(cwd_failure(&process.cwd, e)),
     };
     // No supplementary groups of the caller survive.
     syscall
         .set_groups(&[])
-        .map_err(|e| fail("cannot set the groups")(&e))?;
+        .map_err(because("cannot set the groups"))?;
     syscall
         .set_id(
             nix::unistd::Uid::from_raw(process.uid),
             nix::unistd::Gid::from_raw(process.gid),
         )
-        .map_err(|e| fail(&format!("cannot become {}:{}", process.uid, process.gid))(&e))?;
+        .map_err(because(&format!(
+            "cannot become {}:{}",
+            process.uid, process.gid
+        )))?;
     // Nothing of the caller's but stdio reaches the command.
     syscall
         .close_range(0)
-        .map_err(|e| fail("cannot mark descriptors close-on-exec")(&e))?;
+        .map_err(because("cannot mark descriptors close-on-exec"))?;
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: before the drop.
     if let (Some(seccomp), false) = (&process.seccomp, process.no_new_privileges) {
         libcontainer::seccomp::initialize_seccomp(seccomp)
-            .map_err(|e| fail("cannot install the seccomp profile")(&e))?;
+            .map_err(because("cannot install the seccomp profile"))?;
     }
     libcontainer::capabilities::reset_effective(syscall.as_ref())
-        .map_err(|e| fail("cannot reset the capabilities")(&e))?;
+        .map_err(because("cannot reset the capabilities"))?;
     let caps = process.capabilities.clone().unwrap_or_else(|| {
         let mut none = LinuxCapabilities::default();
         none.set_bounding(Some(Default::default()))
@@ -466,17 +458,9 @@ fn enter_steps(
         none
     });
     libcontainer::capabilities::drop_privileges(&caps, syscall.as_ref())
-        .map_err(|e| fail("cannot set the capabilities")(&e))?;
+        .map_err(because("cannot set the capabilities"))?;
     if cwd_later {
-        nix::unistd::chdir(process.cwd.as_str()).map_err(|e| {
-            Failure::new(
-                126,
-                format!(
-                    "cannot change to the working directory {:?}: {e}",
-                    process.cwd
-                ),
-            )
-        })?;
+        nix::unistd::chdir(process.cwd.as_str()).map_err(|e| cwd_failure(&process.cwd, e))?;
     }
     let command = process.args.first().cloned().unwrap_or_default();
     let path = find_executable(&command, &process.env)?;
@@ -488,10 +472,23 @@ fn enter_steps(
     // As close to the command as can be, so that the filter sees few of the runtime's calls.
     if let (Some(seccomp), true) = (&process.seccomp, process.no_new_privileges) {
         libcontainer::seccomp::initialize_seccomp(seccomp)
-            .map_err(|e| fail("cannot install the seccomp profile")(&e))?;
+            .map_err(because("cannot install the seccomp profile"))?;
     }
     let e = nix::unistd::execve(&path_c, &args, &env).unwrap_err();
     Err(exec_failure(&command, e))
+}
+
+/// A failed step of entering the container, as status 125 with what failed.
+fn because<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> Failure + '_ {
+    move |e| Failure::runtime(format!("{what}: {e}"))
+}
+
+/// The working directory could not be entered: status 126, as Docker gives it.
+fn cwd_failure(cwd: &str, e: nix::errno::Errno) -> Failure {
+    Failure::new(
+        126,
+        format!("cannot change to the working directory {cwd:?}: {e}"),
+    )
 }
 
 /// The status and message for a command that could not be executed, as Docker gives them.
