@@ -14,7 +14,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::backend::{AnyBackend, Backend, ExecSpec, LogStream, Session, SessionId};
+use crate::backend::{AnyBackend, Backend, Session};
+
+use crate::model::{ExecSpec, LogStream, SessionId};
 
 /// Raw mode for the life of the guard.
 struct RawMode(bool);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::{Cleanup, byte_stream, images, unique};
 use dockhand::backend::docker::Endpoint;
 use dockhand::backend::*;
+use dockhand::model::*;
 use futures::StreamExt;
 
 const SOCKET: &str = "unix:///var/run/docker.sock";

@@ -1014,3 +1014,62 @@ fn cp_stays_inside_the_container() {
     assert_eq!(out2.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out2.stderr).contains("/nope"));
 }
+
+#[test]
+fn kill_takes_signals_as_docker_spells_them_and_the_state_decides() {
+    let e = Loaded::new();
+    let name = unique("sig");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &e.image,
+        "sh",
+        "-c",
+        "trap 'echo got-usr1' USR1; trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    e.wait_for("the trap is set", || {
+        e.ok(&["logs", &name]).contains("ready")
+    });
+    // Standard signals pending together merge: each is sent once the last was handled.
+    for (n, spelling) in ["usr1", "SIGUSR1", "sigusr1", "10"].iter().enumerate() {
+        e.ok(&["kill", "-s", spelling, &name]);
+        e.wait_for(&format!("USR1 as {spelling} handled"), || {
+            e.ok(&["logs", &name]).matches("got-usr1").count() == n + 1
+        });
+    }
+    // An unknown name is refused and changes nothing.
+    let err = e.fails(&["kill", "-s", "SIGNOPE", &name], 1);
+    assert!(err.contains("invalid signal \"SIGNOPE\""), "{err}");
+    assert_eq!(e.status(&name), "running");
+    // One wording per refusal, from the state machine.
+    let err = e.fails(&["unpause", &name], 1);
+    assert!(
+        err.contains(&format!("container {name} is not paused")),
+        "{err}"
+    );
+    e.ok(&["pause", &name]);
+    let err = e.fails(&["pause", &name], 1);
+    assert!(
+        err.contains(&format!("container {name} is already paused")),
+        "{err}"
+    );
+    let err = e.fails(&["exec", &name, "true"], 125);
+    assert!(err.contains("is paused; unpause it first"), "{err}");
+    let err = e.fails(&["rm", &name], 1);
+    assert!(
+        err.contains(&format!("you cannot remove a paused container {name}")),
+        "{err}"
+    );
+    e.ok(&["unpause", &name]);
+    e.ok(&["kill", "-s", "sigterm", &name]);
+    e.wait_for("SIGTERM ended it", || e.status(&name) == "exited");
+    assert_eq!(e.inspect(&name)["State"]["ExitCode"], 3);
+    let err = e.fails(&["kill", &name], 1);
+    assert!(
+        err.contains(&format!("container {name} is not running")),
+        "{err}"
+    );
+    e.ok(&["rm", &name]);
+}

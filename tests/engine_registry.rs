@@ -7,15 +7,16 @@ use std::sync::Mutex;
 
 use common::images;
 use common::registry::Registry;
-use dockhand::backend::types::{PullProgress, PullStatus};
+use dockhand::engine::image::ImageStore;
 use dockhand::engine::image::archive::load;
-use dockhand::engine::image::{ImageStore, Reference};
 use dockhand::engine::layer::{Driver, Snapshotter};
 use dockhand::engine::registry::{
     Credential, CredentialStore, RegistryError, RegistrySettings, login::login, pull::pull,
     push::push,
 };
 use dockhand::engine::store::Root;
+use dockhand::model::Reference;
+use dockhand::model::{PullProgress, PullStatus};
 
 struct Env {
     dir: tempfile::TempDir,

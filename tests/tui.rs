@@ -12,9 +12,10 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
 use dockhand::backend::fake::Clock;
-use dockhand::backend::{AnyBackend, Backend, ContainerState, FakeBackend, ResultStream};
-use dockhand::backend::{Event, LogOptions};
+use dockhand::backend::{AnyBackend, Backend, FakeBackend, ResultStream};
 use dockhand::config::Config;
+use dockhand::model::ContainerState;
+use dockhand::model::{Event, LogOptions};
 use dockhand::tui::action::Action;
 use dockhand::tui::app::{App, AppOptions, Focus, Mode};
 use dockhand::tui::detail::Tab;

@@ -1,6 +1,6 @@
 //! The error every backend returns: variants a user can act on, with the cause kept as `source`.
 
-use super::types::ObjectKind;
+use crate::model::ObjectKind;
 
 /// Boxed cause of a backend error.
 pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -121,3 +121,21 @@ impl BackendError {
 
 /// Result of a backend request.
 pub type Result<T, E = BackendError> = std::result::Result<T, E>;
+
+impl From<crate::model::Invalid> for BackendError {
+    fn from(e: crate::model::Invalid) -> Self {
+        BackendError::invalid(e.0)
+    }
+}
+
+impl From<crate::model::ReferenceError> for BackendError {
+    fn from(e: crate::model::ReferenceError) -> Self {
+        BackendError::invalid(e.to_string())
+    }
+}
+
+impl From<crate::model::Refusal> for BackendError {
+    fn from(e: crate::model::Refusal) -> Self {
+        BackendError::conflict(e.to_string())
+    }
+}

@@ -1,27 +1,25 @@
 //! The seam between the front ends (TUI, CLI) and the container backends.
 //!
 //! [`Backend`] is the one interface the TUI and the CLI use. Implementations map their own
-//! models into the domain types of [`types`]; none of their types cross this seam.
+//! models into the domain types of [`crate::model`]; none of their types cross this seam.
 //! [`AnyBackend`] dispatches to the implementation chosen at start-up.
 
-pub mod change;
 pub mod docker;
 pub mod engine;
 pub mod error;
 pub mod fake;
-pub mod parse;
-pub mod types;
 
 use std::future::Future;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
 
+use crate::model::*;
+
 pub use docker::DockerBackend;
 pub use engine::EngineBackend;
 pub use error::{BackendError, Result};
 pub use fake::FakeBackend;
-pub use types::*;
 
 /// A stream of results that lives independently of the backend handle.
 pub type ResultStream<T> = BoxStream<'static, Result<T>>;

@@ -10,9 +10,10 @@ use clap::Args;
 use futures::StreamExt;
 
 use super::output::{Table, ellipsis};
-use crate::backend::{
-    AnyBackend, Backend, BackendError, ContainerSpec, ContainerState, ContainerSummary, LogOptions,
-    LogStream, ObjectKind, RemoveOptions, StatsSample, parse,
+use crate::backend::{AnyBackend, Backend, BackendError};
+use crate::model::{
+    ContainerSpec, ContainerState, ContainerSummary, LogOptions, LogStream, ObjectKind,
+    RemoveOptions, StatsSample, parse,
 };
 use crate::util::time::{ago, rfc3339_nanos, unix_now};
 use crate::util::units::{bytes_size, human_size};
@@ -196,7 +197,7 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
             .collect::<Result<_, _>>()?,
         mounts,
         restart_policy: parse::restart(&o.restart)?,
-        resources: crate::backend::Resources {
+        resources: crate::model::Resources {
             memory: o.memory.as_deref().map(parse::memory).transpose()?,
             nano_cpus: o.cpus.as_deref().map(parse::cpus).transpose()?,
             cpu_shares: o.cpu_shares,

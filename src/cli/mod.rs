@@ -17,10 +17,10 @@ use clap_complete::Shell;
 use crate::backend::docker::{TlsArgs, endpoint};
 use crate::backend::engine::EngineOptions;
 use crate::backend::{
-    AnyBackend, Backend, BackendError, DockerBackend, EngineBackend, ExecSpec, FakeBackend,
-    RemoveOptions,
+    AnyBackend, Backend, BackendError, DockerBackend, EngineBackend, FakeBackend,
 };
 use crate::config::{self, Config};
+use crate::model::{ExecSpec, RemoveOptions};
 
 /// Keyboard-driven terminal UI for containers, images, volumes and networks.
 #[derive(Debug, Parser)]
@@ -554,7 +554,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
 fn exec_spec(a: &ExecArgs) -> anyhow::Result<ExecSpec> {
     let mut env = Vec::new();
     for e in &a.env {
-        env.extend(crate::backend::parse::env(e, |k| std::env::var(k).ok())?);
+        env.extend(crate::model::parse::env(e, |k| std::env::var(k).ok())?);
     }
     if a.tty && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         anyhow::bail!("the input device is not a TTY; drop -t or run from a terminal");

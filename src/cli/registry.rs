@@ -14,7 +14,7 @@ use crate::engine::registry::{Credential, CredentialStore, RegistrySettings};
 /// `push`: progress lines as docker prints them, then the digest line.
 pub async fn push(b: &AnyBackend, image: &str) -> Result<()> {
     let mut stream = b.push_image(image).await?;
-    let reference = crate::engine::image::Reference::parse(image)?;
+    let reference = crate::model::Reference::parse(image)?;
     println!("The push refers to repository [{}]", reference.repository());
     while let Some(p) = stream.next().await {
         let p = p?;

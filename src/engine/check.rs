@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::engine::image::{ImageError, ImageStore, Reference};
+use crate::engine::image::{ImageError, ImageStore};
 use crate::engine::layer::LayerStore;
 use crate::engine::store::{Digest, Root};
+use crate::model::Reference;
 
 /// One inconsistency found.
 #[derive(Debug, Clone, PartialEq, Eq)]

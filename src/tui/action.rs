@@ -3,9 +3,11 @@
 
 use crossterm::event::KeyEvent;
 
-use crate::backend::{
-    BackendError, ContainerDetails, ContainerSummary, Event, HistoryEntry, ImageDetails,
-    ImageSummary, LogLine, NetworkSummary, PullProgress, StatsSample, TopOutput, VolumeSummary,
+use crate::backend::BackendError;
+
+use crate::model::{
+    ContainerDetails, ContainerSummary, Event, HistoryEntry, ImageDetails, ImageSummary, LogLine,
+    NetworkSummary, PullProgress, StatsSample, TopOutput, VolumeSummary,
 };
 
 /// A failed request as the UI keeps it.

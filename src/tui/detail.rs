@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::logview::LogView;
 use super::panes::PaneKind;
-use crate::backend::{ContainerDetails, HistoryEntry, ImageDetails, StatsSample, TopOutput};
+use crate::model::{ContainerDetails, HistoryEntry, ImageDetails, StatsSample, TopOutput};
 
 /// A tab of the detail area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use super::effect::Effect;
 use super::form::Form;
-use crate::backend::{PullProgress, PullStatus};
+use crate::model::{PullProgress, PullStatus};
 
 /// A question to answer with y or n before `effect` runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,9 +10,9 @@ use tokio::task::JoinHandle;
 
 use super::action::{Action, Failure, Lists, Loaded, Outcome};
 use super::panes::PaneKind;
-use crate::backend::{
-    AnyBackend, Backend, BackendError, ContainerSpec, LogOptions, NetworkSpec, ObjectKind,
-    PullStatus, RemoveOptions, VolumeSpec,
+use crate::backend::{AnyBackend, Backend, BackendError};
+use crate::model::{
+    ContainerSpec, LogOptions, NetworkSpec, ObjectKind, PullStatus, RemoveOptions, VolumeSpec,
 };
 use crate::util::units::human_size;
 
@@ -388,7 +388,7 @@ impl Runner {
                         let end = matches!(
                             &item,
                             Err(_)
-                                | Ok(crate::backend::PullProgress {
+                                | Ok(crate::model::PullProgress {
                                     status: PullStatus::Done { .. },
                                     ..
                                 })

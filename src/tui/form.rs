@@ -8,7 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
 use super::effect::Effect;
-use crate::backend::{BackendError, ContainerSpec, NetworkSpec, Resources, VolumeSpec, parse};
+use crate::backend::BackendError;
+use crate::model::{ContainerSpec, NetworkSpec, Resources, VolumeSpec, parse};
 
 /// What a form makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,11 +174,15 @@ impl Form {
                 )?;
                 let ports = named(
                     "Ports",
-                    items(&self.value("Ports")).map(parse::port).collect(),
+                    items(&self.value("Ports"))
+                        .map(parse::port)
+                        .collect::<Result<Vec<_>, _>>(),
                 )?;
                 let mounts = named(
                     "Volumes",
-                    items(&self.value("Volumes")).map(parse::volume).collect(),
+                    items(&self.value("Volumes"))
+                        .map(parse::volume)
+                        .collect::<Result<Vec<_>, _>>(),
                 )?;
                 let mut env = Vec::new();
                 for e in items(&self.value("Env")) {
@@ -250,8 +255,8 @@ impl Form {
 }
 
 /// Puts the field's label in front of a refusal.
-fn named<T>(label: &str, r: Result<T, BackendError>) -> Result<T, BackendError> {
-    r.map_err(|e| BackendError::invalid(format!("{label}: {}", plain(e))))
+fn named<T, E: Into<BackendError>>(label: &str, r: Result<T, E>) -> Result<T, BackendError> {
+    r.map_err(|e| BackendError::invalid(format!("{label}: {}", plain(e.into()))))
 }
 
 /// The message of a refusal without the "invalid input" prefix.

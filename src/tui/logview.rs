@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use crate::backend::LogLine;
+use crate::model::LogLine;
 use crate::util::time::rfc3339_nanos;
 
 /// Log lines of one container and how they are shown.
@@ -333,7 +333,7 @@ pub fn printable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::LogStream;
+    use crate::model::LogStream;
 
     fn line(n: usize) -> LogLine {
         LogLine {

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use ratatui::style::{Color, Modifier, Style};
 use serde::{Deserialize, Deserializer};
 
-use crate::backend::ContainerState;
+use crate::model::ContainerState;
 
 /// A colour from the config file: a name (`red`, `light-blue`, `dark-gray`, `reset`),
 /// an indexed colour `0`–`255`, or `#rrggbb`.

@@ -10,7 +10,8 @@ pub mod registry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use dockhand::backend::{AnyBackend, Backend, ByteStream, RemoveOptions};
+use dockhand::backend::{AnyBackend, Backend, ByteStream};
+use dockhand::model::RemoveOptions;
 use futures::StreamExt;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::models as m;
 
-use crate::backend::types::*;
+use crate::model::*;
 use crate::util::time::{parse_human_duration, parse_rfc3339};
 
 fn labels(map: Option<HashMap<String, String>>) -> BTreeMap<String, String> {

@@ -5,7 +5,7 @@ use std::io::ErrorKind;
 use bollard::errors::Error as ApiError;
 
 use crate::backend::error::BackendError;
-use crate::backend::types::ObjectKind;
+use crate::model::ObjectKind;
 
 /// What a failed request was about, for NotFound messages.
 #[derive(Debug, Clone, Copy)]

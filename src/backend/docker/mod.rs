@@ -18,8 +18,8 @@ use futures::stream::{self, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::error::{BackendError, Result};
-use super::types::*;
 use super::{Backend, ByteStream, ResultStream, Session};
+use crate::model::*;
 use crate::util::time::{Clock, parse_rfc3339_nanos};
 pub use endpoint::{Endpoint, TlsArgs, TlsFiles};
 use errors::Subject;
@@ -49,7 +49,7 @@ fn subject(kind: ObjectKind, reference: &str) -> Option<Subject<'_>> {
 /// a digest stays with the name. A reference Docker would refuse is refused here, naming the
 /// rule it breaks.
 fn split_reference(reference: &str) -> Result<(String, Option<String>)> {
-    let r = crate::engine::image::Reference::parse(reference)
+    let r = crate::model::Reference::parse(reference)
         .map_err(|e| BackendError::invalid(e.to_string()))?;
     Ok(match &r.digest {
         Some(d) => (format!("{}@{d}", r.familiar_name()), None),
@@ -904,7 +904,7 @@ impl Backend for DockerBackend {
         let raw = self.api().await?.create_image(
             Some(builder.build()),
             None,
-            crate::engine::image::Reference::parse(reference)
+            crate::model::Reference::parse(reference)
                 .ok()
                 .and_then(|r| registry_credentials(&r.domain)),
         );
@@ -960,7 +960,7 @@ impl Backend for DockerBackend {
     }
 
     async fn push_image(&self, reference: &str) -> Result<ResultStream<PushProgress>> {
-        let parsed = crate::engine::image::Reference::parse(reference)
+        let parsed = crate::model::Reference::parse(reference)
             .map_err(|e| BackendError::invalid(e.to_string()))?;
         let credentials = registry_credentials(&parsed.domain);
         let mut options = q::PushImageOptionsBuilder::default();
@@ -1047,7 +1047,7 @@ impl Backend for DockerBackend {
         changes: &[String],
     ) -> Result<String> {
         // Refuse bad instructions here with the same words as the other backends.
-        crate::backend::change::parse(changes)?;
+        crate::model::import_changes::parse(changes)?;
         let mut builder = q::CreateImageOptionsBuilder::default()
             .from_src("-")
             .changes(changes.to_vec());

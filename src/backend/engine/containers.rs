@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::backend::error::BackendError;
-use crate::backend::types::*;
 use crate::engine::container::lifecycle::CreateRequest;
 use crate::engine::container::record::Status;
 use crate::engine::container::{ContainerError, Snapshot, logs};
+use crate::model::*;
 use crate::util::time::{parse_rfc3339_nanos, rfc3339, rfc3339_nanos};
 
 /// Maps an engine container error.
@@ -26,6 +26,7 @@ pub fn container_error(e: ContainerError) -> BackendError {
             candidates: candidates.join(", "),
         },
         ContainerError::Conflict(m) => BackendError::conflict(m),
+        ContainerError::Refused(r) => r.into(),
         ContainerError::Invalid(m) => BackendError::invalid(m),
         ContainerError::Image(i) => super::image_error(i),
         ContainerError::CannotRun { code, message } => BackendError::CannotRun { code, message },
@@ -39,7 +40,7 @@ pub fn container_error(e: ContainerError) -> BackendError {
 /// Docker's request → the engine's, refusing what this build's engine does not offer.
 pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
     if let Some(n) = &spec.name {
-        if !crate::backend::parse::valid_name(n) {
+        if !crate::model::parse::valid_name(n) {
             return Err(BackendError::invalid(format!(
                 "invalid container name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )));
@@ -80,25 +81,15 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         stdin_once: spec.stdin_once,
         auto_remove: spec.auto_remove,
         ephemeral: spec.ephemeral || spec.auto_remove,
-        restart: spec.restart_policy,
-        limits: spec.resources,
-        mounts: spec.mounts,
+        restart: spec.restart_policy.into(),
+        limits: spec.resources.into(),
+        mounts: spec.mounts.into_iter().map(Into::into).collect(),
         network: network.into(),
         privileged: spec.privileged,
         cap_add: spec.cap_add,
         cap_drop: spec.cap_drop,
         read_only: spec.read_only,
     })
-}
-
-fn state_of(status: Status) -> ContainerState {
-    match status {
-        Status::Created => ContainerState::Created,
-        Status::Running => ContainerState::Running,
-        Status::Paused => ContainerState::Paused,
-        Status::Restarting => ContainerState::Restarting,
-        Status::Exited => ContainerState::Exited,
-    }
 }
 
 fn secs(ns: Option<i128>) -> Option<i64> {
@@ -127,7 +118,7 @@ pub fn summary(s: &Snapshot) -> ContainerSummary {
         image: c.image.clone(),
         command: quote(&c.args),
         created: c.created,
-        state: state_of(s.state.status),
+        state: s.state.status.model(),
         started_at: secs(s.state.started_at),
         finished_at: secs(s.state.finished_at),
         exit_code: s.state.exit_code,
@@ -149,9 +140,9 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
     let c = &s.config;
     let st = &s.state;
     let summary = summary(s);
-    let state = state_of(st.status);
-    let policy = c.restart;
-    let mounts = c.mounts.clone();
+    let state = st.status.model();
+    let policy = RestartPolicy::from(c.restart);
+    let mounts: Vec<Mount> = c.mounts.iter().cloned().map(Into::into).collect();
     let dir = root.join("containers").join(&c.id);
     let (policy_name, retries) = match policy {
         RestartPolicy::OnFailure { max_retries } => ("on-failure", max_retries),
@@ -172,7 +163,7 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
         "Args": c.args.get(1..).unwrap_or_default(),
         "State": {
             "Status": state.as_str(),
-            "Running": matches!(st.status, Status::Running | Status::Paused),
+            "Running": st.status.model().is_alive(),
             "Paused": st.status == Status::Paused,
             "Restarting": st.status == Status::Restarting,
             "OOMKilled": st.oom_killed,
@@ -200,7 +191,7 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
             "NanoCpus": c.limits.nano_cpus.unwrap_or(0),
             "CpuShares": c.limits.cpu_shares.unwrap_or(0),
             "PidsLimit": c.limits.pids_limit,
-            "Binds": c.mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| {
+            "Binds": mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| {
                 format!("{}:{}{}", m.source, m.destination, if m.read_only { ":ro" } else { "" })
             }).collect::<Vec<_>>(),
         },
@@ -240,7 +231,7 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
         restart_count: st.restart_count,
         mounts,
         endpoints: Vec::new(),
-        resources: c.limits,
+        resources: c.limits.into(),
         pid: st.pid.map(|p| p as u32),
         oom_killed: st.oom_killed,
         tty: c.tty,
@@ -355,10 +346,7 @@ pub fn builtin_network(name: &str, list: &[Snapshot]) -> NetworkSummary {
         internal: name == "none",
         containers: list
             .iter()
-            .filter(|s| {
-                s.config.network == name
-                    && matches!(s.state.status, Status::Running | Status::Paused)
-            })
+            .filter(|s| s.config.network == name && s.state.status.model().is_alive())
             .map(|s| s.config.name.clone())
             .collect(),
         created: 0,

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::backend::error::BackendError;
-use crate::backend::types::{HistoryEntry, ImageDetails, ImageSummary, ObjectKind};
 use crate::engine::image::{Image, ImageError};
 use crate::engine::layer::LayerStore;
 use crate::engine::registry::RegistryError;
 use crate::engine::store::StoreError;
+use crate::model::{HistoryEntry, ImageDetails, ImageSummary, ObjectKind};
 use crate::util::time::{parse_rfc3339, rfc3339};
 
 /// Bytes of the image's unpacked layers.

@@ -14,11 +14,11 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::session_io;
 use crate::backend::error::{BackendError, Result};
-use crate::backend::types::{LogStream, OutputChunk, SessionId};
 use crate::backend::{ResultStream, Session, SessionInput};
 use crate::engine::container::RUNTIME_DIR;
 use crate::engine::container::attach;
 use crate::engine::container::exec::{ARG, ExecRequest};
+use crate::model::{LogStream, OutputChunk, SessionId};
 
 /// What the backend keeps of a session.
 #[derive(Default)]

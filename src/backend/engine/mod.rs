@@ -18,12 +18,13 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::error::{BackendError, Result};
-use super::types::*;
 use super::{Backend, ByteStream, ResultStream, Session};
-use crate::engine::events::Journal;
-use crate::engine::image::{ImageStore, Reference, archive, import};
+use crate::engine::events::{Entry, Journal};
+use crate::engine::image::{ImageStore, archive, import};
 use crate::engine::registry::{CredentialStore, RegistrySettings};
 use crate::engine::store::Root;
+use crate::model::Reference;
+use crate::model::*;
 use crate::util::chan_io::{ChannelReader, ChannelWriter};
 use crate::util::time::unix_now;
 
@@ -158,9 +159,9 @@ impl EngineBackend {
 
     /// Records an event in the journal.
     fn emit(&self, kind: ObjectKind, action: &str, id: &str, name: Option<&str>) {
-        self.inner.journal.append(&Event {
+        self.inner.journal.append(&Entry {
             time: unix_now(),
-            kind,
+            kind: kind.into(),
             action: action.into(),
             id: id.into(),
             name: name.map(str::to_string),
@@ -201,9 +202,9 @@ impl EngineBackend {
                 Ok((id, snap.config.name, snap.state.status))
             })
             .await?;
-        let until = match (status, starting) {
-            (Status::Running | Status::Paused | Status::Restarting, _) => None,
-            (Status::Created, _) | (Status::Exited, true) => {
+        let until = match status.model().check(Operation::Attach, &name) {
+            Ok(_) => None,
+            Err(_) if status == Status::Created || (starting && status == Status::Exited) => {
                 // Attached before the start: the monitor will wait for us.
                 self.inner
                     .attach_pending
@@ -212,11 +213,7 @@ impl EngineBackend {
                     .insert(id.clone());
                 Some(std::time::Instant::now() + std::time::Duration::from_secs(30))
             }
-            (Status::Exited, false) => {
-                return Err(BackendError::conflict(format!(
-                    "container {name} is not running; start it first (dockhand start -a {name})"
-                )));
-            }
+            Err(refusal) => return Err(refusal.into()),
         };
         let path = crate::engine::container::attach::socket_path(&id);
         let (session, ends) = session_io::channels(SessionId::Attach(id.clone()), stdin);
@@ -229,23 +226,16 @@ impl EngineBackend {
 
     /// The id of a running container to exec in.
     fn exec_target(&self, reference: &str) -> Result<String> {
-        use crate::engine::container::Status;
         let id = self.resolve_container(reference)?;
         let snap = self
             .runtime()
             .get(&id)
             .map_err(containers::container_error)?;
-        match snap.state.status {
-            Status::Running => Ok(id),
-            Status::Paused => Err(BackendError::conflict(format!(
-                "container {} is paused; unpause it first",
-                snap.config.name
-            ))),
-            _ => Err(BackendError::conflict(format!(
-                "container {} is not running; start it first",
-                snap.config.name
-            ))),
-        }
+        snap.state
+            .status
+            .model()
+            .check(Operation::Exec, &snap.config.name)?;
+        Ok(id)
     }
 
     /// `exec` without a TTY from this very process, with its stdio (stdin only when
@@ -556,7 +546,7 @@ impl Backend for EngineBackend {
         reference: Option<&str>,
         changes: &[String],
     ) -> Result<String> {
-        let changes = super::change::parse(changes)?;
+        let changes = crate::model::import_changes::parse(changes)?;
         let tag = reference.map(parse_reference).transpose()?;
         let reader = ChannelReader::from_stream(rootfs);
         self.blocking(move |me| {
@@ -743,7 +733,10 @@ impl Backend for EngineBackend {
             loop {
                 let batch = f.poll();
                 if !batch.is_empty() {
-                    return Some((futures::stream::iter(batch.into_iter().map(Ok)), f));
+                    return Some((
+                        futures::stream::iter(batch.into_iter().map(|e| Ok(e.into()))),
+                        f,
+                    ));
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -839,15 +832,15 @@ impl Backend for EngineBackend {
     }
 
     async fn kill_container(&self, reference: &str, signal: Option<&str>) -> Result<()> {
-        let number = match signal {
-            Some(s) => super::parse::signal_number(s)? as i32,
-            None => 9,
-        };
+        let signal = signal
+            .map(Signal::parse)
+            .transpose()?
+            .unwrap_or(Signal::KILL);
         let reference = reference.to_string();
         self.blocking(move |me| {
             let id = me.resolve_container(&reference)?;
             me.runtime()
-                .kill(&id, number)
+                .kill(&id, signal)
                 .map_err(containers::container_error)
         })
         .await
@@ -896,7 +889,7 @@ impl Backend for EngineBackend {
     }
 
     async fn rename_container(&self, reference: &str, new_name: &str) -> Result<()> {
-        if !super::parse::valid_name(new_name) {
+        if !crate::model::parse::valid_name(new_name) {
             return Err(BackendError::invalid(format!(
                 "invalid container name {new_name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )));
@@ -979,15 +972,7 @@ impl Backend for EngineBackend {
                     let running = me
                         .runtime()
                         .get(&id)
-                        .map(|s| {
-                            matches!(
-                                s.state.status,
-                                crate::engine::container::Status::Running
-                                    | crate::engine::container::Status::Paused
-                                    | crate::engine::container::Status::Restarting
-                            )
-                        })
-                        .unwrap_or(false);
+                        .is_ok_and(|s| s.state.status.is_active());
                     if !running {
                         // One more read for what the last moments wrote, then the end.
                         let last: Vec<LogLine> =
@@ -1109,9 +1094,7 @@ impl Backend for EngineBackend {
                 let d = self.inspect_container(c).await?;
                 let state = d.summary.state;
                 Ok(
-                    if state.is_alive()
-                        || state == crate::backend::types::ContainerState::Restarting
-                    {
+                    if state.is_alive() || state == crate::model::ContainerState::Restarting {
                         None
                     } else {
                         d.summary.exit_code
@@ -1139,13 +1122,10 @@ impl Backend for EngineBackend {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                     let snap = me.runtime().get(&id).ok()?;
-                    let pid = snap.state.pid.filter(|_| {
-                        matches!(
-                            snap.state.status,
-                            crate::engine::container::Status::Running
-                                | crate::engine::container::Status::Paused
-                        )
-                    })?;
+                    let pid = snap
+                        .state
+                        .pid
+                        .filter(|_| snap.state.status.model().is_alive())?;
                     let read = || {
                         crate::engine::container::stats::read_counters(
                             std::path::Path::new("/sys/fs/cgroup"),

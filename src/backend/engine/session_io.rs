@@ -21,9 +21,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
 
 use crate::backend::error::{BackendError, Result};
-use crate::backend::types::{LogStream, OutputChunk, SessionId};
 use crate::backend::{Session, SessionInput};
 use crate::engine::container::attach::{self, Decoder};
+use crate::model::{LogStream, OutputChunk, SessionId};
 
 /// What the input side sends.
 #[derive(Debug)]

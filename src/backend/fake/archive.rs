@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::state::FakeImage;
-use crate::backend::change::ImageChanges;
 use crate::backend::error::{BackendError, Result};
-use crate::backend::types::{HistoryEntry, ImageSummary};
+use crate::model::import_changes::ImageChanges;
+use crate::model::{HistoryEntry, ImageSummary};
 use crate::util::time::{parse_rfc3339, rfc3339};
 
 fn sha256_hex(data: &[u8]) -> String {

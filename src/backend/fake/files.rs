@@ -129,8 +129,8 @@ pub fn extract(files: &mut Files, dir: &str, bytes: &[u8], container: &str) -> R
 
 /// What `now` changed compared with `before`: files added or changed, and their directories
 /// as changed, as `docker diff` reports them.
-pub fn changes(before: &Files, now: &Files) -> Vec<crate::backend::types::FileChange> {
-    use crate::backend::types::{ChangeKind, FileChange};
+pub fn changes(before: &Files, now: &Files) -> Vec<crate::model::FileChange> {
+    use crate::model::{ChangeKind, FileChange};
     let mut out = std::collections::BTreeMap::new();
     let existed = |dir: &str| before.keys().any(|k| k.starts_with(&format!("{dir}/")));
     for (path, data) in now {

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{FakeContainer, FakeImage};
-use crate::backend::types::*;
+use crate::model::*;
 use crate::util::time::rfc3339;
 
 fn ports_json(ports: &[PortMapping]) -> Value {

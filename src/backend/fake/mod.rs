@@ -22,9 +22,10 @@ use futures::stream;
 use tokio::sync::broadcast;
 
 use super::error::{BackendError, Result};
-use super::parse::{signal_number, valid_name};
-use super::types::*;
 use super::{Backend, ByteStream, ResultStream, Session, collect_bytes};
+use crate::model::parse::valid_name;
+use crate::model::signal::Signal;
+use crate::model::*;
 pub use crate::util::time::Clock;
 pub use state::{FakeContainer, FakeImage, FakeNetwork, FakeVolume, State};
 use state::{normalize_reference, validate_reference};
@@ -373,24 +374,20 @@ impl Backend for FakeBackend {
     }
 
     async fn start_container(&self, reference: &str) -> Result<()> {
-        self.change_container(reference, "start", |c, now| match c.summary.state {
-            ContainerState::Running => Ok(false),
-            ContainerState::Paused => Err(BackendError::conflict(format!(
-                "container {} is paused; unpause it instead",
-                c.summary.name
-            ))),
-            _ => {
-                c.summary.state = ContainerState::Running;
-                c.summary.started_at = Some(now);
-                c.pid = Some(3_000 + (synth::hash64(&c.summary.id, now as u64) % 5_000) as u32);
-                Ok(true)
+        self.change_container(reference, "start", |c, now| {
+            if c.summary.state.check(Operation::Start, &c.summary.name)? == Allowed::AlreadyDone {
+                return Ok(false);
             }
+            c.summary.state = ContainerState::Running;
+            c.summary.started_at = Some(now);
+            c.pid = Some(3_000 + (synth::hash64(&c.summary.id, now as u64) % 5_000) as u32);
+            Ok(true)
         })
     }
 
     async fn stop_container(&self, reference: &str, _timeout: Option<Duration>) -> Result<()> {
         self.change_container(reference, "die", |c, now| {
-            if !c.summary.state.is_alive() && c.summary.state != ContainerState::Restarting {
+            if c.summary.state.check(Operation::Stop, &c.summary.name)? == Allowed::AlreadyDone {
                 return Ok(false);
             }
             c.summary.state = ContainerState::Exited;
@@ -402,14 +399,15 @@ impl Backend for FakeBackend {
     }
 
     async fn kill_container(&self, reference: &str, signal: Option<&str>) -> Result<()> {
-        let signo = signal.map(signal_number).transpose()?.unwrap_or(9);
+        let signo = i64::from(
+            signal
+                .map(Signal::parse)
+                .transpose()?
+                .unwrap_or(Signal::KILL)
+                .number(),
+        );
         self.change_container(reference, "kill", |c, now| {
-            if !c.summary.state.is_alive() {
-                return Err(BackendError::conflict(format!(
-                    "container {} is not running",
-                    c.summary.name
-                )));
-            }
+            c.summary.state.check(Operation::Kill, &c.summary.name)?;
             // Signals a demo process would ignore or handle without exiting.
             if matches!(signo, 10 | 12 | 18 | 28) {
                 return Ok(true);
@@ -424,6 +422,7 @@ impl Backend for FakeBackend {
 
     async fn restart_container(&self, reference: &str, _timeout: Option<Duration>) -> Result<()> {
         self.change_container(reference, "restart", |c, now| {
+            c.summary.state.check(Operation::Restart, &c.summary.name)?;
             if c.summary.state.is_alive() {
                 c.summary.finished_at = Some(now);
                 c.summary.exit_code = Some(0);
@@ -436,30 +435,16 @@ impl Backend for FakeBackend {
     }
 
     async fn pause_container(&self, reference: &str) -> Result<()> {
-        self.change_container(reference, "pause", |c, _| match c.summary.state {
-            ContainerState::Running => {
-                c.summary.state = ContainerState::Paused;
-                Ok(true)
-            }
-            ContainerState::Paused => Err(BackendError::conflict(format!(
-                "container {} is already paused",
-                c.summary.name
-            ))),
-            _ => Err(BackendError::conflict(format!(
-                "container {} is not running",
-                c.summary.name
-            ))),
+        self.change_container(reference, "pause", |c, _| {
+            c.summary.state.check(Operation::Pause, &c.summary.name)?;
+            c.summary.state = ContainerState::Paused;
+            Ok(true)
         })
     }
 
     async fn unpause_container(&self, reference: &str) -> Result<()> {
         self.change_container(reference, "unpause", |c, _| {
-            if c.summary.state != ContainerState::Paused {
-                return Err(BackendError::conflict(format!(
-                    "container {} is not paused",
-                    c.summary.name
-                )));
-            }
+            c.summary.state.check(Operation::Unpause, &c.summary.name)?;
             c.summary.state = ContainerState::Running;
             Ok(true)
         })
@@ -470,12 +455,12 @@ impl Backend for FakeBackend {
             let mut st = self.state();
             let i = st.container_index(reference)?;
             let c = &st.containers[i];
-            if c.summary.state.is_alive() && !options.force {
-                return Err(BackendError::conflict(format!(
-                    "you cannot remove a {} container {}; stop it first or force the removal",
-                    c.summary.state, c.summary.name
-                )));
-            }
+            c.summary.state.check(
+                Operation::Remove {
+                    force: options.force,
+                },
+                &c.summary.name,
+            )?;
             let removed = st.containers.remove(i);
             if options.volumes {
                 // Anonymous volumes are named by a 64-hex id.
@@ -533,17 +518,15 @@ impl Backend for FakeBackend {
 
     async fn top_container(&self, reference: &str) -> Result<TopOutput> {
         let c = self.container_snapshot(reference)?;
-        match c.pid {
-            Some(pid) if c.summary.state.is_alive() => Ok(synth::top(
-                Workload::for_image(&c.summary.image),
-                pid,
-                &c.summary.command,
-            )),
-            _ => Err(BackendError::conflict(format!(
-                "container {} is not running",
-                c.summary.name
-            ))),
-        }
+        c.summary.state.check(Operation::Top, &c.summary.name)?;
+        let pid = c.pid.ok_or_else(|| {
+            BackendError::conflict(format!("container {} is not running", c.summary.name))
+        })?;
+        Ok(synth::top(
+            Workload::for_image(&c.summary.image),
+            pid,
+            &c.summary.command,
+        ))
     }
 
     async fn container_logs(
@@ -622,21 +605,7 @@ impl Backend for FakeBackend {
 
     async fn exec(&self, container: &str, spec: ExecSpec) -> Result<Session> {
         let c = self.container_snapshot(container)?;
-        match c.summary.state {
-            ContainerState::Running => {}
-            ContainerState::Paused => {
-                return Err(BackendError::conflict(format!(
-                    "container {} is paused; unpause it first",
-                    c.summary.name
-                )));
-            }
-            _ => {
-                return Err(BackendError::conflict(format!(
-                    "container {} is not running; start it first",
-                    c.summary.name
-                )));
-            }
-        }
+        c.summary.state.check(Operation::Exec, &c.summary.name)?;
         if spec.cmd.is_empty() {
             return Err(BackendError::invalid("no command given to exec"));
         }
@@ -714,12 +683,7 @@ impl Backend for FakeBackend {
 
     async fn attach(&self, container: &str, stdin: bool) -> Result<Session> {
         let c = self.container_snapshot(container)?;
-        if !c.summary.state.is_alive() {
-            return Err(BackendError::conflict(format!(
-                "you cannot attach to a stopped container; start {} first",
-                c.summary.name
-            )));
-        }
+        c.summary.state.check(Operation::Attach, &c.summary.name)?;
         let follow = LogOptions {
             follow: true,
             tail: Some(0),
@@ -1075,7 +1039,7 @@ impl Backend for FakeBackend {
         reference: Option<&str>,
         changes: &[String],
     ) -> Result<String> {
-        let changes = super::change::parse(changes)?;
+        let changes = crate::model::import_changes::parse(changes)?;
         if let Some(r) = reference {
             validate_reference(r)?;
         }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::synth::hex_id;
 use super::{FakeContainer, FakeImage, FakeNetwork, FakeVolume, State};
-use crate::backend::types::*;
+use crate::model::*;
 
 const MB: u64 = 1_000_000;
 const MIB: u64 = 1024 * 1024;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, DuplexStream};
 use tokio::sync::mpsc;
 
-use crate::backend::types::{LogStream, OutputChunk, TopOutput};
+use crate::model::{LogStream, OutputChunk, TopOutput};
 
 /// What a command can see of its container.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::backend::error::{BackendError, Result};
-use crate::backend::types::*;
+use crate::model::*;
 
 use super::synth::{self, hex_id};
 
@@ -77,14 +77,14 @@ pub struct State {
 /// `name` → `name:latest`, and Docker Hub prefixes dropped, so references compare equal.
 /// Text that is no reference (an id, say) is kept as it is.
 pub(super) fn normalize_reference(reference: &str) -> String {
-    crate::engine::image::Reference::parse(reference)
+    crate::model::Reference::parse(reference)
         .map(|r| r.familiar())
         .unwrap_or_else(|_| reference.to_string())
 }
 
 /// Checks a reference against Docker's rules, naming the rule it breaks.
 pub(super) fn validate_reference(reference: &str) -> Result<()> {
-    crate::engine::image::Reference::parse(reference)
+    crate::model::Reference::parse(reference)
         .map(drop)
         .map_err(|e| BackendError::invalid(e.to_string()))
 }

@@ -1,7 +1,7 @@
 //! Deterministic synthetic output for the demo backend: ids, log lines, stats samples and
 //! process tables that look like what the sample images would produce.
 
-use crate::backend::types::{LogLine, LogStream, StatsSample, TopOutput};
+use crate::model::{LogLine, LogStream, StatsSample, TopOutput};
 
 /// FNV-1a over `data`, mixed with `salt`.
 pub fn hash64(data: &str, salt: u64) -> u64 {

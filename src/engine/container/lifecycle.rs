@@ -14,13 +14,13 @@ use super::record::{
 };
 use super::spec::capabilities;
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
-use crate::backend::types::{ChangeKind, FileChange};
-use crate::backend::types::{Event, ObjectKind};
-use crate::engine::events::Journal;
+use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
 use crate::engine::layer::changes::{self, ImageView};
 use crate::engine::layer::{Driver, Snapshotter};
 use crate::engine::store::{Digest, Root};
+use crate::model::{Allowed, Operation, Signal};
+use crate::model::{ChangeKind, FileChange};
 use crate::util::time::unix_now;
 
 /// What to create a container from (checked by the caller for syntax).
@@ -206,13 +206,31 @@ impl Runtime {
     }
 
     fn emit(&self, action: &str, id: &str, name: &str) {
-        self.journal.append(&Event {
+        self.journal.append(&Entry {
             time: unix_now(),
-            kind: ObjectKind::Container,
+            kind: Kind::Container,
             action: action.into(),
             id: id.into(),
             name: Some(name.into()),
         });
+    }
+
+    /// Checks `operation` against the container's state and applies `change` when it is to
+    /// proceed, in one critical section under the state lock.
+    fn transition(
+        &self,
+        id: &str,
+        name: &str,
+        operation: Operation,
+        change: impl FnOnce(&mut ContainerState),
+    ) -> Result<Allowed, ContainerError> {
+        self.containers.update_state_with(id, |s| {
+            let go = observed(s).model().check(operation, name)?;
+            if go == Allowed::Proceed {
+                change(s);
+            }
+            Ok(go)
+        })
     }
 
     /// Whether the monitor recorded in `state` still runs.
@@ -228,17 +246,7 @@ impl Runtime {
     pub fn get(&self, id: &str) -> Result<Snapshot, ContainerError> {
         let config = self.containers.config(id)?;
         let mut state = self.containers.state(id)?;
-        let active = matches!(
-            state.status,
-            Status::Running | Status::Paused | Status::Restarting
-        );
-        if active && !Self::monitor_alive(&state) {
-            state.status = Status::Exited;
-            state.pid = None;
-            state.exit_code = state.exit_code.or(Some(255));
-            state.error =
-                "the container's monitor is gone, so its exit status is unknown".to_string();
-        }
+        observe(&mut state);
         Ok(Snapshot { config, state })
     }
 
@@ -289,6 +297,7 @@ impl Runtime {
         }
         let id = random_id();
         let mut config = ContainerConfig {
+            format: super::record::CONFIG_FORMAT,
             name: String::new(),
             image: request.image.clone(),
             image_id: image_id.to_string(),
@@ -323,10 +332,17 @@ impl Runtime {
             } else {
                 request.network.clone()
             },
-            stop_signal: image_config
-                .stop_signal()
-                .clone()
-                .unwrap_or_else(|| "SIGTERM".into()),
+            stop_signal: match image_config.stop_signal() {
+                Some(given) => Signal::parse(given)
+                    .map_err(|e| {
+                        ContainerError::Invalid(format!(
+                            "image {}: its STOPSIGNAL is not valid ({e}); rebuild it with another",
+                            request.image
+                        ))
+                    })?
+                    .to_string(),
+                None => Signal::TERM.to_string(),
+            },
             stop_timeout: 10,
             privileged: request.privileged,
             cap_add: request.cap_add.clone(),
@@ -383,15 +399,14 @@ impl Runtime {
     /// the attach socket before the process starts, so that client sees all of its output.
     pub fn start_with(&self, id: &str, attach_first: bool) -> Result<(), ContainerError> {
         let snap = self.get(id)?;
-        match snap.state.status {
-            Status::Running | Status::Restarting => return Ok(()),
-            Status::Paused => {
-                return Err(ContainerError::Conflict(format!(
-                    "container {} is paused; unpause it instead",
-                    snap.config.name
-                )));
-            }
-            _ => {}
+        if snap
+            .state
+            .status
+            .model()
+            .check(Operation::Start, &snap.config.name)?
+            == Allowed::AlreadyDone
+        {
+            return Ok(());
         }
         // A monitor that is still cleaning up after the last run finishes first.
         if Self::monitor_alive(&snap.state) {
@@ -401,10 +416,13 @@ impl Runtime {
                     .is_ok_and(|s| !Self::monitor_alive(&s))
             });
         }
-        self.containers.update_state(id, |s| {
+        let go = self.transition(id, &snap.config.name, Operation::Start, |s| {
             s.stopped_by_user = false;
             s.error.clear();
         })?;
+        if go == Allowed::AlreadyDone {
+            return Ok(());
+        }
         let (reader, writer) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| runtime("pipe", e))?;
         let log = std::fs::OpenOptions::new()
@@ -451,25 +469,19 @@ impl Runtime {
 
     /// Sends a signal to the container's process; marks it stopped by its user, so the
     /// restart policy lets it be.
-    pub fn kill(&self, id: &str, signal: i32) -> Result<(), ContainerError> {
-        let snap = self.get(id)?;
-        let pid = match (snap.state.status, snap.state.pid) {
-            (Status::Running | Status::Paused, Some(pid)) => pid,
-            _ => {
-                return Err(ContainerError::Conflict(format!(
-                    "container {} is not running",
-                    snap.config.name
-                )));
-            }
-        };
-        self.containers
-            .update_state(id, |s| s.stopped_by_user = true)?;
-        let sig = nix::sys::signal::Signal::try_from(signal)
-            .map_err(|_| ContainerError::Invalid(format!("invalid signal {signal}")))?;
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
-            .map_err(|e| runtime("cannot signal the container", e))?;
-        self.emit("kill", id, &snap.config.name);
-        if sig == nix::sys::signal::Signal::SIGKILL {
+    pub fn kill(&self, id: &str, signal: Signal) -> Result<(), ContainerError> {
+        let name = self.containers.config(id)?.name;
+        let pid = self.containers.update_state_with(id, |s| {
+            observed(s).model().check(Operation::Kill, &name)?;
+            let pid = s.pid.ok_or_else(|| {
+                ContainerError::Conflict(format!("container {name} is not running"))
+            })?;
+            s.stopped_by_user = true;
+            Ok(pid)
+        })?;
+        send_signal(pid, signal).map_err(|e| runtime("cannot signal the container", e))?;
+        self.emit("kill", id, &name);
+        if signal == Signal::KILL {
             // It cannot survive this; report it as gone once its monitor has recorded it.
             self.wait_settled(id, Duration::from_secs(10));
         }
@@ -521,20 +533,19 @@ impl Runtime {
     /// Stops a container: its stop signal, then SIGKILL after `timeout`.
     pub fn stop(&self, id: &str, timeout: Option<Duration>) -> Result<(), ContainerError> {
         let snap = self.get(id)?;
-        if !matches!(
-            snap.state.status,
-            Status::Running | Status::Paused | Status::Restarting
-        ) {
+        let go = self.transition(id, &snap.config.name, Operation::Stop, |s| {
+            s.stopped_by_user = true
+        })?;
+        if go == Allowed::AlreadyDone {
             return Ok(());
         }
-        self.containers
-            .update_state(id, |s| s.stopped_by_user = true)?;
         if snap.state.status == Status::Paused {
             self.unpause(id)?;
         }
         if let Some(pid) = snap.state.pid {
-            let sig = signal_by_name(&snap.config.stop_signal);
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+            // Checked at create; a record from before that check falls back to SIGTERM.
+            let sig = Signal::parse(&snap.config.stop_signal).unwrap_or(Signal::TERM);
+            let _ = send_signal(pid, sig);
             let limit = timeout.unwrap_or(Duration::from_secs(snap.config.stop_timeout));
             if !self.wait_settled(id, limit) {
                 let _ = nix::sys::signal::kill(
@@ -580,18 +591,11 @@ impl Runtime {
     /// Removes a container; a running one only with `force` (killed first).
     pub fn remove(&self, id: &str, force: bool) -> Result<(), ContainerError> {
         let snap = self.get(id)?;
-        if matches!(
-            snap.state.status,
-            Status::Running | Status::Paused | Status::Restarting
-        ) {
-            if !force {
-                return Err(ContainerError::Conflict(format!(
-                    "you cannot remove a running container {}; stop it first or use rm -f",
-                    &id[..12]
-                )));
-            }
-            self.containers
-                .update_state(id, |s| s.stopped_by_user = true)?;
+        let name = &snap.config.name;
+        if snap.state.status.is_active() {
+            self.transition(id, name, Operation::Remove { force }, |s| {
+                s.stopped_by_user = true
+            })?;
             if snap.state.status == Status::Paused {
                 let _ = self.unpause(id);
             }
@@ -642,9 +646,9 @@ impl Runtime {
         let old = std::mem::replace(&mut config.name, new_name.to_string());
         self.containers.replace_config(&lock, &config)?;
         drop(lock);
-        self.journal.append(&Event {
+        self.journal.append(&Entry {
             time: unix_now(),
-            kind: ObjectKind::Container,
+            kind: Kind::Container,
             action: "rename".into(),
             id: id.into(),
             name: Some(format!("{new_name} (old: {old})")),
@@ -659,46 +663,33 @@ impl Runtime {
 
     /// Freezes every process of a running container.
     pub fn pause(&self, id: &str) -> Result<(), ContainerError> {
-        let snap = self.get(id)?;
-        match snap.state.status {
-            Status::Running => {}
-            Status::Paused => {
-                return Err(ContainerError::Conflict(format!(
-                    "container {} is already paused",
-                    snap.config.name
-                )));
-            }
-            _ => {
-                return Err(ContainerError::Conflict(format!(
-                    "container {} is not running",
-                    snap.config.name
-                )));
-            }
-        }
-        self.libcontainer(id)?
-            .pause()
-            .map_err(|e| runtime("cannot freeze the container", e))?;
-        self.containers
-            .update_state(id, |s| s.status = Status::Paused)?;
-        self.emit("pause", id, &snap.config.name);
+        let name = self.containers.config(id)?.name;
+        // Checked, frozen and recorded under the state lock, so an exit the monitor records
+        // meanwhile is never overwritten by Paused.
+        self.containers.update_state_with(id, |s| {
+            observed(s).model().check(Operation::Pause, &name)?;
+            self.libcontainer(id)?
+                .pause()
+                .map_err(|e| runtime("cannot freeze the container", e))?;
+            s.status = Status::Paused;
+            Ok(())
+        })?;
+        self.emit("pause", id, &name);
         Ok(())
     }
 
     /// Thaws a paused container.
     pub fn unpause(&self, id: &str) -> Result<(), ContainerError> {
-        let snap = self.get(id)?;
-        if snap.state.status != Status::Paused {
-            return Err(ContainerError::Conflict(format!(
-                "container {} is not paused",
-                snap.config.name
-            )));
-        }
-        self.libcontainer(id)?
-            .resume()
-            .map_err(|e| runtime("cannot thaw the container", e))?;
-        self.containers
-            .update_state(id, |s| s.status = Status::Running)?;
-        self.emit("unpause", id, &snap.config.name);
+        let name = self.containers.config(id)?.name;
+        self.containers.update_state_with(id, |s| {
+            observed(s).model().check(Operation::Unpause, &name)?;
+            self.libcontainer(id)?
+                .resume()
+                .map_err(|e| runtime("cannot thaw the container", e))?;
+            s.status = Status::Running;
+            Ok(())
+        })?;
+        self.emit("unpause", id, &name);
         Ok(())
     }
 
@@ -711,10 +702,7 @@ impl Runtime {
     ) -> Result<T, ContainerError> {
         let snap = self.get(id)?;
         let dir = self.containers.dir(id);
-        if matches!(
-            snap.state.status,
-            Status::Running | Status::Paused | Status::Restarting
-        ) {
+        if snap.state.status.is_active() {
             // Mounted in the monitor's own mount namespace: worked on from there.
             let rootfs = std::path::absolute(dir.join("rootfs"))
                 .map_err(|e| runtime("cannot resolve the container's directory", e))?;
@@ -811,11 +799,11 @@ impl Runtime {
     /// Host pids of every process in the container (those in its pid namespace).
     pub fn pids(&self, id: &str) -> Result<Vec<i32>, ContainerError> {
         let snap = self.get(id)?;
-        let Some(init) = snap
-            .state
-            .pid
-            .filter(|_| matches!(snap.state.status, Status::Running | Status::Paused))
-        else {
+        snap.state
+            .status
+            .model()
+            .check(Operation::Top, &snap.config.name)?;
+        let Some(init) = snap.state.pid else {
             return Err(ContainerError::Conflict(format!(
                 "container {} is not running",
                 snap.config.name
@@ -845,10 +833,7 @@ impl Runtime {
             if Self::monitor_alive(&state) {
                 continue;
             }
-            let was_running = matches!(
-                state.status,
-                Status::Running | Status::Paused | Status::Restarting
-            );
+            let was_running = state.status.is_active();
             let wanted = match config.restart {
                 Restart::No => false,
                 Restart::Always => true,
@@ -860,10 +845,7 @@ impl Runtime {
             }
             // What the old run left: its process (if the host did not reboot) and state.
             if let Some(pid) = state.pid.filter(|p| alive(*p)) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+                let _ = send_signal(pid, Signal::KILL);
             }
             clear_runtime_state(&id);
             let _ = self.snapshots().release(&self.containers.dir(&id));
@@ -920,19 +902,34 @@ fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
     ContainerError::Runtime(format!("{what}: {e}"))
 }
 
-/// `SIGTERM`, `TERM`, `15` → the signal (SIGTERM when unknown).
-fn signal_by_name(name: &str) -> nix::sys::signal::Signal {
-    use std::str::FromStr;
-    if let Ok(n) = name.parse::<i32>() {
-        if let Ok(s) = nix::sys::signal::Signal::try_from(n) {
-            return s;
-        }
-    }
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("SIG") {
-        upper
+/// Sends `signal` to host process `pid` (real-time signals too, which nix's enum lacks).
+fn send_signal(pid: i32, signal: Signal) -> std::io::Result<()> {
+    // SAFETY: kill(2) takes two integers and touches no memory of this process.
+    let r = unsafe { nix::libc::kill(pid, signal.number()) };
+    if r == 0 {
+        Ok(())
     } else {
-        format!("SIG{upper}")
-    };
-    nix::sys::signal::Signal::from_str(&full).unwrap_or(nix::sys::signal::Signal::SIGTERM)
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The status as observed: a run in progress whose monitor is gone is over. The record is
+/// left as it is (its pid is what `rm` kills of what the dead monitor left).
+fn observed(state: &ContainerState) -> Status {
+    if state.status.is_active() && !Runtime::monitor_alive(state) {
+        Status::Exited
+    } else {
+        state.status
+    }
+}
+
+/// A snapshot's state as observed: a run whose monitor is gone shows as exited with an
+/// unknown status.
+fn observe(state: &mut ContainerState) {
+    if observed(state) != state.status {
+        state.status = Status::Exited;
+        state.pid = None;
+        state.exit_code = state.exit_code.or(Some(255));
+        state.error = "the container's monitor is gone, so its exit status is unknown".to_string();
+    }
 }

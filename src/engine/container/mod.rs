@@ -56,9 +56,12 @@ pub enum ContainerError {
         /// Short ids of the matches.
         candidates: Vec<String>,
     },
-    /// The request clashes with the container's state or name.
+    /// The request clashes with the container's name or another object.
     #[error("{0}")]
     Conflict(String),
+    /// The container's state does not allow the operation (the state machine's wording).
+    #[error(transparent)]
+    Refused(#[from] crate::model::Refusal),
     /// A value is not acceptable.
     #[error("{0}")]
     Invalid(String),

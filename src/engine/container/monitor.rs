@@ -22,8 +22,7 @@ use super::relay::{Relay, Streams};
 use super::spec::{SpecInput, build};
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
 use super::{attach, cgroupfs};
-use crate::backend::types::{Event, ObjectKind};
-use crate::engine::events::Journal;
+use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
 use crate::engine::layer::{Driver, Snapshotter};
 use crate::engine::store::{Digest, Root};
@@ -162,9 +161,9 @@ impl Monitor {
     }
 
     fn emit(&self, action: &str) {
-        self.journal.append(&Event {
+        self.journal.append(&Entry {
             time: unix_now(),
-            kind: ObjectKind::Container,
+            kind: Kind::Container,
             action: action.into(),
             id: self.id.clone(),
             name: Some(self.config.name.clone()),

@@ -6,16 +6,148 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Resource limits.
-pub use crate::backend::types::Resources as Limits;
-/// How a container restarts when its process exits (the domain type, stored as it is).
-pub use crate::backend::types::RestartPolicy as Restart;
-/// A mount of a container.
-pub use crate::backend::types::{Mount as MountConfig, MountKind};
+use crate::model;
+
+/// The format of `config.json` this build writes. Roots written before the format had a number
+/// read as 0, which has the same layout as 1.
+pub const CONFIG_FORMAT: u32 = 1;
+
+/// Resource limits, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Limits {
+    /// Memory limit in bytes.
+    pub memory: Option<u64>,
+    /// CPU quota in billionths of a CPU.
+    pub nano_cpus: Option<u64>,
+    /// Relative CPU weight.
+    pub cpu_shares: Option<u64>,
+    /// Maximum number of processes.
+    pub pids_limit: Option<i64>,
+}
+
+/// How a container restarts when its process exits, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum Restart {
+    /// Never.
+    #[default]
+    No,
+    /// After a non-zero exit, at most `max_retries` times (0 = unlimited).
+    OnFailure {
+        /// Maximum restart count; 0 means no limit.
+        max_retries: u32,
+    },
+    /// Always.
+    Always,
+    /// Unless a user stopped it.
+    UnlessStopped,
+}
+
+/// A mount of a container, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountConfig {
+    /// `bind`, `volume` or `tmpfs`.
+    pub kind: MountKind,
+    /// Host path or volume name (empty for tmpfs).
+    pub source: String,
+    /// Path inside the container.
+    pub destination: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
+/// The kind of a stored mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A host path.
+    Bind,
+    /// A named volume.
+    Volume,
+    /// A memory-backed filesystem.
+    Tmpfs,
+}
+
+impl From<model::Resources> for Limits {
+    fn from(r: model::Resources) -> Limits {
+        Limits {
+            memory: r.memory,
+            nano_cpus: r.nano_cpus,
+            cpu_shares: r.cpu_shares,
+            pids_limit: r.pids_limit,
+        }
+    }
+}
+
+impl From<Limits> for model::Resources {
+    fn from(l: Limits) -> model::Resources {
+        model::Resources {
+            memory: l.memory,
+            nano_cpus: l.nano_cpus,
+            cpu_shares: l.cpu_shares,
+            pids_limit: l.pids_limit,
+        }
+    }
+}
+
+impl From<model::RestartPolicy> for Restart {
+    fn from(p: model::RestartPolicy) -> Restart {
+        match p {
+            model::RestartPolicy::No => Restart::No,
+            model::RestartPolicy::OnFailure { max_retries } => Restart::OnFailure { max_retries },
+            model::RestartPolicy::Always => Restart::Always,
+            model::RestartPolicy::UnlessStopped => Restart::UnlessStopped,
+        }
+    }
+}
+
+impl From<Restart> for model::RestartPolicy {
+    fn from(r: Restart) -> model::RestartPolicy {
+        match r {
+            Restart::No => model::RestartPolicy::No,
+            Restart::OnFailure { max_retries } => model::RestartPolicy::OnFailure { max_retries },
+            Restart::Always => model::RestartPolicy::Always,
+            Restart::UnlessStopped => model::RestartPolicy::UnlessStopped,
+        }
+    }
+}
+
+impl From<model::Mount> for MountConfig {
+    fn from(m: model::Mount) -> MountConfig {
+        MountConfig {
+            kind: match m.kind {
+                model::MountKind::Bind => MountKind::Bind,
+                model::MountKind::Volume => MountKind::Volume,
+                model::MountKind::Tmpfs => MountKind::Tmpfs,
+            },
+            source: m.source,
+            destination: m.destination,
+            read_only: m.read_only,
+        }
+    }
+}
+
+impl From<MountConfig> for model::Mount {
+    fn from(m: MountConfig) -> model::Mount {
+        model::Mount {
+            kind: match m.kind {
+                MountKind::Bind => model::MountKind::Bind,
+                MountKind::Volume => model::MountKind::Volume,
+                MountKind::Tmpfs => model::MountKind::Tmpfs,
+            },
+            source: m.source,
+            destination: m.destination,
+            read_only: m.read_only,
+        }
+    }
+}
 
 /// A container's configuration, fixed at create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerConfig {
+    /// The record's format ([`CONFIG_FORMAT`]; 0 for records written before it had one).
+    #[serde(default)]
+    pub format: u32,
     /// 64 hex digits.
     pub id: String,
     /// Unique name.
@@ -98,6 +230,24 @@ pub enum Status {
     Exited,
 }
 
+impl Status {
+    /// The state as the model names it, for the state machine and the front ends.
+    pub fn model(self) -> model::ContainerState {
+        match self {
+            Status::Created => model::ContainerState::Created,
+            Status::Running => model::ContainerState::Running,
+            Status::Paused => model::ContainerState::Paused,
+            Status::Restarting => model::ContainerState::Restarting,
+            Status::Exited => model::ContainerState::Exited,
+        }
+    }
+
+    /// Whether a run is in progress (running, paused or restarting).
+    pub fn is_active(self) -> bool {
+        self.model().is_active()
+    }
+}
+
 /// A container's state, rewritten atomically.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ContainerState {
@@ -129,7 +279,7 @@ pub struct ContainerState {
 #[cfg(test)]
 pub fn sample_config(id: &str, name: &str) -> ContainerConfig {
     serde_json::from_value(serde_json::json!({
-        "id": id, "name": name, "image": "i", "image_id": "x", "created": 0,
+        "format": CONFIG_FORMAT, "id": id, "name": name, "image": "i", "image_id": "x", "created": 0,
         "args": ["sh"], "entrypoint": [], "cmd": ["sh"], "env": [], "working_dir": "",
         "user": "", "hostname": "h", "labels": {}, "tty": false, "open_stdin": false,
         "auto_remove": false, "restart": {"name": "no"}, "limits": {}, "mounts": [],

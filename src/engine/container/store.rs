@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use super::ContainerError;
-use super::record::{ContainerConfig, ContainerState, Status};
+use super::record::{CONFIG_FORMAT, ContainerConfig, ContainerState, Status};
 use crate::engine::store::{Lock, Root, io_err, write_atomic, write_replace};
 
 /// The containers of a data root.
@@ -124,10 +124,21 @@ impl ContainerStore {
                 io_err("cannot read", &p)(e).into()
             }
         })?;
-        serde_json::from_slice(&data).map_err(|e| ContainerError::Corrupt {
-            path: p,
-            message: e.to_string(),
-        })
+        let config: ContainerConfig =
+            serde_json::from_slice(&data).map_err(|e| ContainerError::Corrupt {
+                path: p.clone(),
+                message: e.to_string(),
+            })?;
+        if config.format > CONFIG_FORMAT {
+            return Err(ContainerError::Corrupt {
+                path: p,
+                message: format!(
+                    "written in format {} by a newer dockhand (this one reads up to {CONFIG_FORMAT}); use that version",
+                    config.format
+                ),
+            });
+        }
+        Ok(config)
     }
 
     /// A container's state as recorded.
@@ -168,6 +179,24 @@ impl ContainerStore {
             self.set_state(id, &state)?;
         }
         Ok(state)
+    }
+
+    /// Reads, checks and changes a container's state in one critical section under its lock:
+    /// `change` sees the state as recorded and decides; what it leaves is written (when it
+    /// changed) only if it returns `Ok`.
+    pub fn update_state_with<T>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ContainerState) -> Result<T, ContainerError>,
+    ) -> Result<T, ContainerError> {
+        let _lock = Lock::exclusive(&self.dir(id).join("state.lock"))?;
+        let mut state = self.state(id)?;
+        let before = state.clone();
+        let out = change(&mut state)?;
+        if state != before {
+            self.set_state(id, &state)?;
+        }
+        Ok(out)
     }
 
     /// Writes a new container's records; the caller holds the lock and checked the name.
@@ -330,6 +359,32 @@ mod tests {
         std::fs::remove_dir_all(dir.path().join("names")).unwrap();
         assert_eq!(store.by_name("front").unwrap(), Some(a.clone()));
         assert!(dir.path().join("names/.complete").exists());
+    }
+
+    #[test]
+    fn configs_from_older_roots_open_and_newer_formats_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(&Root::open(dir.path()).unwrap());
+        let a = "a".repeat(64);
+        let lock = store.lock().unwrap();
+        store
+            .create(&lock, &config(&a, "web"), &ContainerState::default())
+            .unwrap();
+        let path = store.dir(&a).join("config.json");
+        // As a root written before configs had a format: no `format`, the same layout.
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        doc.as_object_mut().unwrap().remove("format");
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let old = store.config(&a).unwrap();
+        assert_eq!((old.format, old.name.as_str()), (0, "web"));
+        assert_eq!(old.restart, super::super::record::Restart::No);
+
+        doc["format"] = serde_json::json!(CONFIG_FORMAT + 1);
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let e = store.config(&a).unwrap_err().to_string();
+        assert!(e.contains("newer dockhand"), "{e}");
+        assert!(e.contains(&path.display().to_string()), "{e}");
     }
 
     #[test]

@@ -12,10 +12,10 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::reference::Reference;
 use super::store::{ImageError, ImageRecord, ImageStore, LayerRef, parse_config};
 use crate::engine::layer::Compression;
 use crate::engine::store::Digest;
+use crate::model::reference::Reference;
 
 /// Media types of layers as Docker and OCI name them.
 pub mod media {

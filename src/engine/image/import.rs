@@ -4,10 +4,10 @@
 use std::io::Read;
 
 use super::archive::{commit, sniff_media_type};
-use super::reference::Reference;
 use super::store::{ImageError, ImageStore};
 use crate::engine::layer::chain_id;
 use crate::engine::store::Digest;
+use crate::model::reference::Reference;
 
 /// Imports `rootfs` as an image whose config section is `config`, created at `created`
 /// (Unix seconds), named `tag` when given. Returns the image id.

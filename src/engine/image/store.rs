@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use oci_spec::image::ImageConfiguration;
 use serde::{Deserialize, Serialize};
 
-use super::reference::{Reference, ReferenceError};
 use crate::engine::layer::{LayerError, LayerStore, chain_ids};
 use crate::engine::store::{BlobStore, Digest, Lock, Root, StoreError, io_err, write_atomic};
+use crate::model::reference::{Reference, ReferenceError};
 
 /// Why an image operation failed.
 #[derive(Debug, thiserror::Error)]

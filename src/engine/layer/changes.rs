@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::snapshot::{is_opaque, is_whiteout};
-use crate::backend::types::{ChangeKind, FileChange};
+use crate::model::{ChangeKind, FileChange};
 
 /// The image's merged view, read from its layer directories without mounting them.
 pub struct ImageView {

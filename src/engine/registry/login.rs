@@ -2,7 +2,7 @@
 //! token service its challenge names) before storing them, as `docker login` does.
 
 use super::{Credential, RegistryError, RegistrySettings, crypto, plain_http};
-use crate::engine::image::Reference;
+use crate::model::Reference;
 
 /// The registry a `login`/`logout` argument names (`docker.io` when none is given).
 pub fn registry_name(arg: Option<&str>) -> Result<String, RegistryError> {

@@ -15,8 +15,9 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 
-use crate::engine::image::{ImageError, Reference};
+use crate::engine::image::ImageError;
 use crate::engine::store::StoreError;
+use crate::model::Reference;
 pub use auth::{AuthError, Credential, CredentialStore};
 
 /// How registries are reached.

@@ -8,11 +8,12 @@ use futures::{StreamExt, TryStreamExt};
 use oci_client::manifest::OciDescriptor;
 
 use super::{RegistryError, RegistrySettings, client, map_error, oci_reference, registry_auth};
-use crate::backend::types::{PullProgress, PullStatus};
 use crate::engine::image::archive::commit;
-use crate::engine::image::{ImageStore, Reference, store::parse_config};
+use crate::engine::image::{ImageStore, store::parse_config};
 use crate::engine::layer::chain_ids;
 use crate::engine::store::{BlobStore, Digest};
+use crate::model::Reference;
+use crate::model::{PullProgress, PullStatus};
 use crate::util::chan_io::ChannelReader;
 
 /// Reports progress; called from the pulling task.

@@ -7,9 +7,10 @@ use oci_client::RegistryOperation;
 use reqwest::header::HeaderValue;
 
 use super::{RegistryError, RegistrySettings, client, map_error, oci_reference, registry_auth};
+use crate::engine::image::ImageStore;
 use crate::engine::image::archive::media;
-use crate::engine::image::{ImageStore, Reference};
 use crate::engine::store::{BlobStore, Digest, write_atomic};
+use crate::model::Reference;
 
 /// What a push reports as it goes: `(short id, what happened)`.
 pub type PushProgress<'a> = &'a (dyn Fn(&str, &str) + Send + Sync);

@@ -13,11 +13,11 @@ use super::keymap::{Command, Keymap};
 use super::layout;
 use super::panes::{ListPane, PaneKind, Row};
 use super::theme::Theme;
-use crate::backend::{
+use crate::config::UiConfig;
+use crate::model::{
     ContainerState, ContainerSummary, Event, ImageSummary, LogOptions, NetworkSummary, ObjectKind,
     VolumeSummary,
 };
-use crate::config::UiConfig;
 use crate::util::time::Clock;
 
 /// Ticks a status message stays on screen.
@@ -293,8 +293,8 @@ impl App {
             Action::Pulled(reference, item) => {
                 self.dirty = true;
                 let finished = match &item {
-                    Ok(crate::backend::PullProgress {
-                        status: crate::backend::PullStatus::Done { .. },
+                    Ok(crate::model::PullProgress {
+                        status: crate::model::PullStatus::Done { .. },
                         ..
                     }) => Some(Ok(())),
                     Err(e) => Some(Err(e.clone())),

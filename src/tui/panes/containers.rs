@@ -3,7 +3,7 @@
 use ratatui::style::Style;
 
 use super::{Column, Row, SortKey};
-use crate::backend::{ContainerState, ContainerSummary};
+use crate::model::{ContainerState, ContainerSummary};
 use crate::tui::theme::Theme;
 use crate::util::time::ago;
 

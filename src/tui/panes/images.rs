@@ -3,7 +3,7 @@
 use ratatui::style::Style;
 
 use super::{Column, Row, SortKey};
-use crate::backend::ImageSummary;
+use crate::model::ImageSummary;
 use crate::tui::theme::Theme;
 use crate::util::time::ago;
 use crate::util::units::human_size;

@@ -3,7 +3,7 @@
 use ratatui::style::Style;
 
 use super::{Column, Row, SortKey};
-use crate::backend::NetworkSummary;
+use crate::model::NetworkSummary;
 use crate::tui::theme::Theme;
 
 impl Row for NetworkSummary {

@@ -6,7 +6,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Sparkline, Table, Wrap};
 
-use crate::backend::{LogStream, StatsSample};
+use crate::model::{LogStream, StatsSample};
 use crate::tui::app::{App, Focus};
 use crate::tui::detail::Tab;
 use crate::tui::theme::Theme;

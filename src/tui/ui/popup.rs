@@ -6,7 +6,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Padding, Paragraph, Wrap};
 
-use crate::backend::PullStatus;
+use crate::model::PullStatus;
 use crate::tui::app::App;
 use crate::tui::dialog::{Confirm, PullState};
 use crate::tui::form::Form;

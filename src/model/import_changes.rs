@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::error::{BackendError, Result};
+use super::Invalid;
+
+type Result<T> = std::result::Result<T, Invalid>;
 
 /// What the changes set in an image config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,7 +38,7 @@ fn command(args: &str, change: &str) -> Result<Vec<String>> {
     let args = args.trim();
     if args.starts_with('[') {
         serde_json::from_str::<Vec<String>>(args).map_err(|e| {
-            BackendError::invalid(format!(
+            Invalid::new(format!(
                 "{change:?}: the exec form must be a JSON array of strings ({e})"
             ))
         })
@@ -51,17 +53,13 @@ fn pairs(args: &str, change: &str) -> Result<Vec<(String, String)>> {
     if !args.contains('=') {
         return match args.split_once(char::is_whitespace) {
             Some((k, v)) => Ok(vec![(k.to_string(), v.trim().to_string())]),
-            None => Err(BackendError::invalid(format!(
-                "{change:?}: write KEY=value"
-            ))),
+            None => Err(Invalid::new(format!("{change:?}: write KEY=value"))),
         };
     }
     args.split_whitespace()
         .map(|p| match p.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.trim_matches('"').to_string())),
-            _ => Err(BackendError::invalid(format!(
-                "{change:?}: write KEY=value"
-            ))),
+            _ => Err(Invalid::new(format!("{change:?}: write KEY=value"))),
         })
         .collect()
 }
@@ -109,7 +107,7 @@ pub fn parse(changes: &[String]) -> Result<ImageChanges> {
             .split_once(char::is_whitespace)
             .unwrap_or((change.trim(), ""));
         if args.trim().is_empty() {
-            return Err(BackendError::invalid(format!(
+            return Err(Invalid::new(format!(
                 "{change:?}: {instruction} needs an argument"
             )));
         }
@@ -137,7 +135,7 @@ pub fn parse(changes: &[String]) -> Result<ImageChanges> {
                 for port in args.split_whitespace() {
                     let (num, proto) = port.split_once('/').unwrap_or((port, "tcp"));
                     if num.parse::<u16>().is_err() || !matches!(proto, "tcp" | "udp" | "sctp") {
-                        return Err(BackendError::invalid(format!(
+                        return Err(Invalid::new(format!(
                             "{change:?}: {port} is not a port; write e.g. 80 or 53/udp"
                         )));
                     }
@@ -145,7 +143,7 @@ pub fn parse(changes: &[String]) -> Result<ImageChanges> {
                 }
             }
             other => {
-                return Err(BackendError::invalid(format!(
+                return Err(Invalid::new(format!(
                     "{change:?}: {other} cannot be changed on import; accepted: {ACCEPTED}"
                 )));
             }

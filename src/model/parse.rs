@@ -2,11 +2,12 @@
 //! `--cpus`, `--restart`, `--since`. Shared by the CLI and the TUI's run dialog; each error
 //! names the value and the accepted form.
 
-use super::error::{BackendError, Result};
-use super::types::{Mount, MountKind, PortMapping, Protocol, RestartPolicy};
+use super::{Invalid, Mount, MountKind, PortMapping, Protocol, RestartPolicy};
 
-fn bad(what: &str, value: &str, form: &str) -> BackendError {
-    BackendError::invalid(format!("invalid {what} {value:?}: {form}"))
+type Result<T> = std::result::Result<T, Invalid>;
+
+fn bad(what: &str, value: &str, form: &str) -> Invalid {
+    Invalid::new(format!("invalid {what} {value:?}: {form}"))
 }
 
 const PORT_FORM: &str = "write [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp|sctp] or CONTAINER_PORT[/PROTO], e.g. 8080:80 or 127.0.0.1:53:53/udp";
@@ -284,34 +285,6 @@ pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// Parses a signal name or number as `docker kill -s` accepts it.
-pub fn signal_number(signal: &str) -> Result<i64> {
-    if let Ok(n) = signal.parse::<i64>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let name = signal.trim_start_matches("SIG").to_ascii_uppercase();
-    let n = match name.as_str() {
-        "HUP" => 1,
-        "INT" => 2,
-        "QUIT" => 3,
-        "KILL" => 9,
-        "USR1" => 10,
-        "USR2" => 12,
-        "TERM" => 15,
-        "STOP" => 19,
-        "CONT" => 18,
-        "WINCH" => 28,
-        _ => {
-            return Err(BackendError::invalid(format!(
-                "invalid signal {signal:?}: give a name such as KILL, TERM, HUP or a number from 1 to 64"
-            )));
-        }
-    };
-    Ok(n)
 }
 
 #[cfg(test)]

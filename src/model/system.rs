@@ -1,0 +1,134 @@
+//! The backend and its host: facts, disk use, what a prune removed.
+
+use serde::Serialize;
+
+use super::{ContainerState, ContainerSummary, ImageSummary, VolumeSummary};
+
+/// Facts about the backend and its host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemInfo {
+    /// Which backend answers: `engine`, `docker`, `demo`.
+    pub backend: String,
+    /// The endpoint in use (a URL, the engine root, or `demo`).
+    pub endpoint: String,
+    /// Server version.
+    pub server_version: String,
+    /// API version in use, when there is an API.
+    pub api_version: Option<String>,
+    /// Host operating system.
+    pub operating_system: String,
+    /// Host kernel version.
+    pub kernel_version: String,
+    /// Storage driver.
+    pub storage_driver: String,
+    /// cgroup version (`1`, `2`, or `hybrid`).
+    pub cgroup_version: String,
+    /// Data root.
+    pub root_dir: String,
+    /// Number of CPUs.
+    pub ncpu: u32,
+    /// Host memory in bytes.
+    pub mem_total: u64,
+    /// Containers in total.
+    pub containers: usize,
+    /// Running containers.
+    pub containers_running: usize,
+    /// Paused containers.
+    pub containers_paused: usize,
+    /// Stopped containers.
+    pub containers_stopped: usize,
+    /// Images.
+    pub images: usize,
+}
+
+/// What a prune removed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct PruneReport {
+    /// Ids or names of what was removed.
+    pub deleted: Vec<String>,
+    /// Bytes freed.
+    pub space_reclaimed: u64,
+}
+
+/// One row of `system df`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UsageRow {
+    /// How many there are.
+    pub total: usize,
+    /// How many are in use.
+    pub active: usize,
+    /// Bytes on disk.
+    pub size: u64,
+    /// Bytes that removing the unused ones would free.
+    pub reclaimable: u64,
+}
+
+/// Disk use by kind, as `system df` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DiskUsage {
+    /// Images (layers shared between images counted once).
+    pub images: UsageRow,
+    /// Containers' own files.
+    pub containers: UsageRow,
+    /// Named volumes.
+    pub volumes: UsageRow,
+    /// Layers stored, when the backend knows them.
+    pub layers: Option<usize>,
+    /// Layers used by more than one image, and their bytes.
+    pub shared_layers: Option<(usize, u64)>,
+}
+
+/// Whether a container's image field (a name, `name:tag` or an id) names `img`.
+fn uses_image(image: &str, img: &ImageSummary) -> bool {
+    let bare = image.trim_start_matches("sha256:");
+    if bare.len() >= 12 && img.id.trim_start_matches("sha256:").starts_with(bare) {
+        return true;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let tagged = if last.contains(':') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    };
+    img.repo_tags.contains(&tagged)
+}
+
+/// `system df` figures from the lists, for backends that have no cheaper source.
+pub fn usage_of(
+    images: &[ImageSummary],
+    containers: &[ContainerSummary],
+    volumes: &[VolumeSummary],
+) -> DiskUsage {
+    let mut usage = DiskUsage::default();
+    for img in images {
+        let used = containers.iter().any(|c| uses_image(&c.image, img));
+        usage.images.total += 1;
+        usage.images.size += img.size;
+        if used {
+            usage.images.active += 1;
+        } else {
+            usage.images.reclaimable += img.size;
+        }
+    }
+    for c in containers {
+        let size = c.size_rw.unwrap_or(0);
+        usage.containers.total += 1;
+        usage.containers.size += size;
+        if c.state == ContainerState::Running {
+            usage.containers.active += 1;
+        } else {
+            usage.containers.reclaimable += size;
+        }
+    }
+    for v in volumes {
+        let size = v.size.unwrap_or(0);
+        usage.volumes.total += 1;
+        usage.volumes.size += size;
+        if v.used_by.is_empty() {
+            usage.volumes.reclaimable += size;
+        } else {
+            usage.volumes.active += 1;
+        }
+    }
+    usage
+}
