@@ -14,7 +14,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::backend::{AnyBackend, Backend, Session};
+use crate::backend::{AnyBackend, Session};
+
+use crate::backend::prelude::*;
 
 use crate::model::{ExecSpec, LogStream, SessionId};
 

@@ -11,12 +11,12 @@ use dockhand::engine::image::ImageStore;
 use dockhand::engine::image::archive::load;
 use dockhand::engine::layer::{Driver, Snapshotter};
 use dockhand::engine::registry::{
-    Credential, CredentialStore, RegistryError, RegistrySettings, login::login, pull::pull,
-    push::push,
+    Credential, CredentialStore, RegistryError, RegistrySettings, pull::pull, push::push,
 };
 use dockhand::engine::store::Root;
 use dockhand::model::Reference;
 use dockhand::model::{PullProgress, PullStatus};
+use dockhand::util::registry_login::{LoginError, login};
 
 struct Env {
     dir: tempfile::TempDir,
@@ -229,10 +229,10 @@ async fn a_registry_behind_htpasswd_needs_login() {
         username: "tester".into(),
         password: "wrong".into(),
     };
-    let err = login(&registry.host, &wrong, &env.settings)
+    let err = login(&registry.host, &wrong, true, &env.settings.credentials)
         .await
         .unwrap_err();
-    assert!(matches!(err, RegistryError::Denied { .. }), "{err}");
+    assert!(matches!(err, LoginError::Denied(_)), "{err}");
     assert!(
         env.settings
             .credentials
@@ -246,7 +246,9 @@ async fn a_registry_behind_htpasswd_needs_login() {
         username: "tester".into(),
         password: "s3cret".into(),
     };
-    login(&registry.host, &right, &env.settings).await.unwrap();
+    login(&registry.host, &right, true, &env.settings.credentials)
+        .await
+        .unwrap();
     assert_eq!(
         env.settings.credentials.get(&registry.host).unwrap(),
         Some(right)

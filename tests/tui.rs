@@ -12,7 +12,8 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
 use dockhand::backend::fake::Clock;
-use dockhand::backend::{AnyBackend, Backend, FakeBackend, ResultStream};
+use dockhand::backend::prelude::*;
+use dockhand::backend::{AnyBackend, FakeBackend, ResultStream};
 use dockhand::config::Config;
 use dockhand::model::ContainerState;
 use dockhand::model::{Event, LogOptions};

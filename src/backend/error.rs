@@ -113,6 +113,18 @@ impl BackendError {
         }
     }
 
+    /// [`BackendError::Unsupported`] for what only the embedded engine does (`system check`,
+    /// `system boot`), asked of `backend`.
+    pub fn engine_only(operation: &str, backend: &str) -> Self {
+        BackendError::Unsupported {
+            operation: operation.to_string(),
+            backend: backend.to_string(),
+            hint: format!(
+                "{operation} works on the embedded engine's data root; run it without -H (and without --demo)"
+            ),
+        }
+    }
+
     /// Whether the endpoint itself is unreachable (as opposed to one request failing).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, BackendError::Unavailable { .. })

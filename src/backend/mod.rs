@@ -50,15 +50,69 @@ pub async fn collect_bytes(mut stream: ByteStream) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Everything the TUI and the CLI ask of a container backend.
-///
-/// References (`reference` arguments) accept a name, a full id or a unique id prefix.
-pub trait Backend: Send + Sync {
+/// `system df` figures from the lists of images, containers (measured) and volumes, for the
+/// backends that compute them that way (Docker's and the demo).
+pub async fn disk_usage_from_lists<B>(b: &B) -> Result<DiskUsage>
+where
+    B: ContainerBackend + ImageBackend + VolumeBackend,
+{
+    let images = b.list_images(true).await?;
+    let containers = b.list_containers_sized(true).await?;
+    let volumes = b.list_volumes().await?;
+    Ok(usage_of(&images, &containers, &volumes))
+}
+
+/// Everything the TUI and the CLI ask of a container backend: one trait per kind of object.
+/// Every backend implements all of them, each in a file of its own.
+pub trait Backend:
+    SystemBackend + ContainerBackend + SessionBackend + ImageBackend + VolumeBackend + NetworkBackend
+{
+}
+
+impl<T> Backend for T where
+    T: SystemBackend
+        + ContainerBackend
+        + SessionBackend
+        + ImageBackend
+        + VolumeBackend
+        + NetworkBackend
+{
+}
+
+/// The traits in one import, for callers that use several kinds: `use crate::backend::prelude::*`.
+pub mod prelude {
+    pub use super::{
+        Backend, ContainerBackend, ImageBackend, NetworkBackend, SessionBackend, SystemBackend,
+        VolumeBackend,
+    };
+}
+
+/// The endpoint itself: reachability, facts, disk use and the stream of changes.
+pub trait SystemBackend: Send + Sync {
     /// Checks that the endpoint answers.
     fn ping(&self) -> impl Future<Output = Result<()>> + Send;
     /// Facts about the backend and its host.
     fn info(&self) -> impl Future<Output = Result<SystemInfo>> + Send;
+    /// Disk use by images, containers and volumes.
+    fn disk_usage(&self) -> impl Future<Output = Result<DiskUsage>> + Send;
+    /// Changes as they happen, from now on.
+    fn events(&self) -> impl Future<Output = Result<ResultStream<Event>>> + Send;
+    /// Verifies the backend's own store (`system check`); with `repair`, removes what is
+    /// broken. Backends whose store is a daemon's answer `Unsupported`.
+    fn check(&self, repair: bool) -> impl Future<Output = Result<CheckReport>> + Send;
+    /// Starts what the restart policies ask for after a reboot (`system boot`). Backends
+    /// whose daemon does that itself answer `Unsupported`.
+    fn boot(&self) -> impl Future<Output = Result<BootReport>> + Send;
+    /// What this backend does differently.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+}
 
+/// Containers: listing, inspecting, the lifecycle, logs, stats, processes, files and prunes.
+///
+/// References (`reference` arguments) accept a name, a full id or a unique id prefix.
+pub trait ContainerBackend: Send + Sync {
     /// Containers; stopped ones too when `all`.
     fn list_containers(
         &self,
@@ -128,31 +182,6 @@ pub trait Backend: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<ResultStream<StatsSample>>> + Send;
-    /// Runs a process in a running container.
-    fn exec(&self, container: &str, spec: ExecSpec)
-    -> impl Future<Output = Result<Session>> + Send;
-    /// Attaches to a container's main process (its output from now on, and stdin when asked).
-    fn attach(&self, container: &str, stdin: bool) -> impl Future<Output = Result<Session>> + Send;
-    /// Attaches to a container that the caller starts next (`run -a`, `start -a`), so that
-    /// none of its output is missed. Backends that attach only to running containers answer
-    /// `Conflict` for a stopped one, and the caller starts it first.
-    fn attach_before_start(
-        &self,
-        container: &str,
-        stdin: bool,
-    ) -> impl Future<Output = Result<Session>> + Send {
-        self.attach(container, stdin)
-    }
-    /// Tells a TTY session its new size.
-    fn resize_session(
-        &self,
-        id: &SessionId,
-        cols: u16,
-        rows: u16,
-    ) -> impl Future<Output = Result<()>> + Send;
-    /// Exit code of a session's process; `None` while it runs.
-    fn session_exit_code(&self, id: &SessionId)
-    -> impl Future<Output = Result<Option<i64>>> + Send;
     /// Whether `path` exists in the container: `Some(true)` for a directory, `Some(false)` for
     /// anything else, `None` when missing.
     fn stat_path(
@@ -184,7 +213,39 @@ pub trait Backend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<FileChange>>> + Send;
     /// Removes every stopped container.
     fn prune_containers(&self) -> impl Future<Output = Result<PruneReport>> + Send;
+}
 
+/// Interactive sessions: exec and attach, their terminal size and exit status.
+pub trait SessionBackend: Send + Sync {
+    /// Runs a process in a running container.
+    fn exec(&self, container: &str, spec: ExecSpec)
+    -> impl Future<Output = Result<Session>> + Send;
+    /// Attaches to a container's main process (its output from now on, and stdin when asked).
+    fn attach(&self, container: &str, stdin: bool) -> impl Future<Output = Result<Session>> + Send;
+    /// Attaches to a container that the caller starts next (`run -a`, `start -a`), so that
+    /// none of its output is missed. Backends that attach only to running containers answer
+    /// `Conflict` for a stopped one, and the caller starts it first.
+    fn attach_before_start(
+        &self,
+        container: &str,
+        stdin: bool,
+    ) -> impl Future<Output = Result<Session>> + Send {
+        self.attach(container, stdin)
+    }
+    /// Tells a TTY session its new size.
+    fn resize_session(
+        &self,
+        id: &SessionId,
+        cols: u16,
+        rows: u16,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Exit code of a session's process; `None` while it runs.
+    fn session_exit_code(&self, id: &SessionId)
+    -> impl Future<Output = Result<Option<i64>>> + Send;
+}
+
+/// Images: listing, inspecting, pulls and pushes, archives, tags, removal and prunes.
+pub trait ImageBackend: Send + Sync {
     /// Images; intermediate ones too when `all`.
     fn list_images(&self, all: bool) -> impl Future<Output = Result<Vec<ImageSummary>>> + Send;
     /// One image in full.
@@ -228,7 +289,10 @@ pub trait Backend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Removes dangling images; every unused one when `all`.
     fn prune_images(&self, all: bool) -> impl Future<Output = Result<PruneReport>> + Send;
+}
 
+/// Named volumes.
+pub trait VolumeBackend: Send + Sync {
     /// Named volumes.
     fn list_volumes(&self) -> impl Future<Output = Result<Vec<VolumeSummary>>> + Send;
     /// One volume.
@@ -240,7 +304,10 @@ pub trait Backend: Send + Sync {
     fn remove_volume(&self, name: &str, force: bool) -> impl Future<Output = Result<()>> + Send;
     /// Removes every volume no container uses.
     fn prune_volumes(&self) -> impl Future<Output = Result<PruneReport>> + Send;
+}
 
+/// Networks and the containers attached to them.
+pub trait NetworkBackend: Send + Sync {
     /// Networks.
     fn list_networks(&self) -> impl Future<Output = Result<Vec<NetworkSummary>>> + Send;
     /// One network.
@@ -267,12 +334,6 @@ pub trait Backend: Send + Sync {
         container: &str,
         force: bool,
     ) -> impl Future<Output = Result<()>> + Send;
-
-    /// Disk use by images, containers and volumes.
-    fn disk_usage(&self) -> impl Future<Output = Result<DiskUsage>> + Send;
-
-    /// Changes as they happen, from now on.
-    fn events(&self) -> impl Future<Output = Result<ResultStream<Event>>> + Send;
 }
 
 /// The backend chosen at start-up.
@@ -296,16 +357,33 @@ impl AnyBackend {
         }
     }
 
+    /// `exec` without a terminal run by this very process, with its stdio, where the backend
+    /// can (the engine joins the container itself); `None` where it cannot, and the caller
+    /// goes through [`SessionBackend::exec`]. The outer result is the request's, the inner
+    /// one the command's status or 126/127 with what went wrong. Call it only while the
+    /// process is single-threaded (before a runtime starts).
+    pub fn exec_here(
+        &self,
+        container: &str,
+        spec: ExecSpec,
+    ) -> Option<Result<std::result::Result<i32, (i32, String)>>> {
+        match self {
+            AnyBackend::Engine(e) => Some(e.exec_here(container, spec)),
+            AnyBackend::Fake(_) | AnyBackend::Docker(_) => None,
+        }
+    }
+
     /// Whether the data shown is sample data.
     pub fn is_demo(&self) -> bool {
         matches!(self, AnyBackend::Fake(_))
     }
 }
 
-/// Forwards each method to the chosen implementation.
+/// Forwards each method of a trait to the chosen implementation.
 macro_rules! dispatch {
-    ($( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
-        impl Backend for AnyBackend {
+    ($trait:ident { $( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )* } $($extra:item)*) => {
+        impl $trait for AnyBackend {
+            $($extra)*
             $(
                 async fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
                     match self {
@@ -320,58 +398,94 @@ macro_rules! dispatch {
 }
 
 dispatch! {
-    fn ping(&self) -> ();
-    fn info(&self) -> SystemInfo;
-    fn list_containers(&self, all: bool) -> Vec<ContainerSummary>;
-    fn list_containers_sized(&self, all: bool) -> Vec<ContainerSummary>;
-    fn inspect_container(&self, reference: &str) -> ContainerDetails;
-    fn create_container(&self, spec: ContainerSpec) -> String;
-    fn start_container(&self, reference: &str) -> ();
-    fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> ();
-    fn kill_container(&self, reference: &str, signal: Option<&str>) -> ();
-    fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> ();
-    fn pause_container(&self, reference: &str) -> ();
-    fn unpause_container(&self, reference: &str) -> ();
-    fn remove_container(&self, reference: &str, options: RemoveOptions) -> ();
-    fn rename_container(&self, reference: &str, new_name: &str) -> ();
-    fn wait_container(&self, reference: &str) -> i64;
-    fn top_container(&self, reference: &str) -> TopOutput;
-    fn container_logs(&self, reference: &str, options: LogOptions) -> ResultStream<LogLine>;
-    fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
-    fn exec(&self, container: &str, spec: ExecSpec) -> Session;
-    fn attach(&self, container: &str, stdin: bool) -> Session;
-    fn attach_before_start(&self, container: &str, stdin: bool) -> Session;
-    fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> ();
-    fn session_exit_code(&self, id: &SessionId) -> Option<i64>;
-    fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
-    fn copy_from(&self, container: &str, path: &str) -> ByteStream;
-    fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();
-    fn export_container(&self, reference: &str) -> ByteStream;
-    fn container_changes(&self, reference: &str) -> Vec<FileChange>;
-    fn prune_containers(&self) -> PruneReport;
-    fn list_images(&self, all: bool) -> Vec<ImageSummary>;
-    fn inspect_image(&self, reference: &str) -> ImageDetails;
-    fn image_history(&self, reference: &str) -> Vec<HistoryEntry>;
-    fn pull_image(&self, reference: &str) -> ResultStream<PullProgress>;
-    fn push_image(&self, reference: &str) -> ResultStream<PushProgress>;
-    fn load_images(&self, archive: ByteStream) -> Vec<String>;
-    fn save_images(&self, references: &[String]) -> ByteStream;
-    fn import_image(&self, rootfs: ByteStream, reference: Option<&str>, changes: &[String]) -> String;
-    fn tag_image(&self, source: &str, target: &str) -> ();
-    fn remove_image(&self, reference: &str, force: bool) -> Vec<String>;
-    fn prune_images(&self, all: bool) -> PruneReport;
-    fn list_volumes(&self) -> Vec<VolumeSummary>;
-    fn inspect_volume(&self, name: &str) -> VolumeSummary;
-    fn create_volume(&self, spec: VolumeSpec) -> VolumeSummary;
-    fn remove_volume(&self, name: &str, force: bool) -> ();
-    fn prune_volumes(&self) -> PruneReport;
-    fn list_networks(&self) -> Vec<NetworkSummary>;
-    fn inspect_network(&self, reference: &str) -> NetworkSummary;
-    fn create_network(&self, spec: NetworkSpec) -> String;
-    fn remove_network(&self, reference: &str) -> ();
-    fn prune_networks(&self) -> PruneReport;
-    fn connect_network(&self, network: &str, container: &str) -> ();
-    fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
-    fn disk_usage(&self) -> DiskUsage;
-    fn events(&self) -> ResultStream<Event>;
+    SystemBackend {
+        fn ping(&self) -> ();
+        fn info(&self) -> SystemInfo;
+        fn disk_usage(&self) -> DiskUsage;
+        fn events(&self) -> ResultStream<Event>;
+        fn check(&self, repair: bool) -> CheckReport;
+        fn boot(&self) -> BootReport;
+    }
+    fn capabilities(&self) -> Capabilities {
+        match self {
+            AnyBackend::Fake(b) => b.capabilities(),
+            AnyBackend::Docker(b) => b.capabilities(),
+            AnyBackend::Engine(b) => b.capabilities(),
+        }
+    }
+}
+
+dispatch! {
+    ContainerBackend {
+        fn list_containers(&self, all: bool) -> Vec<ContainerSummary>;
+        fn list_containers_sized(&self, all: bool) -> Vec<ContainerSummary>;
+        fn inspect_container(&self, reference: &str) -> ContainerDetails;
+        fn create_container(&self, spec: ContainerSpec) -> String;
+        fn start_container(&self, reference: &str) -> ();
+        fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> ();
+        fn kill_container(&self, reference: &str, signal: Option<&str>) -> ();
+        fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> ();
+        fn pause_container(&self, reference: &str) -> ();
+        fn unpause_container(&self, reference: &str) -> ();
+        fn remove_container(&self, reference: &str, options: RemoveOptions) -> ();
+        fn rename_container(&self, reference: &str, new_name: &str) -> ();
+        fn wait_container(&self, reference: &str) -> i64;
+        fn top_container(&self, reference: &str) -> TopOutput;
+        fn container_logs(&self, reference: &str, options: LogOptions) -> ResultStream<LogLine>;
+        fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
+        fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
+        fn copy_from(&self, container: &str, path: &str) -> ByteStream;
+        fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();
+        fn export_container(&self, reference: &str) -> ByteStream;
+        fn container_changes(&self, reference: &str) -> Vec<FileChange>;
+        fn prune_containers(&self) -> PruneReport;
+    }
+}
+
+dispatch! {
+    SessionBackend {
+        fn exec(&self, container: &str, spec: ExecSpec) -> Session;
+        fn attach(&self, container: &str, stdin: bool) -> Session;
+        fn attach_before_start(&self, container: &str, stdin: bool) -> Session;
+        fn resize_session(&self, id: &SessionId, cols: u16, rows: u16) -> ();
+        fn session_exit_code(&self, id: &SessionId) -> Option<i64>;
+    }
+}
+
+dispatch! {
+    ImageBackend {
+        fn list_images(&self, all: bool) -> Vec<ImageSummary>;
+        fn inspect_image(&self, reference: &str) -> ImageDetails;
+        fn image_history(&self, reference: &str) -> Vec<HistoryEntry>;
+        fn pull_image(&self, reference: &str) -> ResultStream<PullProgress>;
+        fn push_image(&self, reference: &str) -> ResultStream<PushProgress>;
+        fn load_images(&self, archive: ByteStream) -> Vec<String>;
+        fn save_images(&self, references: &[String]) -> ByteStream;
+        fn import_image(&self, rootfs: ByteStream, reference: Option<&str>, changes: &[String]) -> String;
+        fn tag_image(&self, source: &str, target: &str) -> ();
+        fn remove_image(&self, reference: &str, force: bool) -> Vec<String>;
+        fn prune_images(&self, all: bool) -> PruneReport;
+    }
+}
+
+dispatch! {
+    VolumeBackend {
+        fn list_volumes(&self) -> Vec<VolumeSummary>;
+        fn inspect_volume(&self, name: &str) -> VolumeSummary;
+        fn create_volume(&self, spec: VolumeSpec) -> VolumeSummary;
+        fn remove_volume(&self, name: &str, force: bool) -> ();
+        fn prune_volumes(&self) -> PruneReport;
+    }
+}
+
+dispatch! {
+    NetworkBackend {
+        fn list_networks(&self) -> Vec<NetworkSummary>;
+        fn inspect_network(&self, reference: &str) -> NetworkSummary;
+        fn create_network(&self, spec: NetworkSpec) -> String;
+        fn remove_network(&self, reference: &str) -> ();
+        fn prune_networks(&self) -> PruneReport;
+        fn connect_network(&self, network: &str, container: &str) -> ();
+        fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
+    }
 }

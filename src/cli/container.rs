@@ -10,7 +10,8 @@ use clap::Args;
 use futures::StreamExt;
 
 use super::output::{Table, ellipsis};
-use crate::backend::{AnyBackend, Backend, BackendError};
+use crate::backend::prelude::*;
+use crate::backend::{AnyBackend, BackendError};
 use crate::model::{
     ContainerSpec, ContainerState, ContainerSummary, LogOptions, LogStream, ObjectKind,
     RemoveOptions, StatsSample, parse,
@@ -386,8 +387,8 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
     let mut s = spec(o)?;
     // The engine's monitor removes a `--rm` container itself as its run ends, before it lets
     // attached clients go; on Docker the CLI removes it once it has waited, unless detached.
-    let engine = matches!(b, AnyBackend::Engine(_));
-    s.auto_remove = o.rm && (args.detach || engine);
+    let caps = b.capabilities();
+    s.auto_remove = o.rm && (args.detach || caps.removes_ended_runs);
     s.ephemeral = o.rm;
     s.stdin_once = o.interactive && !args.detach;
     let id = create(b, s).await?;
@@ -413,7 +414,7 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
     };
     // The engine's attach socket ends the output the moment the exit is on record, so a
     // foreground run attaches there even without -i/-t (as docker's CLI does).
-    let attach = o.interactive || o.tty || matches!(b, AnyBackend::Engine(_));
+    let attach = o.interactive || o.tty || caps.attach_ends_at_exit;
     let code = if attach {
         match crate::session::attach_and_start(b, &id, o.interactive, o.tty).await {
             Ok(code) => code,
@@ -440,7 +441,7 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
         };
         // Normally gone already on the engine; still there if its monitor died.
         match b.remove_container(&id, options).await {
-            Err(BackendError::NotFound { .. }) if engine => {}
+            Err(BackendError::NotFound { .. }) if caps.removes_ended_runs => {}
             other => other?,
         }
     }

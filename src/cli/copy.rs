@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 
-use crate::backend::{AnyBackend, Backend, collect_bytes};
+use crate::backend::{AnyBackend, collect_bytes};
+
+use crate::backend::prelude::*;
 
 /// `CONTAINER:PATH` → (container, path); a host path → None.
 fn container_path(arg: &str) -> Option<(&str, &str)> {

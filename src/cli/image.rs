@@ -10,7 +10,8 @@ use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::output::{Table, confirm, ellipsis};
-use crate::backend::{AnyBackend, Backend, ByteStream};
+use crate::backend::prelude::*;
+use crate::backend::{AnyBackend, ByteStream};
 use crate::model::PullStatus;
 use crate::util::time::{ago, unix_now};
 use crate::util::units::human_size;

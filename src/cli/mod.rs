@@ -16,9 +16,8 @@ use clap_complete::Shell;
 
 use crate::backend::docker::{TlsArgs, endpoint};
 use crate::backend::engine::EngineOptions;
-use crate::backend::{
-    AnyBackend, Backend, BackendError, DockerBackend, EngineBackend, FakeBackend,
-};
+use crate::backend::prelude::*;
+use crate::backend::{AnyBackend, BackendError, DockerBackend, EngineBackend, FakeBackend};
 use crate::config::{self, Config};
 use crate::model::{ExecSpec, RemoveOptions};
 
@@ -600,10 +599,11 @@ pub fn starts_engine_process(args: &[String], host_in_env: bool) -> bool {
     false
 }
 
-/// `exec` without `-t` on the engine, run from this process before any thread exists (see
-/// [`EngineBackend::exec_here`]); `None` when the command is something else.
+/// `exec` without `-t`, run from this process before any thread exists where the backend
+/// can (see [`AnyBackend::exec_here`]); `None` when the command is something else or the
+/// backend cannot.
 pub fn exec_here(backend: &AnyBackend, command: &Commands) -> Option<anyhow::Result<i32>> {
-    let (AnyBackend::Engine(engine), Commands::Exec(a)) = (backend, command) else {
+    let Commands::Exec(a) = command else {
         return None;
     };
     // Forking is only safe with one thread; should one ever exist here, the helper does it.
@@ -611,15 +611,19 @@ pub fn exec_here(backend: &AnyBackend, command: &Commands) -> Option<anyhow::Res
     if a.tty || threads != 1 {
         return None;
     }
-    Some((|| {
-        Ok(match engine.exec_here(&a.container, exec_spec(a)?)? {
-            Ok(code) => code,
-            Err((code, message)) => {
-                eprintln!("dockhand: {message}");
-                code
-            }
-        })
-    })())
+    let spec = match exec_spec(a) {
+        Ok(spec) => spec,
+        Err(e) => return Some(Err(e)),
+    };
+    let done = backend.exec_here(&a.container, spec)?;
+    Some(match done {
+        Ok(Ok(code)) => Ok(code),
+        Ok(Err((code, message))) => {
+            eprintln!("dockhand: {message}");
+            Ok(code)
+        }
+        Err(e) => Err(e.into()),
+    })
 }
 
 /// Why no backend could be opened.

@@ -6,10 +6,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 
-use crate::backend::{AnyBackend, Backend};
+use crate::backend::AnyBackend;
+
+use crate::backend::prelude::*;
 use crate::config::Config;
-use crate::engine::registry::login::{login as check_and_store, registry_name};
-use crate::engine::registry::{Credential, CredentialStore, RegistrySettings};
+use crate::util::credentials::{Credential, CredentialStore};
+use crate::util::registry_login::{login as check_and_store, plain_http, registry_name};
 
 /// `push`: progress lines as docker prints them, then the digest line.
 pub async fn push(b: &AnyBackend, image: &str) -> Result<()> {
@@ -25,14 +27,6 @@ pub async fn push(b: &AnyBackend, image: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn settings(config: &Config) -> RegistrySettings {
-    RegistrySettings {
-        insecure: config.engine.insecure_registries.clone(),
-        credentials: CredentialStore::default(),
-        parallel: 3,
-    }
 }
 
 /// Reads one line from the terminal, without echo when `secret`.
@@ -95,11 +89,12 @@ pub async fn login(
     if username.is_empty() || password.is_empty() {
         bail!("a user name and a password are both needed");
     }
-    let s = settings(config);
-    check_and_store(&registry, &Credential { username, password }, &s).await?;
+    let store = CredentialStore::default();
+    let plain = plain_http(&registry, &config.engine.insecure_registries);
+    check_and_store(&registry, &Credential { username, password }, plain, &store).await?;
     println!(
         "Login Succeeded ({registry}; saved in {})",
-        s.credentials.own.display()
+        store.own.display()
     );
     Ok(())
 }

@@ -5,7 +5,8 @@ use anyhow::{Result, bail};
 use futures::StreamExt;
 
 use super::output::{Table, print_json};
-use crate::backend::{AnyBackend, Backend, BackendError};
+use crate::backend::prelude::*;
+use crate::backend::{AnyBackend, BackendError};
 use crate::util::time::rfc3339;
 use crate::util::units::{bytes_size, human_size};
 
@@ -145,20 +146,10 @@ pub async fn df(b: &AnyBackend) -> Result<()> {
 
 /// `system check [--repair]`: the embedded engine's data root only.
 pub async fn check(b: &AnyBackend, repair: bool) -> Result<i32> {
-    let AnyBackend::Engine(engine) = b else {
-        bail!(
-            "system check verifies the embedded engine's data root; run it without -H (and without --demo)"
-        );
-    };
-    let root = crate::engine::store::Root::open(engine.root())?;
-    let report =
-        tokio::task::spawn_blocking(move || crate::engine::check::check(&root, repair)).await??;
+    let report = b.check(repair).await?;
     println!(
         "Checked {} blobs, {} layers and {} images in {}",
-        report.blobs,
-        report.layers,
-        report.images,
-        engine.root().display()
+        report.blobs, report.layers, report.images, report.root
     );
     for p in &report.problems {
         let mark = if p.repaired { "repaired" } else { "problem" };
@@ -185,13 +176,7 @@ pub async fn check(b: &AnyBackend, repair: bool) -> Result<i32> {
 
 /// `system boot`: the embedded engine only.
 pub async fn boot(b: &AnyBackend) -> Result<i32> {
-    let AnyBackend::Engine(engine) = b else {
-        bail!(
-            "system boot starts the embedded engine's containers; run it without -H (and without --demo)"
-        );
-    };
-    let runtime = engine.runtime().clone();
-    let report = tokio::task::spawn_blocking(move || runtime.boot()).await??;
+    let report = b.boot().await?;
     for name in &report.started {
         println!("{name}");
     }

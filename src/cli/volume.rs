@@ -7,7 +7,8 @@ use clap::Subcommand;
 
 use super::container::each;
 use super::output::{Table, confirm, print_json};
-use crate::backend::{AnyBackend, Backend};
+use crate::backend::AnyBackend;
+use crate::backend::prelude::*;
 use crate::model::{NetworkSpec, VolumeSpec};
 use crate::util::units::human_size;
 

@@ -258,16 +258,7 @@ impl Reference {
 
     /// Whether the registry is on this machine, reached over plain HTTP as Docker does.
     pub fn is_loopback_registry(&self) -> bool {
-        let host = self
-            .domain
-            .rsplit_once(':')
-            .filter(|(h, _)| !h.ends_with(']') || h.starts_with('['))
-            .map_or(self.domain.as_str(), |(h, _)| h);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
+        crate::util::registry_login::is_loopback(&self.domain)
     }
 }
 

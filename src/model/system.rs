@@ -132,3 +132,60 @@ pub fn usage_of(
     }
     usage
 }
+
+/// What a backend does differently, for the front ends to act on instead of asking which
+/// backend it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// A `--rm` container is removed by the backend itself as its run ends (the engine's
+    /// monitor does it before it lets attached clients go); otherwise whoever waits for a
+    /// foreground `run --rm` removes it.
+    pub removes_ended_runs: bool,
+    /// An attach session ends the moment the container's exit is on record, so a foreground
+    /// `run` attaches for its output even without `-i`/`-t` and learns of the exit at once.
+    pub attach_ends_at_exit: bool,
+}
+
+/// What `system check` found in a data root.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    /// The data root checked.
+    pub root: String,
+    /// Blobs re-hashed.
+    pub blobs: usize,
+    /// Layers checked.
+    pub layers: usize,
+    /// Image records checked.
+    pub images: usize,
+    /// What is broken, and whether `--repair` dealt with it.
+    pub problems: Vec<CheckProblem>,
+    /// Blobs no image needs, and their bytes (kept to resume pulls).
+    pub unused_blobs: (usize, u64),
+    /// Layers no image needs.
+    pub unused_layers: usize,
+}
+
+impl CheckReport {
+    /// Whether a problem is left that `--repair` did not deal with.
+    pub fn has_open_problems(&self) -> bool {
+        self.problems.iter().any(|p| !p.repaired)
+    }
+}
+
+/// One problem `system check` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckProblem {
+    /// What is wrong, and where.
+    pub what: String,
+    /// Removed or rebuilt by `--repair`.
+    pub repaired: bool,
+}
+
+/// What `system boot` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BootReport {
+    /// Names of the containers started.
+    pub started: Vec<String>,
+    /// Names of those that failed to start, and why.
+    pub failed: Vec<(String, String)>,
+}

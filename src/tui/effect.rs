@@ -10,7 +10,8 @@ use tokio::task::JoinHandle;
 
 use super::action::{Action, Failure, Lists, Loaded, Outcome};
 use super::panes::PaneKind;
-use crate::backend::{AnyBackend, Backend, BackendError};
+use crate::backend::prelude::*;
+use crate::backend::{AnyBackend, BackendError};
 use crate::model::{
     ContainerSpec, LogOptions, NetworkSpec, ObjectKind, PullStatus, RemoveOptions, VolumeSpec,
 };

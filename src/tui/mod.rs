@@ -126,7 +126,7 @@ async fn handover(
 }
 
 async fn session_on_terminal(backend: &AnyBackend, h: &Handover) -> anyhow::Result<String> {
-    use crate::backend::Backend;
+    use crate::backend::prelude::*;
     use crate::model::ExecSpec;
     if h.attach {
         let tty = backend.inspect_container(&h.id).await?.tty;

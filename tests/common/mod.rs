@@ -10,7 +10,8 @@ pub mod registry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use dockhand::backend::{AnyBackend, Backend, ByteStream};
+use dockhand::backend::prelude::*;
+use dockhand::backend::{AnyBackend, ByteStream};
 use dockhand::model::RemoveOptions;
 use futures::StreamExt;
 

@@ -1,355 +1,384 @@
-//! Containers on the embedded engine behind the seam: `ContainerSpec` → the engine's create
-//! request (refusing what this build's engine cannot do, by name), records → the domain
-//! types and Docker-shaped inspect JSON, logs from the json-file log, and `top`.
+//! Containers on the embedded engine: the runtime's operations on blocking threads, logs
+//! followed from the json-file log, stats from the cgroup, cp through the root filesystem.
 
-use std::collections::BTreeMap;
+use super::*;
+use crate::backend::prelude::*;
 
-use serde_json::{Value, json};
-
-use crate::backend::error::BackendError;
-use crate::engine::container::lifecycle::CreateRequest;
-use crate::engine::container::record::Status;
-use crate::engine::container::{ContainerError, Snapshot, logs};
-use crate::model::*;
-use crate::util::time::{parse_rfc3339_nanos, rfc3339, rfc3339_nanos};
-
-/// Maps an engine container error.
-pub fn container_error(e: ContainerError) -> BackendError {
-    match e {
-        ContainerError::NotFound(r) => BackendError::not_found(ObjectKind::Container, r),
-        ContainerError::Ambiguous {
-            reference,
-            candidates,
-        } => BackendError::Ambiguous {
-            kind: ObjectKind::Container,
-            reference,
-            candidates: candidates.join(", "),
-        },
-        ContainerError::Conflict(m) => BackendError::conflict(m),
-        ContainerError::Refused(r) => r.into(),
-        ContainerError::Invalid(m) => BackendError::invalid(m),
-        ContainerError::Image(i) => super::image_error(i),
-        ContainerError::CannotRun { code, message } => BackendError::CannotRun { code, message },
-        other => BackendError::Internal {
-            message: other.to_string(),
-            source: Some(Box::new(other)),
-        },
+impl ContainerBackend for EngineBackend {
+    async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        self.blocking(move |me| {
+            let mut out: Vec<ContainerSummary> = me
+                .runtime()
+                .list()?
+                .iter()
+                .map(convert_containers::summary)
+                .filter(|c| {
+                    all || matches!(
+                        c.state,
+                        ContainerState::Running
+                            | ContainerState::Paused
+                            | ContainerState::Restarting
+                    )
+                })
+                .collect();
+            out.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
+            Ok(out)
+        })
+        .await
     }
-}
 
-/// Docker's request → the engine's, refusing what this build's engine does not offer.
-pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
-    if let Some(n) = &spec.name {
-        if !crate::model::parse::valid_name(n) {
+    async fn list_containers_sized(&self, all: bool) -> Result<Vec<ContainerSummary>> {
+        let mut list = self.list_containers(all).await?;
+        self.blocking(move |me| {
+            for c in &mut list {
+                // A container removed since the listing keeps no sizes.
+                if let Ok((own, all)) = me.runtime().sizes(&c.id) {
+                    c.size_rw = Some(own);
+                    c.size_root_fs = Some(all);
+                }
+            }
+            Ok(list)
+        })
+        .await
+    }
+
+    async fn inspect_container(&self, reference: &str) -> Result<ContainerDetails> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            let snap = me.runtime().get(&id)?;
+            Ok(convert_containers::details(&snap, me.root()))
+        })
+        .await
+    }
+
+    async fn create_container(&self, spec: ContainerSpec) -> Result<String> {
+        let request = convert_containers::request(spec)?;
+        self.blocking(move |me| Ok(me.runtime().create(request)?))
+            .await
+    }
+
+    async fn start_container(&self, reference: &str) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            let attached = me
+                .inner
+                .attach_pending
+                .lock()
+                .expect("attach lock")
+                .remove(&id);
+            Ok(me.runtime().start_with(&id, attached)?)
+        })
+        .await
+    }
+
+    async fn stop_container(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().stop(&id, timeout)?)
+        })
+        .await
+    }
+
+    async fn kill_container(&self, reference: &str, signal: Option<&str>) -> Result<()> {
+        let signal = signal
+            .map(Signal::parse)
+            .transpose()?
+            .unwrap_or(Signal::KILL);
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().kill(&id, signal)?)
+        })
+        .await
+    }
+
+    async fn restart_container(&self, reference: &str, timeout: Option<Duration>) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            let rt = me.runtime();
+            rt.stop(&id, timeout)?;
+            Ok(rt.start(&id)?)
+        })
+        .await
+    }
+
+    async fn pause_container(&self, reference: &str) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().pause(&id)?)
+        })
+        .await
+    }
+
+    async fn unpause_container(&self, reference: &str) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().unpause(&id)?)
+        })
+        .await
+    }
+
+    async fn remove_container(&self, reference: &str, options: RemoveOptions) -> Result<()> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().remove(&id, options.force)?)
+        })
+        .await
+    }
+
+    async fn rename_container(&self, reference: &str, new_name: &str) -> Result<()> {
+        if !crate::model::parse::valid_name(new_name) {
             return Err(BackendError::invalid(format!(
-                "invalid container name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                "invalid container name {new_name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )));
         }
+        let (reference, new_name) = (reference.to_string(), new_name.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().rename(&id, &new_name)?)
+        })
+        .await
     }
-    let network = match spec.network.as_deref() {
-        None | Some("none") => "none",
-        Some("host") => "host",
-        Some(other) => {
-            return Err(BackendError::invalid(format!(
-                "network {other:?}: the embedded engine of this build runs containers with --network none (loopback only) or --network host"
-            )));
+
+    async fn wait_container(&self, reference: &str) -> Result<i64> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().wait(&id)?)
+        })
+        .await
+    }
+
+    async fn top_container(&self, reference: &str) -> Result<TopOutput> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            let pids = me.runtime().pids(&id)?;
+            Ok(convert_containers::top(&pids))
+        })
+        .await
+    }
+
+    async fn container_logs(
+        &self,
+        reference: &str,
+        options: LogOptions,
+    ) -> Result<ResultStream<LogLine>> {
+        let reference = reference.to_string();
+        let (id, history, follower) = self
+            .blocking(move |me| {
+                let id = me.resolve_container(&reference)?;
+                let dir = me.runtime().store().dir(&id).join("logs");
+                let (history, follower) = crate::engine::container::logs::open(&dir);
+                let history = convert_containers::select_history(history, &options);
+                Ok((id, history, follower))
+            })
+            .await?;
+        let history = futures::stream::iter(history.into_iter().map(Ok));
+        if !options.follow {
+            return Ok(history.boxed());
         }
-    };
-    if !spec.ports.is_empty() && network == "none" {
-        return Err(BackendError::invalid(
-            "publishing ports needs a network; the embedded engine of this build offers --network host, where the container's ports are the host's",
-        ));
-    }
-    if let Some(m) = spec.mounts.iter().find(|m| m.kind == MountKind::Volume) {
-        return Err(BackendError::invalid(format!(
-            "volume {:?}: the embedded engine of this build mounts host paths (-v /host/path:{}) and tmpfs, not named volumes",
-            m.source, m.destination
-        )));
-    }
-    Ok(CreateRequest {
-        image: spec.image,
-        name: spec.name,
-        cmd: spec.cmd,
-        entrypoint: spec.entrypoint,
-        env: spec.env,
-        working_dir: spec.working_dir,
-        user: spec.user,
-        hostname: spec.hostname,
-        labels: spec.labels,
-        tty: spec.tty,
-        open_stdin: spec.open_stdin,
-        stdin_once: spec.stdin_once,
-        auto_remove: spec.auto_remove,
-        ephemeral: spec.ephemeral || spec.auto_remove,
-        restart: spec.restart_policy.into(),
-        limits: spec.resources.into(),
-        mounts: spec.mounts.into_iter().map(Into::into).collect(),
-        network: network.into(),
-        privileged: spec.privileged,
-        cap_add: spec.cap_add,
-        cap_drop: spec.cap_drop,
-        read_only: spec.read_only,
-    })
-}
-
-fn secs(ns: Option<i128>) -> Option<i64> {
-    ns.map(|n| (n / 1_000_000_000) as i64)
-}
-
-fn quote(args: &[String]) -> String {
-    args.iter()
-        .map(|a| {
-            if a.contains(' ') {
-                format!("\"{a}\"")
-            } else {
-                a.clone()
+        let me = self.clone();
+        let start = (
+            follower,
+            false,
+            crate::engine::container::Backoff::default(),
+        );
+        let live = futures::stream::unfold(start, move |(mut follower, ending, mut backoff)| {
+            let me = me.clone();
+            let id = id.clone();
+            async move {
+                loop {
+                    let batch: Vec<LogLine> = follower
+                        .poll()
+                        .iter()
+                        .map(convert_containers::log_line)
+                        .collect();
+                    if !batch.is_empty() {
+                        let fresh = crate::engine::container::Backoff::default();
+                        return Some((
+                            futures::stream::iter(batch.into_iter().map(Ok)),
+                            (follower, ending, fresh),
+                        ));
+                    }
+                    if ending {
+                        return None;
+                    }
+                    tokio::time::sleep(backoff.next_delay()).await;
+                    let running = me
+                        .runtime()
+                        .get(&id)
+                        .is_ok_and(|s| s.state.status.is_active());
+                    if !running {
+                        // One more read for what the last moments wrote, then the end.
+                        let last: Vec<LogLine> = follower
+                            .poll()
+                            .iter()
+                            .map(convert_containers::log_line)
+                            .collect();
+                        return Some((
+                            futures::stream::iter(last.into_iter().map(Ok)),
+                            (follower, true, backoff),
+                        ));
+                    }
+                }
             }
         })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The list row of a container.
-pub fn summary(s: &Snapshot) -> ContainerSummary {
-    let c = &s.config;
-    ContainerSummary {
-        id: c.id.clone(),
-        name: c.name.clone(),
-        image: c.image.clone(),
-        command: quote(&c.args),
-        created: c.created,
-        state: s.state.status.model(),
-        started_at: secs(s.state.started_at),
-        finished_at: secs(s.state.finished_at),
-        exit_code: s.state.exit_code,
-        health: None,
-        ports: Vec::new(),
-        networks: vec![c.network.clone()],
-        labels: c.labels.clone(),
-        size_rw: None,
-        size_root_fs: None,
+        .flatten();
+        Ok(history.chain(live).boxed())
     }
-}
 
-fn time_or_zero(ns: Option<i128>) -> String {
-    ns.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), rfc3339_nanos)
-}
-
-/// A container in full, with Docker-shaped inspect JSON.
-pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
-    let c = &s.config;
-    let st = &s.state;
-    let summary = summary(s);
-    let state = st.status.model();
-    let policy = RestartPolicy::from(c.restart);
-    let mounts: Vec<Mount> = c.mounts.iter().cloned().map(Into::into).collect();
-    let dir = root.join("containers").join(&c.id);
-    let (policy_name, retries) = match policy {
-        RestartPolicy::OnFailure { max_retries } => ("on-failure", max_retries),
-        other => (
-            match other {
-                RestartPolicy::Always => "always",
-                RestartPolicy::UnlessStopped => "unless-stopped",
-                _ => "no",
-            },
-            0,
-        ),
-    };
-    let labels: BTreeMap<&String, &String> = c.labels.iter().collect();
-    let inspect = json!({
-        "Id": c.id,
-        "Created": rfc3339(c.created),
-        "Path": c.args.first(),
-        "Args": c.args.get(1..).unwrap_or_default(),
-        "State": {
-            "Status": state.as_str(),
-            "Running": st.status.model().is_alive(),
-            "Paused": st.status == Status::Paused,
-            "Restarting": st.status == Status::Restarting,
-            "OOMKilled": st.oom_killed,
-            "Dead": false,
-            "Pid": st.pid.unwrap_or(0),
-            "ExitCode": st.exit_code.unwrap_or(0),
-            "Error": st.error,
-            "StartedAt": time_or_zero(st.started_at),
-            "FinishedAt": time_or_zero(st.finished_at),
-        },
-        "Image": c.image_id,
-        "LogPath": dir.join("logs/container.log"),
-        "Name": format!("/{}", c.name),
-        "RestartCount": st.restart_count,
-        "Driver": "overlay",
-        "HostConfig": {
-            "AutoRemove": c.auto_remove,
-            "RestartPolicy": {"Name": policy_name, "MaximumRetryCount": retries},
-            "NetworkMode": c.network,
-            "Privileged": c.privileged,
-            "CapAdd": c.cap_add,
-            "CapDrop": c.cap_drop,
-            "ReadonlyRootfs": c.read_only,
-            "Memory": c.limits.memory.unwrap_or(0),
-            "NanoCpus": c.limits.nano_cpus.unwrap_or(0),
-            "CpuShares": c.limits.cpu_shares.unwrap_or(0),
-            "PidsLimit": c.limits.pids_limit,
-            "Binds": mounts.iter().filter(|m| m.kind == MountKind::Bind).map(|m| {
-                format!("{}:{}{}", m.source, m.destination, if m.read_only { ":ro" } else { "" })
-            }).collect::<Vec<_>>(),
-        },
-        "GraphDriver": {
-            "Name": "overlay",
-            "Data": {"UpperDir": dir.join("upper"), "WorkDir": dir.join("work"), "MergedDir": dir.join("rootfs")},
-        },
-        "Mounts": mounts.iter().map(|m| json!({
-            "Type": m.kind.to_string(), "Source": m.source, "Destination": m.destination, "RW": !m.read_only,
-        })).collect::<Vec<_>>(),
-        "Config": {
-            "Hostname": c.hostname,
-            "User": c.user,
-            "Tty": c.tty,
-            "OpenStdin": c.open_stdin,
-            "StdinOnce": c.stdin_once,
-            "AttachStdin": c.stdin_once,
-            "Env": c.env,
-            "Cmd": c.cmd,
-            "Entrypoint": if c.entrypoint.is_empty() { Value::Null } else { json!(c.entrypoint) },
-            "Image": c.image,
-            "WorkingDir": c.working_dir,
-            "Labels": labels,
-            "StopSignal": c.stop_signal,
-        },
-        "NetworkSettings": {"Networks": {c.network.clone(): {}}},
-    });
-    ContainerDetails {
-        summary,
-        env: c.env.clone(),
-        entrypoint: c.entrypoint.clone(),
-        cmd: c.cmd.clone(),
-        working_dir: c.working_dir.clone(),
-        user: c.user.clone(),
-        hostname: c.hostname.clone(),
-        restart_policy: policy,
-        restart_count: st.restart_count,
-        mounts,
-        endpoints: Vec::new(),
-        resources: c.limits.into(),
-        pid: st.pid.map(|p| p as u32),
-        oom_killed: st.oom_killed,
-        tty: c.tty,
-        inspect,
+    async fn export_container(&self, reference: &str) -> Result<ByteStream> {
+        let reference = reference.to_string();
+        // An unknown container fails here, before any byte is written.
+        let id = self
+            .blocking(move |me| me.resolve_container(&reference))
+            .await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let writer = ChannelWriter::new(tx.clone());
+            if let Err(e) = me.runtime().export(&id, writer) {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        });
+        Ok(receiver_stream(rx))
     }
-}
 
-/// A stored record as a log line.
-pub fn log_line(r: &logs::Record) -> LogLine {
-    LogLine {
-        stream: if r.stream == "stderr" {
-            LogStream::Stderr
-        } else {
-            LogStream::Stdout
-        },
-        timestamp_ns: parse_rfc3339_nanos(&r.time).unwrap_or(0),
-        text: r.log.strip_suffix('\n').unwrap_or(&r.log).to_string(),
-    }
-}
-
-/// The history part of a logs request: since, then the last `tail`.
-pub fn select_history(records: Vec<logs::Record>, options: &LogOptions) -> Vec<LogLine> {
-    let mut lines: Vec<LogLine> = records
-        .iter()
-        .map(log_line)
-        .filter(|l| {
-            options
-                .since
-                .is_none_or(|s| l.timestamp_ns >= i128::from(s) * 1_000_000_000)
+    async fn container_changes(&self, reference: &str) -> Result<Vec<FileChange>> {
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().changes(&id)?)
         })
-        .collect();
-    if let Some(n) = options.tail {
-        let skip = lines.len().saturating_sub(n);
-        lines.drain(..skip);
+        .await
     }
-    lines
-}
 
-/// `top`: Docker's columns for the container's processes.
-pub fn top(pids: &[i32]) -> TopOutput {
-    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as u64;
-    let mut processes = Vec::new();
-    for pid in pids {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let ppid = fields.get(1).copied().unwrap_or("0");
-        let cpu: u64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0)
-            + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let cpu_secs = cpu / ticks.max(1);
-        let uid = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("Uid:"))
-                    .and_then(|v| v.split_whitespace().next().map(str::to_string))
-            })
-            .unwrap_or_default();
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|b| {
-                b.split(|c| *c == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        processes.push(vec![
-            uid,
-            pid.to_string(),
-            ppid.to_string(),
-            format!(
-                "{:02}:{:02}:{:02}",
-                cpu_secs / 3600,
-                cpu_secs / 60 % 60,
-                cpu_secs % 60
-            ),
-            cmd,
-        ]);
+    async fn prune_containers(&self) -> Result<PruneReport> {
+        self.blocking(move |me| {
+            let mut report = PruneReport::default();
+            for s in me.runtime().list()? {
+                if matches!(
+                    s.state.status,
+                    crate::engine::container::Status::Exited
+                        | crate::engine::container::Status::Created
+                ) {
+                    me.runtime().remove(&s.config.id, false)?;
+                    report.deleted.push(s.config.id.clone());
+                }
+            }
+            Ok(report)
+        })
+        .await
     }
-    TopOutput {
-        titles: ["UID", "PID", "PPID", "TIME", "CMD"]
-            .iter()
-            .map(|t| t.to_string())
-            .collect(),
-        processes,
-    }
-}
 
-/// One of the networks every engine has: `host` (the host's stack) and `none` (loopback
-/// only), with the running containers on it.
-pub fn builtin_network(name: &str, list: &[Snapshot]) -> NetworkSummary {
-    use sha2::Digest;
-    let id = format!(
-        "{:x}",
-        sha2::Sha256::digest(format!("dockhand network {name}"))
-    );
-    NetworkSummary {
-        id,
-        name: name.to_string(),
-        driver: if name == "host" { "host" } else { "null" }.into(),
-        scope: "local".into(),
-        subnet: None,
-        gateway: None,
-        internal: name == "none",
-        containers: list
-            .iter()
-            .filter(|s| s.config.network == name && s.state.status.model().is_alive())
-            .map(|s| s.config.name.clone())
-            .collect(),
-        created: 0,
-        labels: BTreeMap::new(),
+    async fn container_stats(&self, reference: &str) -> Result<ResultStream<StatsSample>> {
+        let reference = reference.to_string();
+        let id = self
+            .blocking(move |me| me.resolve_container(&reference))
+            .await?;
+        let me = self.clone();
+        let host_memory = crate::engine::host::memory();
+        let cpus = f64::from(crate::engine::host::cpus());
+        let stream = futures::stream::unfold(
+            (None::<(std::time::Instant, u64)>, false),
+            move |(last, started)| {
+                let me = me.clone();
+                let id = id.clone();
+                async move {
+                    if started {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    let snap = me.runtime().get(&id).ok()?;
+                    let pid = snap
+                        .state
+                        .pid
+                        .filter(|_| snap.state.status.model().is_alive())?;
+                    let read = || {
+                        crate::engine::container::stats::read_counters(
+                            std::path::Path::new("/sys/fs/cgroup"),
+                            &id,
+                            pid,
+                        )
+                    };
+                    // The first sample measures CPU over a short window of its own.
+                    let last = match last {
+                        Some(l) => Some(l),
+                        None => {
+                            let first = (std::time::Instant::now(), read().cpu_ns);
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                            Some(first)
+                        }
+                    };
+                    let c = read();
+                    let now = std::time::Instant::now();
+                    let cpu_percent = match last {
+                        Some((t, ns)) => {
+                            let wall = now.duration_since(t).as_nanos().max(1) as f64;
+                            (c.cpu_ns.saturating_sub(ns) as f64 / wall * 100.0).min(cpus * 100.0)
+                        }
+                        None => 0.0,
+                    };
+                    let sample = StatsSample {
+                        read: unix_now(),
+                        cpu_percent,
+                        memory_usage: c.memory,
+                        memory_limit: c.memory_limit.unwrap_or(host_memory).min(host_memory),
+                        net_rx: c.net_rx,
+                        net_tx: c.net_tx,
+                        block_read: c.block_read,
+                        block_write: c.block_write,
+                        pids: c.pids,
+                    };
+                    Some((Ok(sample), (Some((now, c.cpu_ns)), true)))
+                }
+            },
+        );
+        Ok(stream.boxed())
+    }
+
+    async fn stat_path(&self, container: &str, path: &str) -> Result<Option<bool>> {
+        let (reference, path) = (container.to_string(), path.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().with_rootfs(&id, |rootfs| {
+                crate::engine::container::files::stat(rootfs, &path)
+            })?)
+        })
+        .await
+    }
+
+    async fn copy_from(&self, container: &str, path: &str) -> Result<ByteStream> {
+        let (reference, path) = (container.to_string(), path.to_string());
+        let tar = self
+            .blocking(move |me| {
+                let id = me.resolve_container(&reference)?;
+                Ok(me.runtime().with_rootfs(&id, |rootfs| {
+                    crate::engine::container::files::archive(rootfs, &path)
+                })?)
+            })
+            .await?;
+        Ok(futures::stream::once(async move { Ok(Bytes::from(tar)) }).boxed())
+    }
+
+    async fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> Result<()> {
+        let tar = crate::backend::collect_bytes(archive)
+            .await
+            .map_err(|e| BackendError::invalid(format!("cannot read the archive: {e}")))?;
+        let (reference, dir) = (container.to_string(), dir.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&reference)?;
+            Ok(me.runtime().with_rootfs(&id, |rootfs| {
+                crate::engine::container::files::extract(rootfs, &dir, &tar)
+            })?)
+        })
+        .await
     }
 }

@@ -178,6 +178,18 @@ pub fn history(image: &Image, layers: &LayerStore) -> Vec<HistoryEntry> {
     out
 }
 
+impl From<ImageError> for BackendError {
+    fn from(e: ImageError) -> BackendError {
+        image_error(e)
+    }
+}
+
+impl From<RegistryError> for BackendError {
+    fn from(e: RegistryError) -> BackendError {
+        registry_error(e)
+    }
+}
+
 /// Maps an image store error.
 pub fn image_error(e: ImageError) -> BackendError {
     match e {

@@ -3,6 +3,7 @@
 use futures::StreamExt;
 
 use super::*;
+use crate::backend::prelude::*;
 
 const NOW: i64 = 1_750_000_000;
 

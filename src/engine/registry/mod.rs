@@ -6,8 +6,6 @@
 //! This is the async edge of the engine: transfers run on tokio, while writing blobs and
 //! unpacking layers run on blocking threads against the synchronous store.
 
-pub mod auth;
-pub mod login;
 pub mod pull;
 pub mod push;
 
@@ -18,7 +16,7 @@ use oci_client::secrets::RegistryAuth;
 use crate::engine::image::ImageError;
 use crate::engine::store::StoreError;
 use crate::model::Reference;
-pub use auth::{AuthError, Credential, CredentialStore};
+pub use crate::util::credentials::{AuthError, Credential, CredentialStore};
 
 /// How registries are reached.
 #[derive(Debug, Clone, Default)]
@@ -97,7 +95,7 @@ impl From<crate::engine::layer::LayerError> for RegistryError {
 
 /// Whether a registry is reached over plain HTTP.
 pub fn plain_http(reference: &Reference, settings: &RegistrySettings) -> bool {
-    reference.is_loopback_registry() || settings.insecure.contains(&reference.domain)
+    crate::util::registry_login::plain_http(&reference.domain, &settings.insecure)
 }
 
 /// Installs the TLS crypto provider once (rustls with ring, as bollard uses).
@@ -238,13 +236,13 @@ pub(crate) fn map_error(
             };
             RegistryError::Unreachable {
                 registry,
-                message: error_chain(&err),
+                message: crate::util::registry_login::error_chain(&err),
                 hint,
             }
         }
         OciDistributionError::RequestError(err) => RegistryError::Unreachable {
             registry: registry.clone(),
-            message: error_chain(&err),
+            message: crate::util::registry_login::error_chain(&err),
             hint: if plain_http(reference, settings) {
                 String::new()
             } else {
@@ -256,19 +254,4 @@ pub(crate) fn map_error(
             message: other.to_string(),
         },
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
-    }
-    out
 }

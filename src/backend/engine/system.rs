@@ -1,0 +1,164 @@
+//! The embedded engine itself: info, disk usage and the events journal.
+
+use super::*;
+use crate::backend::prelude::*;
+
+impl SystemBackend for EngineBackend {
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn info(&self) -> Result<SystemInfo> {
+        self.blocking(|me| {
+            let images = me.images().records()?.len();
+            let all = me.runtime().list()?;
+            let count = |st: crate::engine::container::Status| {
+                all.iter().filter(|s| s.state.status == st).count()
+            };
+            use crate::engine::container::Status as S;
+            Ok(SystemInfo {
+                backend: "engine".into(),
+                endpoint: me.root().display().to_string(),
+                server_version: env!("CARGO_PKG_VERSION").into(),
+                api_version: None,
+                operating_system: crate::engine::host::operating_system(),
+                kernel_version: crate::engine::host::kernel_version(),
+                storage_driver: me.driver().name().to_string(),
+                cgroup_version: crate::engine::host::CgroupLayout::detect().label().into(),
+                root_dir: me.root().display().to_string(),
+                ncpu: crate::engine::host::cpus(),
+                mem_total: crate::engine::host::memory(),
+                containers: all.len(),
+                containers_running: count(S::Running),
+                containers_paused: count(S::Paused),
+                containers_stopped: count(S::Exited) + count(S::Created),
+                images,
+            })
+        })
+        .await
+    }
+
+    async fn disk_usage(&self) -> Result<DiskUsage> {
+        self.blocking(|me| {
+            let store = me.images();
+            let layers = store.layers();
+            let metas = layers.list().map_err(|e| image_error(e.into()))?;
+            let records = store.records()?;
+            // How many images use each layer.
+            let mut users: std::collections::BTreeMap<_, usize> = Default::default();
+            for r in &records {
+                for c in r.chain() {
+                    *users.entry(c).or_default() += 1;
+                }
+            }
+            let mut usage = DiskUsage {
+                layers: Some(metas.len()),
+                ..DiskUsage::default()
+            };
+            let (mut shared, mut shared_bytes) = (0, 0);
+            for m in &metas {
+                usage.images.size += m.size;
+                if users.get(&m.chain_id).copied().unwrap_or(0) > 1 {
+                    shared += 1;
+                    shared_bytes += m.size;
+                }
+            }
+            usage.shared_layers = Some((shared, shared_bytes));
+            usage.images.total = records.len();
+            // What removing every image without containers would free: the layers that only
+            // such images use.
+            let containers = me.runtime().list()?;
+            let used: Vec<&crate::engine::image::ImageRecord> = records
+                .iter()
+                .filter(|r| {
+                    containers
+                        .iter()
+                        .any(|c| c.config.image_id == r.id.to_string())
+                })
+                .collect();
+            usage.images.active = used.len();
+            let kept: BTreeSet<crate::engine::store::Digest> =
+                used.iter().flat_map(|r| r.chain()).collect();
+            usage.images.reclaimable = metas
+                .iter()
+                .filter(|m| !kept.contains(&m.chain_id))
+                .map(|m| m.size)
+                .sum();
+            for c in &containers {
+                let size = me.runtime().sizes(&c.config.id).map_or(0, |s| s.0);
+                usage.containers.total += 1;
+                usage.containers.size += size;
+                if c.state.status == crate::engine::container::Status::Running {
+                    usage.containers.active += 1;
+                } else {
+                    usage.containers.reclaimable += size;
+                }
+            }
+            Ok(usage)
+        })
+        .await
+    }
+
+    async fn events(&self) -> Result<ResultStream<Event>> {
+        let follower = self.inner.journal.follow();
+        Ok(futures::stream::unfold(follower, |mut f| async move {
+            loop {
+                let batch = f.poll();
+                if !batch.is_empty() {
+                    return Some((
+                        futures::stream::iter(batch.into_iter().map(|e| Ok(e.into()))),
+                        f,
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+        .flatten()
+        .boxed())
+    }
+
+    async fn check(&self, repair: bool) -> Result<CheckReport> {
+        self.blocking(move |me| {
+            let r = crate::engine::check::check(&me.inner.root, repair)?;
+            Ok(CheckReport {
+                root: me.root().display().to_string(),
+                blobs: r.blobs,
+                layers: r.layers,
+                images: r.images,
+                problems: r
+                    .problems
+                    .into_iter()
+                    .map(|p| CheckProblem {
+                        what: p.what,
+                        repaired: p.repaired,
+                    })
+                    .collect(),
+                unused_blobs: r.unused_blobs,
+                unused_layers: r.unused_layers,
+            })
+        })
+        .await
+    }
+
+    async fn boot(&self) -> Result<BootReport> {
+        self.blocking(|me| {
+            let r = me.runtime().boot()?;
+            Ok(BootReport {
+                started: r.started,
+                failed: r
+                    .failed
+                    .into_iter()
+                    .map(|(name, e)| (name, BackendError::from(e).to_string()))
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            removes_ended_runs: true,
+            attach_ends_at_exit: true,
+        }
+    }
+}
