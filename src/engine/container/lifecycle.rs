@@ -1,76 +1,26 @@
-//! What the front ends do to containers: create (records only), start (spawn the monitor and
-//! wait for its word), stop, kill, wait, remove, rename, pause, unpause, and read what runs
-//! inside. A container whose monitor died is reported as exited with an unknown status.
+//! What the front ends do to existing containers: start (spawn the monitor and read its
+//! [`StartReply`]), stop, kill, wait, remove, rename, pause, unpause, the processes inside and
+//! `system boot`. Each state change is checked against the model's state machine inside the
+//! state lock. A container whose monitor died is reported as exited with an unknown status.
+//! Creating is in `create.rs`, the root filesystem from outside in `filesystem.rs`.
 
-use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use super::create::CreateRequest;
 use super::monitor::{self, start_time};
-use super::record::{
-    ContainerConfig, ContainerState, Limits, MountConfig, MountKind, Restart, Status,
-};
-use super::spec::capabilities;
+use super::record::{ContainerConfig, ContainerState, Restart, Status};
+use super::start_reply::StartReply;
+pub use super::wait::Backoff;
+use super::wait::{alive, wait_until};
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
 use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
-use crate::engine::layer::changes::{self, ImageView};
 use crate::engine::layer::{Driver, Snapshotter};
 use crate::engine::store::{Digest, Root};
 use crate::model::{Allowed, Operation, Signal};
-use crate::model::{ChangeKind, FileChange};
 use crate::util::time::unix_now;
-
-/// What to create a container from (checked by the caller for syntax).
-#[derive(Debug, Clone, Default)]
-pub struct CreateRequest {
-    /// The image reference as given.
-    pub image: String,
-    /// Name; generated when `None`.
-    pub name: Option<String>,
-    /// Command (the image's when empty).
-    pub cmd: Vec<String>,
-    /// Entrypoint (the image's when `None`).
-    pub entrypoint: Option<Vec<String>>,
-    /// Extra environment (`KEY=value`), over the image's.
-    pub env: Vec<String>,
-    /// Working directory (the image's when `None`).
-    pub working_dir: Option<String>,
-    /// User (the image's when `None`).
-    pub user: Option<String>,
-    /// Hostname (the short id when `None`).
-    pub hostname: Option<String>,
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Allocate a TTY.
-    pub tty: bool,
-    /// Keep stdin open.
-    pub open_stdin: bool,
-    /// Close stdin when the client attached at start closes its input.
-    pub stdin_once: bool,
-    /// Remove at exit.
-    pub auto_remove: bool,
-    /// Removed once its run ends (by its monitor or by the caller that waits for it).
-    pub ephemeral: bool,
-    /// Restart policy.
-    pub restart: Restart,
-    /// Limits.
-    pub limits: Limits,
-    /// Mounts.
-    pub mounts: Vec<MountConfig>,
-    /// `none` or `host`.
-    pub network: String,
-    /// Privileged.
-    pub privileged: bool,
-    /// Capabilities added.
-    pub cap_add: Vec<String>,
-    /// Capabilities dropped.
-    pub cap_drop: Vec<String>,
-    /// Read-only root filesystem.
-    pub read_only: bool,
-}
 
 /// What `system boot` did.
 #[derive(Debug, Default)]
@@ -93,93 +43,12 @@ pub struct Snapshot {
 /// The container side of the engine on one data root.
 #[derive(Debug, Clone)]
 pub struct Runtime {
-    root: Root,
-    containers: ContainerStore,
-    images: ImageStore,
-    journal: Journal,
-    exe: PathBuf,
-    driver: Driver,
-}
-
-const ADJECTIVES: &[&str] = &[
-    "brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry",
-    "nimble", "proud", "quiet", "rapid", "sharp", "tender", "vivid", "witty", "young", "zealous",
-];
-const NOUNS: &[&str] = &[
-    "albatross",
-    "badger",
-    "crane",
-    "dolphin",
-    "eagle",
-    "falcon",
-    "gecko",
-    "heron",
-    "ibis",
-    "jaguar",
-    "koala",
-    "lynx",
-    "marten",
-    "newt",
-    "otter",
-    "puffin",
-    "quail",
-    "raven",
-    "stork",
-    "tapir",
-];
-
-fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
-        .is_err()
-    {
-        b = (std::process::id() as u64 ^ unix_now() as u64).to_le_bytes();
-    }
-    u64::from_le_bytes(b)
-}
-
-fn random_id() -> String {
-    (0..4).map(|_| format!("{:016x}", random_u64())).collect()
-}
-
-/// Pauses between checks of something that usually happens soon: 2 ms, doubling to 100 ms.
-#[derive(Debug, Clone)]
-pub struct Backoff(Duration);
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff(Duration::from_millis(2))
-    }
-}
-
-impl Backoff {
-    /// The next pause.
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self.0;
-        self.0 = (self.0 * 2).min(Duration::from_millis(100));
-        d
-    }
-}
-
-/// Waits for `done`, checking soon and then less often; false after `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    let mut backoff = Backoff::default();
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(backoff.next_delay());
-    }
-}
-
-/// Whether a process lives.
-fn alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    pub(super) root: Root,
+    pub(super) containers: ContainerStore,
+    pub(super) images: ImageStore,
+    pub(super) journal: Journal,
+    pub(super) exe: PathBuf,
+    pub(super) driver: Driver,
 }
 
 impl Runtime {
@@ -201,11 +70,11 @@ impl Runtime {
         &self.containers
     }
 
-    fn snapshots(&self) -> Snapshotter {
+    pub(super) fn snapshots(&self) -> Snapshotter {
         Snapshotter::new(self.images.layers(), self.driver)
     }
 
-    fn emit(&self, action: &str, id: &str, name: &str) {
+    pub(super) fn emit(&self, action: &str, id: &str, name: &str) {
         self.journal.append(&Entry {
             time: unix_now(),
             kind: Kind::Container,
@@ -234,7 +103,7 @@ impl Runtime {
     }
 
     /// Whether the monitor recorded in `state` still runs.
-    fn monitor_alive(state: &ContainerState) -> bool {
+    pub(super) fn monitor_alive(state: &ContainerState) -> bool {
         match (state.monitor_pid, state.monitor_start) {
             (Some(pid), Some(start)) => start_time(pid) == Some(start),
             (Some(pid), None) => alive(pid),
@@ -259,134 +128,6 @@ impl Runtime {
             }
         }
         Ok(out)
-    }
-
-    /// Creates a container's records from an image in the store. Returns the id.
-    pub fn create(&self, request: CreateRequest) -> Result<String, ContainerError> {
-        let image_id = self.images.resolve(&request.image)?;
-        let image = self.images.image(&image_id)?;
-        let image_config = image.config.config().clone().unwrap_or_default();
-        let entrypoint = request
-            .entrypoint
-            .clone()
-            .unwrap_or_else(|| image_config.entrypoint().clone().unwrap_or_default());
-        let cmd = if request.cmd.is_empty() {
-            if request.entrypoint.is_some() {
-                Vec::new()
-            } else {
-                image_config.cmd().clone().unwrap_or_default()
-            }
-        } else {
-            request.cmd.clone()
-        };
-        let args: Vec<String> = entrypoint.iter().chain(&cmd).cloned().collect();
-        if args.is_empty() {
-            return Err(ContainerError::Invalid(format!(
-                "no command specified: the image {} has none; give one after the image",
-                request.image
-            )));
-        }
-        let mut env: Vec<String> = image_config.env().clone().unwrap_or_default();
-        for e in &request.env {
-            let key = e.split('=').next().unwrap_or(e);
-            env.retain(|x| x.split('=').next() != Some(key));
-            env.push(e.clone());
-        }
-        if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.insert(0, format!("PATH={}", super::spec::DEFAULT_PATH));
-        }
-        let id = random_id();
-        let mut config = ContainerConfig {
-            format: super::record::CONFIG_FORMAT,
-            name: String::new(),
-            image: request.image.clone(),
-            image_id: image_id.to_string(),
-            created: unix_now(),
-            args,
-            entrypoint,
-            cmd,
-            env,
-            working_dir: request
-                .working_dir
-                .clone()
-                .unwrap_or_else(|| image_config.working_dir().clone().unwrap_or_default()),
-            user: request
-                .user
-                .clone()
-                .unwrap_or_else(|| image_config.user().clone().unwrap_or_default()),
-            hostname: request
-                .hostname
-                .clone()
-                .unwrap_or_else(|| id[..12].to_string()),
-            labels: request.labels.clone(),
-            tty: request.tty,
-            open_stdin: request.open_stdin,
-            stdin_once: request.stdin_once,
-            auto_remove: request.auto_remove,
-            ephemeral: request.ephemeral,
-            restart: request.restart,
-            limits: request.limits,
-            mounts: request.mounts.clone(),
-            network: if request.network.is_empty() {
-                "none".into()
-            } else {
-                request.network.clone()
-            },
-            stop_signal: match image_config.stop_signal() {
-                Some(given) => Signal::parse(given)
-                    .map_err(|e| {
-                        ContainerError::Invalid(format!(
-                            "image {}: its STOPSIGNAL is not valid ({e}); rebuild it with another",
-                            request.image
-                        ))
-                    })?
-                    .to_string(),
-                None => Signal::TERM.to_string(),
-            },
-            stop_timeout: 10,
-            privileged: request.privileged,
-            cap_add: request.cap_add.clone(),
-            cap_drop: request.cap_drop.clone(),
-            read_only: request.read_only,
-            id: id.clone(),
-        };
-        capabilities(&config)?;
-        for m in &config.mounts {
-            if m.kind == MountKind::Bind && !Path::new(&m.source).exists() {
-                std::fs::create_dir_all(&m.source).map_err(|e| {
-                    ContainerError::Invalid(format!("cannot create bind source {}: {e}", m.source))
-                })?;
-            }
-        }
-        let lock = self.containers.lock()?;
-        let name = match &request.name {
-            Some(n) => {
-                if let Some(other) = self.containers.by_name(n)? {
-                    return Err(ContainerError::Conflict(format!(
-                        "the container name \"/{n}\" is already in use by container {}; remove (or rename) that container to reuse the name",
-                        &other[..12]
-                    )));
-                }
-                n.clone()
-            }
-            None => loop {
-                let r = random_u64();
-                let n = format!(
-                    "{}_{}",
-                    ADJECTIVES[(r % ADJECTIVES.len() as u64) as usize],
-                    NOUNS[((r >> 16) % NOUNS.len() as u64) as usize]
-                );
-                if self.containers.by_name(&n)?.is_none() {
-                    break n;
-                }
-            },
-        };
-        config.name = name.clone();
-        self.containers
-            .create(&lock, &config, &ContainerState::default())?;
-        drop(lock);
-        self.emit("create", &id, &name);
-        Ok(id)
     }
 
     /// Starts a container: spawns its monitor and waits for the start to succeed or fail.
@@ -442,29 +183,18 @@ impl Runtime {
             .spawn()
             .map_err(|e| runtime(&format!("cannot run {}", self.exe.display()), e))?;
         let _ = child.wait();
-        let mut line = String::new();
-        let _ = std::io::BufReader::new(std::fs::File::from(reader)).read_line(&mut line);
-        let line = line.trim();
-        if line.starts_with("ok ") {
-            return Ok(());
+        match StartReply::read_from(std::fs::File::from(reader)) {
+            Some(StartReply::Started { .. }) => Ok(()),
+            Some(StartReply::Failed {
+                code: code @ (126 | 127),
+                message,
+            }) => Err(ContainerError::CannotRun { code, message }),
+            Some(StartReply::Failed { message, .. }) => Err(ContainerError::Runtime(message)),
+            None => Err(ContainerError::Runtime(format!(
+                "the container monitor ended without a word; see {}",
+                self.containers.dir(id).join("monitor.log").display()
+            ))),
         }
-        let (code, message) = match line.strip_prefix("err ") {
-            Some(rest) => {
-                let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
-                (code.parse().unwrap_or(125), message.to_string())
-            }
-            None => (
-                125,
-                format!(
-                    "the container monitor ended without a word; see {}",
-                    self.containers.dir(id).join("monitor.log").display()
-                ),
-            ),
-        };
-        Err(match code {
-            126 | 127 => ContainerError::CannotRun { code, message },
-            _ => ContainerError::Runtime(message),
-        })
     }
 
     /// Sends a signal to the container's process; marks it stopped by its user, so the
@@ -693,109 +423,6 @@ impl Runtime {
         Ok(())
     }
 
-    /// Runs `f` with the container's root filesystem: the mounted one while it runs, else
-    /// mounted for the time `f` takes.
-    pub fn with_rootfs<T: Send>(
-        &self,
-        id: &str,
-        f: impl FnOnce(&Path) -> Result<T, ContainerError> + Send,
-    ) -> Result<T, ContainerError> {
-        let snap = self.get(id)?;
-        let dir = self.containers.dir(id);
-        if snap.state.status.is_active() {
-            // Mounted in the monitor's own mount namespace: worked on from there.
-            let rootfs = std::path::absolute(dir.join("rootfs"))
-                .map_err(|e| runtime("cannot resolve the container's directory", e))?;
-            return match snap.state.monitor_pid {
-                Some(pid) => super::in_mount_namespace(pid, || f(&rootfs)),
-                None => f(&rootfs),
-            };
-        }
-        let image_id = Digest::parse(&snap.config.image_id)?;
-        let chain = self.images.record(&image_id)?.chain();
-        let snapshots = self.snapshots();
-        let rootfs = snapshots.prepare(&chain, &dir)?;
-        let result = f(&rootfs);
-        let _ = snapshots.release(&dir);
-        result
-    }
-
-    /// What the container changed in its root filesystem compared with its image.
-    pub fn changes(&self, id: &str) -> Result<Vec<FileChange>, ContainerError> {
-        Ok(self.changes_in(id)?.1)
-    }
-
-    /// `docker ps -s`'s two sizes: the bytes of the files the container added or changed (the
-    /// regular files among its changes, each counted once however many links it has), and
-    /// those plus its image's layers.
-    pub fn sizes(&self, id: &str) -> Result<(u64, u64), ContainerError> {
-        use std::os::unix::fs::MetadataExt;
-        let (base, found, chain) = self.changes_in(id)?;
-        let layers = self.images.layers();
-        let image: u64 = chain
-            .iter()
-            .map(|c| layers.get(c).map_or(0, |m| m.size))
-            .sum();
-        let mut seen = std::collections::BTreeSet::new();
-        let mut total = 0;
-        for change in found {
-            if change.kind == ChangeKind::Deleted {
-                continue;
-            }
-            let path = base.join(change.path.trim_start_matches('/'));
-            if let Ok(meta) = std::fs::symlink_metadata(&path) {
-                if meta.is_file() && seen.insert((meta.dev(), meta.ino())) {
-                    total += meta.len();
-                }
-            }
-        }
-        Ok((total, total + image))
-    }
-
-    /// The changes, the directory they were read from (upper dir or copy) and the image's
-    /// layers.
-    fn changes_in(
-        &self,
-        id: &str,
-    ) -> Result<(PathBuf, Vec<FileChange>, Vec<Digest>), ContainerError> {
-        let snap = self.get(id)?;
-        let image_id = Digest::parse(&snap.config.image_id)?;
-        let chain = self.images.record(&image_id)?.chain();
-        let layers = self.images.layers();
-        let image = ImageView::new(chain.iter().map(|c| layers.diff_dir(c)).collect());
-        let dir = self.containers.dir(id);
-        let (base, found) = match self.snapshots().driver() {
-            Driver::Overlay => {
-                let upper = dir.join("upper");
-                let found = changes::from_upper(&upper, &image);
-                (upper, found)
-            }
-            Driver::Copy => {
-                let rootfs = dir.join("rootfs");
-                // Never started: nothing changed yet.
-                if !rootfs.is_dir() {
-                    return Ok((rootfs, Vec::new(), chain));
-                }
-                let found = changes::from_copy(&rootfs, &image);
-                (rootfs, found)
-            }
-        };
-        // Mount points the runtime made are not the container's doing (Docker keeps them in
-        // an init layer, so its diff leaves them out too).
-        let mut points: Vec<String> = super::spec::RUNTIME_MOUNT_POINTS
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        points.extend(snap.config.mounts.iter().map(|m| m.destination.clone()));
-        let found = changes::without_mount_points(found, &points, &base, &image);
-        Ok((base, found, chain))
-    }
-
-    /// Writes the container's whole filesystem to `out` as a tar archive.
-    pub fn export(&self, id: &str, out: impl std::io::Write + Send) -> Result<(), ContainerError> {
-        self.with_rootfs(id, |rootfs| super::files::export(rootfs, out))
-    }
-
     /// Host pids of every process in the container (those in its pid namespace).
     pub fn pids(&self, id: &str) -> Result<Vec<i32>, ContainerError> {
         let snap = self.get(id)?;
@@ -898,7 +525,7 @@ fn purge_later(path: PathBuf) {
     }
 }
 
-fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
+pub(super) fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
     ContainerError::Runtime(format!("{what}: {e}"))
 }
 

@@ -5,17 +5,25 @@
 
 pub mod attach;
 pub mod cgroupfs;
+mod create;
+pub mod etc_files;
 pub mod exec;
 pub mod files;
+mod filesystem;
 pub mod lifecycle;
 pub mod logs;
+mod memory;
 pub mod monitor;
+mod names;
 pub mod record;
 pub mod relay;
 pub mod spec;
+mod start_error;
+pub mod start_reply;
 pub mod stats;
 pub mod store;
 pub mod tenant;
+mod wait;
 
 use std::path::PathBuf;
 

@@ -9,9 +9,10 @@
 //! briefly for the client that asked to attach, so it sees the first output.
 //!
 //! It tells the process that started it how the first start went on its stdout, one line:
-//! `ok PID` or `err CODE MESSAGE`, then lets go of it.
+//! a [`super::start_reply::StartReply`], then lets go of it. Memory shedding is in
+//! `memory.rs`, the /etc files in `etc_files.rs`, what a failed start means in
+//! `start_error.rs`.
 
-use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
 use super::record::{ContainerConfig, Restart, Status};
 use super::relay::{Relay, Streams};
 use super::spec::{SpecInput, build};
+use super::start_reply::StartReply;
 use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
 use super::{attach, cgroupfs};
 use crate::engine::events::{Entry, Journal, Kind};
@@ -47,7 +49,8 @@ pub fn main(args: &[String]) -> i32 {
         Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
         Ok(nix::unistd::ForkResult::Child) => {}
         Err(e) => {
-            println!("err 125 cannot fork the container monitor: {e}");
+            let _ = StartReply::failed(format!("cannot fork the container monitor: {e}"))
+                .write_to(std::io::stdout());
             return 1;
         }
     }
@@ -66,7 +69,7 @@ pub fn main(args: &[String]) -> i32 {
     let mut monitor = match Monitor::open(Path::new(root), id, driver) {
         Ok(m) => m,
         Err(e) => {
-            report(Some(status), &format!("err 125 {e}"));
+            report(Some(status), &StartReply::failed(e));
             return 1;
         }
     };
@@ -92,10 +95,10 @@ fn own_mount_namespace() -> nix::Result<()> {
 }
 
 /// Writes the one status line and closes the pipe; stdout becomes /dev/null.
-fn report(status: Option<OwnedFd>, line: &str) {
+fn report(status: Option<OwnedFd>, reply: &StartReply) {
     if let Some(fd) = status {
         let mut f = std::fs::File::from(fd);
-        let _ = writeln!(f, "{line}");
+        let _ = reply.write_to(&mut f);
         drop(f);
         if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
             // SAFETY: plain dup2 of our own descriptors.
@@ -194,11 +197,11 @@ impl Monitor {
                         s.error = message.clone();
                     });
                     self.take_out_of_store();
-                    report(status.take(), &format!("err {code} {message}"));
+                    report(status.take(), &StartReply::Failed { code, message });
                     break;
                 }
                 Ok((container, pid, streams)) => {
-                    report(status.take(), &format!("ok {pid}"));
+                    report(status.take(), &StartReply::Started { pid });
                     self.emit("start");
                     let outcome = self.supervise(pid, streams);
                     let oom = self.oom_killed();
@@ -328,7 +331,7 @@ impl Monitor {
         let dir = self.containers.dir(&self.id);
         let rootfs = self.snapshots.prepare(&self.chain, &dir)?;
         let etc = dir.join("etc");
-        write_etc_files(&etc, &self.config)?;
+        super::etc_files::write(&etc, &self.config)?;
         let spec = build(
             &self.config,
             &SpecInput {
@@ -384,7 +387,7 @@ impl Monitor {
             .with_systemd(false)
             .with_detach(true)
             .build();
-        let built = built.map_err(|e| start_error(&self.config, e));
+        let built = built.map_err(|e| super::start_error::classify(&self.config, e));
         let streams = match pending {
             Pending::Pipes(out, err, input) => Streams::pipes(out, err, input),
             Pending::Terminal(listener) => {
@@ -421,7 +424,7 @@ impl Monitor {
         }
         container
             .start()
-            .map_err(|e| start_error(&self.config, e))?;
+            .map_err(|e| super::start_error::classify(&self.config, e))?;
         let pid = container
             .pid()
             .map(|p| p.as_raw())
@@ -448,7 +451,9 @@ impl Monitor {
         .ok();
         // What making the container took is given back once it runs: a short run ends
         // sooner without waiting for that.
-        let code = self.relay.run(streams, pid, &mut log, shed_startup_memory);
+        let code = self
+            .relay
+            .run(streams, pid, &mut log, super::memory::shed_startup_memory);
         Outcome {
             code,
             ran_for: started.elapsed(),
@@ -474,54 +479,6 @@ impl Monitor {
     }
 }
 
-/// Gives back the memory that making the container used and supervising it does not: the
-/// pages of code and read-only data (of this binary and its libraries) mapped while
-/// libcontainer ran (they are faulted in again if ever needed; only read-only, never-written
-/// mappings of files are dropped, so nothing is lost), and the heap's free space.
-fn shed_startup_memory() {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
-    for line in maps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [range, perms, offset, _dev, _inode, path] = fields[..] else {
-            continue;
-        };
-        if !path.starts_with('/') {
-            continue;
-        }
-        // The code, and the read-only segment at the start of the file. Relocated read-only
-        // data (RELRO) was written before it was protected, so it is left alone.
-        let code = perms == "r-xp";
-        let head = perms == "r--p" && u64::from_str_radix(offset, 16) == Ok(0);
-        if !(code || head) {
-            continue;
-        }
-        let Some((start, end)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(start), Ok(end)) = (
-            usize::from_str_radix(start, 16),
-            usize::from_str_radix(end, 16),
-        ) else {
-            continue;
-        };
-        let Some(addr) = std::ptr::NonNull::new(start as *mut std::ffi::c_void) else {
-            continue;
-        };
-        // SAFETY: a private, read-only mapping of our own executable that was never written:
-        // dropping its pages loses nothing, the next access reads them from the file again.
-        let _ = unsafe {
-            nix::sys::mman::madvise(addr, end - start, nix::sys::mman::MmapAdvise::MADV_DONTNEED)
-        };
-    }
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap memory to the system.
-    unsafe {
-        nix::libc::malloc_trim(0);
-    }
-}
-
 /// The container's stdio while it is being created.
 enum Pending {
     /// stdout, stderr and (kept open) stdin's writing end.
@@ -532,99 +489,4 @@ enum Pending {
 
 fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
     ContainerError::Runtime(format!("{what}: {e}"))
-}
-
-/// A start failure, with 127/126 when the command cannot be found or run, as Docker does.
-fn start_error(config: &ContainerConfig, e: impl std::fmt::Display) -> ContainerError {
-    let text = e.to_string();
-    let command = config.args.first().cloned().unwrap_or_default();
-    let exec_failed = text.contains("error in executing process");
-    if text.contains("not found in $PATH") || (exec_failed && text.contains("No such file")) {
-        ContainerError::CannotRun {
-            code: 127,
-            message: format!(
-                "exec: {command:?}: executable file not found in $PATH; check the command and the image"
-            ),
-        }
-    } else if text.contains("correct permissions")
-        || (exec_failed && text.contains("Permission denied"))
-    {
-        ContainerError::CannotRun {
-            code: 126,
-            message: format!("exec: {command:?}: permission denied; the file is not executable"),
-        }
-    } else if let Some(controller) = missing_controller(&text) {
-        ContainerError::Runtime(format!(
-            "cannot apply the container's limits: the {controller} cgroup controller is not \
-             available here ({text}); enable it for dockhand's cgroup (on cgroup v2, in the \
-             parent's cgroup.subtree_control) or run without that limit"
-        ))
-    } else {
-        ContainerError::Runtime(format!("cannot start the container: {text}"))
-    }
-}
-
-/// The cgroup controller whose file a cgroup error says is missing (`…/memory.max: No such
-/// file…` → `memory`).
-fn missing_controller(text: &str) -> Option<&str> {
-    if !text.contains("cgroup") || !text.contains("No such file") {
-        return None;
-    }
-    let file = text.split(": No such file").next()?.rsplit('/').next()?;
-    let controller = file.split('.').next()?;
-    (!controller.is_empty() && controller != "cgroup" && file.contains('.')).then_some(controller)
-}
-
-/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container.
-fn write_etc_files(dir: &Path, config: &ContainerConfig) -> Result<(), ContainerError> {
-    std::fs::create_dir_all(dir).map_err(|e| runtime("cannot create etc files", e))?;
-    let hosts = format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n",
-        config.hostname
-    );
-    let resolv = if config.network == "host" {
-        std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
-    } else {
-        String::new()
-    };
-    for (name, text) in [
-        ("hostname", format!("{}\n", config.hostname)),
-        ("hosts", hosts),
-        ("resolv.conf", resolv),
-    ] {
-        std::fs::write(dir.join(name), text).map_err(|e| runtime("cannot write etc files", e))?;
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_errors_name_what_to_fix() {
-        let mut config = super::super::record::sample_config(&"0".repeat(64), "t");
-        config.args = vec!["true".into()];
-        let cgroup = "failed to create container: intermediate process error cgroup error: io error: failed to open /sys/fs/cgroup/dockhand/abc/memory.max: No such file or directory (os error 2)";
-        let e = start_error(&config, cgroup).to_string();
-        assert!(
-            e.contains("the memory cgroup controller is not available"),
-            "{e}"
-        );
-        let missing = "failed to create container: exec process failed with error error in executing process : executable '/x' not found in $PATH";
-        assert!(matches!(
-            start_error(&config, missing),
-            ContainerError::CannotRun { code: 127, .. }
-        ));
-        let mode = "exec process failed with error error in executing process : executable '/etc/hostname' at path '\"/etc/hostname\"' does not have correct permissions";
-        assert!(matches!(
-            start_error(&config, mode),
-            ContainerError::CannotRun { code: 126, .. }
-        ));
-        let other = "failed to create container: mount error: No such file or directory";
-        assert!(matches!(
-            start_error(&config, other),
-            ContainerError::Runtime(_)
-        ));
-    }
 }

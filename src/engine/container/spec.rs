@@ -335,7 +335,7 @@ pub fn build(config: &ContainerConfig, input: &SpecInput<'_>) -> Result<Spec, Co
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
     ];
-    for f in ["hostname", "hosts", "resolv.conf"] {
+    for f in super::etc_files::NAMES {
         mounts.push(json!({
             "destination": format!("/etc/{f}"),
             "type": "bind",

@@ -1,0 +1,191 @@
+//! `create`: a container's records from a request and its image (command, environment,
+//! stop signal, mounts), under the name it asked for or one generated.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::ContainerError;
+use super::lifecycle::Runtime;
+use super::names;
+use super::record::{ContainerConfig, ContainerState, Limits, MountConfig, MountKind, Restart};
+use super::spec::capabilities;
+use crate::model::Signal;
+use crate::util::time::unix_now;
+
+/// What to create a container from (checked by the caller for syntax).
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// The image reference as given.
+    pub image: String,
+    /// Name; generated when `None`.
+    pub name: Option<String>,
+    /// Command (the image's when empty).
+    pub cmd: Vec<String>,
+    /// Entrypoint (the image's when `None`).
+    pub entrypoint: Option<Vec<String>>,
+    /// Extra environment (`KEY=value`), over the image's.
+    pub env: Vec<String>,
+    /// Working directory (the image's when `None`).
+    pub working_dir: Option<String>,
+    /// User (the image's when `None`).
+    pub user: Option<String>,
+    /// Hostname (the short id when `None`).
+    pub hostname: Option<String>,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Allocate a TTY.
+    pub tty: bool,
+    /// Keep stdin open.
+    pub open_stdin: bool,
+    /// Close stdin when the client attached at start closes its input.
+    pub stdin_once: bool,
+    /// Remove at exit.
+    pub auto_remove: bool,
+    /// Removed once its run ends (by its monitor or by the caller that waits for it).
+    pub ephemeral: bool,
+    /// Restart policy.
+    pub restart: Restart,
+    /// Limits.
+    pub limits: Limits,
+    /// Mounts.
+    pub mounts: Vec<MountConfig>,
+    /// `none` or `host`.
+    pub network: String,
+    /// Privileged.
+    pub privileged: bool,
+    /// Capabilities added.
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped.
+    pub cap_drop: Vec<String>,
+    /// Read-only root filesystem.
+    pub read_only: bool,
+}
+
+impl Runtime {
+    /// Creates a container's records from an image in the store. Returns the id.
+    pub fn create(&self, request: CreateRequest) -> Result<String, ContainerError> {
+        let image_id = self.images.resolve(&request.image)?;
+        let image = self.images.image(&image_id)?;
+        let image_config = image.config.config().clone().unwrap_or_default();
+        let entrypoint = request
+            .entrypoint
+            .clone()
+            .unwrap_or_else(|| image_config.entrypoint().clone().unwrap_or_default());
+        let cmd = if request.cmd.is_empty() {
+            if request.entrypoint.is_some() {
+                Vec::new()
+            } else {
+                image_config.cmd().clone().unwrap_or_default()
+            }
+        } else {
+            request.cmd.clone()
+        };
+        let args: Vec<String> = entrypoint.iter().chain(&cmd).cloned().collect();
+        if args.is_empty() {
+            return Err(ContainerError::Invalid(format!(
+                "no command specified: the image {} has none; give one after the image",
+                request.image
+            )));
+        }
+        let mut env: Vec<String> = image_config.env().clone().unwrap_or_default();
+        for e in &request.env {
+            let key = e.split('=').next().unwrap_or(e);
+            env.retain(|x| x.split('=').next() != Some(key));
+            env.push(e.clone());
+        }
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(0, format!("PATH={}", super::spec::DEFAULT_PATH));
+        }
+        let id = names::random_id();
+        let mut config = ContainerConfig {
+            format: super::record::CONFIG_FORMAT,
+            name: String::new(),
+            image: request.image.clone(),
+            image_id: image_id.to_string(),
+            created: unix_now(),
+            args,
+            entrypoint,
+            cmd,
+            env,
+            working_dir: request
+                .working_dir
+                .clone()
+                .unwrap_or_else(|| image_config.working_dir().clone().unwrap_or_default()),
+            user: request
+                .user
+                .clone()
+                .unwrap_or_else(|| image_config.user().clone().unwrap_or_default()),
+            hostname: request
+                .hostname
+                .clone()
+                .unwrap_or_else(|| id[..12].to_string()),
+            labels: request.labels.clone(),
+            tty: request.tty,
+            open_stdin: request.open_stdin,
+            stdin_once: request.stdin_once,
+            auto_remove: request.auto_remove,
+            ephemeral: request.ephemeral,
+            restart: request.restart,
+            limits: request.limits,
+            mounts: request.mounts.clone(),
+            network: if request.network.is_empty() {
+                "none".into()
+            } else {
+                request.network.clone()
+            },
+            stop_signal: match image_config.stop_signal() {
+                Some(given) => Signal::parse(given)
+                    .map_err(|e| {
+                        ContainerError::Invalid(format!(
+                            "image {}: its STOPSIGNAL is not valid ({e}); rebuild it with another",
+                            request.image
+                        ))
+                    })?
+                    .to_string(),
+                None => Signal::TERM.to_string(),
+            },
+            stop_timeout: 10,
+            privileged: request.privileged,
+            cap_add: request.cap_add.clone(),
+            cap_drop: request.cap_drop.clone(),
+            read_only: request.read_only,
+            id: id.clone(),
+        };
+        capabilities(&config)?;
+        for m in &config.mounts {
+            if m.kind == MountKind::Bind && !Path::new(&m.source).exists() {
+                std::fs::create_dir_all(&m.source).map_err(|e| {
+                    ContainerError::Invalid(format!("cannot create bind source {}: {e}", m.source))
+                })?;
+            }
+        }
+        let lock = self.containers.lock()?;
+        let name = match &request.name {
+            Some(n) => {
+                if let Some(other) = self.containers.by_name(n)? {
+                    return Err(ContainerError::Conflict(format!(
+                        "the container name \"/{n}\" is already in use by container {}; remove (or rename) that container to reuse the name",
+                        &other[..12]
+                    )));
+                }
+                n.clone()
+            }
+            None => {
+                let mut attempt = 0;
+                loop {
+                    let n = names::generated(names::random_u64(), attempt);
+                    if self.containers.by_name(&n)?.is_none() {
+                        break n;
+                    }
+                    attempt += 1;
+                }
+            }
+        };
+        config.name = name.clone();
+        self.containers
+            .create(&lock, &config, &ContainerState::default())?;
+        drop(lock);
+        self.emit("create", &id, &name);
+        Ok(id)
+    }
+}
