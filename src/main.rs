@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     // kernel, and the sooner that wait begins the less of it is left (engine only).
     let host_in_env = std::env::var_os("DOCKHAND_HOST").is_some_and(|h| !h.is_empty());
     if cli::starts_engine_process(&args[1..], host_in_env) {
-        dockhand::engine::cgroup_warmup::start();
+        dockhand::engine::cgroup::warmup::start();
     }
     let cli = Cli::parse();
     match run(cli) {

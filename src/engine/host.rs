@@ -1,45 +1,5 @@
-//! Facts about the host the engine runs on, for `info`: the distribution, the kernel, CPUs,
-//! memory, and how cgroups are mounted (v1, v2 or hybrid).
-
-use std::path::Path;
-
-/// How cgroups are mounted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CgroupLayout {
-    /// The unified hierarchy only.
-    V2,
-    /// v1 controllers only.
-    V1,
-    /// v1 controllers plus a unified mount (`/sys/fs/cgroup/unified`).
-    Hybrid,
-}
-
-impl CgroupLayout {
-    /// Looks at `/sys/fs/cgroup`.
-    pub fn detect() -> CgroupLayout {
-        Self::detect_in(Path::new("/sys/fs/cgroup"))
-    }
-
-    /// Looks at a cgroup mount point.
-    pub fn detect_in(base: &Path) -> CgroupLayout {
-        if base.join("cgroup.controllers").exists() {
-            CgroupLayout::V2
-        } else if base.join("unified").is_dir() {
-            CgroupLayout::Hybrid
-        } else {
-            CgroupLayout::V1
-        }
-    }
-
-    /// `2`, `1` or `hybrid`, as `info` shows it.
-    pub fn label(self) -> &'static str {
-        match self {
-            CgroupLayout::V2 => "2",
-            CgroupLayout::V1 => "1",
-            CgroupLayout::Hybrid => "hybrid",
-        }
-    }
-}
+//! Facts about the host the engine runs on, for `info`: the distribution, the kernel, CPUs and
+//! memory (how cgroups are mounted is [`super::cgroup::CgroupLayout`]).
 
 /// `PRETTY_NAME` from /etc/os-release.
 pub fn operating_system() -> String {
@@ -83,14 +43,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cgroup_layouts_are_told_apart() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(CgroupLayout::detect_in(dir.path()), CgroupLayout::V1);
-        std::fs::create_dir(dir.path().join("unified")).unwrap();
-        assert_eq!(CgroupLayout::detect_in(dir.path()), CgroupLayout::Hybrid);
-        std::fs::write(dir.path().join("cgroup.controllers"), "cpu memory").unwrap();
-        assert_eq!(CgroupLayout::detect_in(dir.path()), CgroupLayout::V2);
+    fn host_facts_are_read() {
         assert!(memory() > 0);
         assert!(!kernel_version().is_empty());
+        assert!(cpus() > 0);
     }
 }

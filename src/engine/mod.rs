@@ -5,7 +5,7 @@
 //! their sources (archives, registries), containers with their per-container monitor, the
 //! events journal and host facts. Volumes and networks follow.
 
-pub mod cgroup_warmup;
+pub mod cgroup;
 pub mod check;
 pub mod container;
 pub mod events;

@@ -302,8 +302,8 @@ impl ContainerBackend for EngineBackend {
                         .pid
                         .filter(|_| snap.state.status.model().is_alive())?;
                     let read = || {
-                        crate::engine::container::stats::read_counters(
-                            std::path::Path::new("/sys/fs/cgroup"),
+                        crate::engine::cgroup::stats::read_counters(
+                            std::path::Path::new(crate::engine::cgroup::BASE),
                             &id,
                             pid,
                         )

@@ -24,7 +24,7 @@ impl SystemBackend for EngineBackend {
                 operating_system: crate::engine::host::operating_system(),
                 kernel_version: crate::engine::host::kernel_version(),
                 storage_driver: me.driver().name().to_string(),
-                cgroup_version: crate::engine::host::CgroupLayout::detect().label().into(),
+                cgroup_version: crate::engine::cgroup::CgroupLayout::detect().label().into(),
                 root_dir: me.root().display().to_string(),
                 ncpu: crate::engine::host::cpus(),
                 mem_total: crate::engine::host::memory(),

@@ -8,8 +8,7 @@ use std::os::fd::AsRawFd;
 
 use nix::mount::MsFlags;
 
-/// Where the cgroup file systems are mounted in a container.
-const CGROUP_DIR: &str = "/sys/fs/cgroup";
+use crate::engine::cgroup::BASE as CGROUP_DIR;
 
 /// Makes the cgroup mounts of the container whose init process is `pid` read-only, from a
 /// short-lived thread of the caller that enters the container's mount namespace and root.

@@ -20,7 +20,6 @@ pub mod relay;
 pub mod spec;
 mod start_error;
 pub mod start_reply;
-pub mod stats;
 pub mod store;
 pub mod tenant;
 mod wait;

@@ -20,6 +20,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
+
+use crate::engine::cgroup;
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxCapabilities, LinuxSeccomp};
 
@@ -74,87 +76,6 @@ const NAMESPACES: [(&str, CloneFlags); 5] = [
     ("mnt", CloneFlags::CLONE_NEWNS),
 ];
 
-/// A cgroup hierarchy line of `/proc/PID/cgroup`: id, controllers, path.
-fn hierarchies(text: &str) -> Vec<(&str, &str, &str)> {
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.splitn(3, ':');
-            Some((f.next()?, f.next()?, f.next()?))
-        })
-        .collect()
-}
-
-/// A cgroup file system mounted here: its mount point, the cgroup its root shows, whether
-/// it is the unified (v2) hierarchy, and its super options (the v1 controllers).
-#[derive(Debug, PartialEq, Eq)]
-struct CgroupMount {
-    point: PathBuf,
-    root: String,
-    unified: bool,
-    options: Vec<String>,
-}
-
-/// The cgroup mounts listed in a `mountinfo` text that are not hidden by a later mount on
-/// their mount point or above it.
-fn cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
-    let unescape = |s: &str| s.replace("\\040", " ").replace("\\134", "\\");
-    // Every mount in order, with what it is when it is a cgroup file system.
-    let all: Vec<(PathBuf, Option<CgroupMount>)> = mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (before, after) = line.split_once(" - ")?;
-            let fields: Vec<&str> = before.split(' ').collect();
-            let point = PathBuf::from(unescape(fields.get(4)?));
-            let mut rest = after.split(' ');
-            let unified = match rest.next()? {
-                "cgroup2" => true,
-                "cgroup" => false,
-                _ => return Some((point, None)),
-            };
-            let options = rest.nth(1).unwrap_or("");
-            let mount = CgroupMount {
-                point: point.clone(),
-                root: unescape(fields.get(3)?),
-                unified,
-                options: options.split(',').map(str::to_string).collect(),
-            };
-            Some((point, Some(mount)))
-        })
-        .collect();
-    let hidden: Vec<bool> = (0..all.len())
-        .map(|i| {
-            all[i + 1..]
-                .iter()
-                .any(|(later, _)| all[i].0.starts_with(later))
-        })
-        .collect();
-    all.into_iter()
-        .zip(hidden)
-        .filter_map(|((_, mount), hidden)| mount.filter(|_| !hidden))
-        .collect()
-}
-
-/// The directory of cgroup `path` of a hierarchy (`controllers`, empty for the unified one)
-/// among `mounts`, or `None` when that hierarchy is not mounted here.
-fn cgroup_dir(mounts: &[CgroupMount], controllers: &str, path: &str) -> Option<PathBuf> {
-    let mount = mounts.iter().find(|m| {
-        if controllers.is_empty() {
-            m.unified
-        } else {
-            !m.unified
-                && controllers
-                    .split(',')
-                    .all(|c| m.options.iter().any(|o| o == c))
-        }
-    })?;
-    let below = if mount.root == "/" {
-        path
-    } else {
-        path.strip_prefix(mount.root.as_str())?
-    };
-    Some(mount.point.join(below.trim_start_matches('/')))
-}
-
 /// What the child must join, opened by the parent while host paths are at hand.
 struct Target {
     /// `tasks` files of the v1 hierarchies whose cgroup differs from the caller's.
@@ -198,17 +119,17 @@ impl Target {
         }
         let own = std::fs::read_to_string("/proc/self/cgroup")
             .map_err(|e| Failure::runtime(format!("cannot read /proc/self/cgroup: {e}")))?;
-        let own = hierarchies(&own);
+        let own = cgroup::hierarchies(&own);
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
             .map_err(|e| Failure::runtime(format!("cannot read /proc/self/mountinfo: {e}")))?;
-        let mounts = cgroup_mounts(&mountinfo);
+        let mounts = cgroup::mounts(&mountinfo);
         let mut tasks = vec![];
         let mut unified = None;
-        for (hid, controllers, path) in hierarchies(&cgroups) {
+        for (hid, controllers, path) in cgroup::hierarchies(&cgroups) {
             if own.contains(&(hid, controllers, path)) {
                 continue;
             }
-            let Some(dir) = cgroup_dir(&mounts, controllers, path) else {
+            let Some(dir) = cgroup::dir_of(&mounts, controllers, path) else {
                 // A named hierarchy nobody mounted here holds no limits.
                 if controllers.is_empty() || controllers.starts_with("name=") {
                     continue;
@@ -536,68 +457,6 @@ fn find_executable(command: &str, env: &[String]) -> Result<PathBuf, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const HYBRID: &str = "\
-29 1 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
-30 29 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
-31 29 0:28 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,name=systemd
-34 29 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
-35 29 0:32 /nested /sys/fs/cgroup/pids rw,nosuid - cgroup cgroup rw,pids
-36 1 8:1 / /mnt/my\\040disk rw - ext4 /dev/sda1 rw
-";
-
-    #[test]
-    fn cgroup_directories_follow_the_mounts() {
-        let mounts = cgroup_mounts(HYBRID);
-        assert_eq!(mounts.len(), 4);
-        let dir = |c: &str, p: &str| cgroup_dir(&mounts, c, p);
-        assert_eq!(
-            dir("cpu,cpuacct", "/dockhand/abc"),
-            Some(PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/dockhand/abc"))
-        );
-        assert_eq!(
-            dir("cpuacct", "/x"),
-            Some(PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/x"))
-        );
-        assert_eq!(
-            dir("name=systemd", "/user.slice"),
-            Some(PathBuf::from("/sys/fs/cgroup/systemd/user.slice"))
-        );
-        assert_eq!(
-            dir("", "/dockhand/abc"),
-            Some(PathBuf::from("/sys/fs/cgroup/unified/dockhand/abc"))
-        );
-        // A mount of a sub-tree: paths below its root only.
-        assert_eq!(
-            dir("pids", "/nested/dockhand/abc"),
-            Some(PathBuf::from("/sys/fs/cgroup/pids/dockhand/abc"))
-        );
-        assert_eq!(dir("pids", "/elsewhere"), None);
-        assert_eq!(dir("memory", "/"), None);
-        // A cgroup2 mount over /sys/fs/cgroup hides the hierarchies below it.
-        let over = format!("{HYBRID}40 29 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
-        let mounts = cgroup_mounts(&over);
-        assert_eq!(mounts.len(), 1);
-        assert_eq!(
-            cgroup_dir(&mounts, "", "/x"),
-            Some(PathBuf::from("/sys/fs/cgroup/x"))
-        );
-        assert_eq!(cgroup_dir(&mounts, "pids", "/nested/x"), None);
-        // Pure v2.
-        let v2 = cgroup_mounts("30 1 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
-        assert_eq!(
-            cgroup_dir(&v2, "", "/dockhand/abc"),
-            Some(PathBuf::from("/sys/fs/cgroup/dockhand/abc"))
-        );
-    }
-
-    #[test]
-    fn hierarchy_lines_split_in_three() {
-        assert_eq!(
-            hierarchies("12:cpu,cpuacct:/a:b\n0::/\n"),
-            vec![("12", "cpu,cpuacct", "/a:b"), ("0", "", "/")]
-        );
-    }
 
     #[test]
     fn executables_are_looked_up_in_path() {

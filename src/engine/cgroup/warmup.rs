@@ -17,13 +17,7 @@ use std::path::{Path, PathBuf};
 /// mounted with the process in it, else the first v1 hierarchy found.
 fn own_procs_file(base: &Path, self_cgroup: &str) -> Option<PathBuf> {
     let mut v1 = None;
-    for line in self_cgroup.lines() {
-        let mut fields = line.splitn(3, ':');
-        let (Some(id), Some(controllers), Some(path)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
+    for (id, controllers, path) in super::hierarchies(self_cgroup) {
         let path = path.trim_start_matches('/');
         if id == "0" && controllers.is_empty() {
             for root in [base.to_path_buf(), base.join("unified")] {
@@ -49,7 +43,7 @@ pub fn start() {
     let Ok(self_cgroup) = std::fs::read_to_string("/proc/self/cgroup") else {
         return;
     };
-    let Some(file) = own_procs_file(Path::new("/sys/fs/cgroup"), &self_cgroup) else {
+    let Some(file) = own_procs_file(Path::new(super::BASE), &self_cgroup) else {
         return;
     };
     let Ok(file) = CString::new(file.into_os_string().into_encoded_bytes()) else {
