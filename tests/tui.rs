@@ -21,10 +21,10 @@ use dockhand::tui::action::Action;
 use dockhand::tui::app::{App, AppOptions, Focus, Mode};
 use dockhand::tui::detail::Tab;
 use dockhand::tui::dialog::Dialog;
+use dockhand::tui::draw;
 use dockhand::tui::effect::{self, Effect};
 use dockhand::tui::keymap::Keymap;
 use dockhand::tui::panes::PaneKind;
-use dockhand::tui::ui;
 
 /// A fixed "now" so relative times and log history are the same on every run.
 const NOW: i64 = 1_763_800_000;
@@ -146,7 +146,7 @@ impl Harness {
     fn render(&self) -> Terminal<TestBackend> {
         let (w, h) = self.app.size;
         let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-        terminal.draw(|f| ui::draw(f, &self.app)).unwrap();
+        terminal.draw(|f| draw::draw(f, &self.app)).unwrap();
         terminal
     }
 

@@ -4,397 +4,26 @@
 pub mod container;
 pub mod copy;
 pub mod image;
+pub mod network;
 pub mod output;
 pub mod registry;
+pub mod run;
 pub mod system;
 pub mod volume;
 
-use std::path::PathBuf;
+mod args;
+mod select;
 
-use clap::{CommandFactory, Parser, Subcommand};
+pub use args::*;
+pub use select::*;
+
+use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::backend::docker::{TlsArgs, endpoint};
-use crate::backend::engine::EngineOptions;
+use crate::backend::AnyBackend;
 use crate::backend::prelude::*;
-use crate::backend::{AnyBackend, BackendError, DockerBackend, EngineBackend, FakeBackend};
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::model::{ExecSpec, RemoveOptions};
-
-/// Keyboard-driven terminal UI for containers, images, volumes and networks.
-#[derive(Debug, Parser)]
-#[command(name = "dockhand", version, about, propagate_version = true)]
-pub struct Cli {
-    /// Docker-compatible endpoint: `docker`, `podman`, a unix:// or tcp:// URL, or a name
-    /// from [endpoints] in the config file.
-    #[arg(
-        short = 'H',
-        long,
-        env = "DOCKHAND_HOST",
-        global = true,
-        value_name = "URL|NAME"
-    )]
-    pub host: Option<String>,
-    /// Data root of the embedded engine.
-    #[arg(long, env = "DOCKHAND_ROOT", global = true, value_name = "DIR")]
-    pub root: Option<PathBuf>,
-    /// Config file (default: $XDG_CONFIG_HOME/dockhand/config.toml).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// CA certificate for a TLS endpoint.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub tlscacert: Option<PathBuf>,
-    /// Client certificate for a TLS endpoint.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub tlscert: Option<PathBuf>,
-    /// Client key for a TLS endpoint.
-    #[arg(long, global = true, value_name = "FILE")]
-    pub tlskey: Option<PathBuf>,
-    /// Use built-in sample data instead of a real backend; nothing real is touched.
-    #[arg(long, global = true)]
-    pub demo: bool,
-    /// What to do; without a command the TUI opens.
-    #[command(subcommand)]
-    pub command: Option<Commands>,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Commands {
-    /// List containers.
-    Ps(container::PsArgs),
-    /// Create and start a container.
-    Run(container::RunArgs),
-    /// Create a container.
-    Create(container::ContainerOptions),
-    /// Write a container's whole filesystem as a tar archive.
-    Export {
-        /// File to write (default: stdout).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Container.
-        container: String,
-    },
-    /// Show the files a container added (A), changed (C) or deleted (D).
-    Diff {
-        /// Container.
-        container: String,
-    },
-    /// Start containers.
-    Start {
-        /// Attach to the container's output (and its terminal) until it ends or you detach.
-        #[arg(short, long)]
-        attach: bool,
-        /// With -a, attach the input too.
-        #[arg(short, long)]
-        interactive: bool,
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// Stop containers (stop signal, then SIGKILL after the timeout).
-    Stop {
-        /// Seconds to wait before killing.
-        #[arg(short, long)]
-        time: Option<u64>,
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// Send a signal to containers (SIGKILL by default).
-    Kill {
-        /// Signal to send.
-        #[arg(short, long)]
-        signal: Option<String>,
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// Restart containers.
-    Restart {
-        /// Seconds to wait before killing.
-        #[arg(short, long)]
-        time: Option<u64>,
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// Pause all processes in containers.
-    Pause {
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// Unpause containers.
-    Unpause {
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// Remove containers.
-    Rm {
-        /// Kill and remove running containers.
-        #[arg(short, long)]
-        force: bool,
-        /// Remove anonymous volumes too.
-        #[arg(short, long)]
-        volumes: bool,
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// Rename a container.
-    Rename {
-        /// Container.
-        container: String,
-        /// New name.
-        new_name: String,
-    },
-    /// Fetch the logs of a container.
-    Logs(container::LogsArgs),
-    /// Run a command in a running container.
-    Exec(ExecArgs),
-    /// Attach to a running container's input and output (detach with ctrl-p ctrl-q).
-    Attach {
-        /// Do not attach stdin.
-        #[arg(long)]
-        no_stdin: bool,
-        /// Container.
-        container: String,
-    },
-    /// Copy files between a container and the host (CONTAINER:PATH on one side; - for a tar on stdin/stdout).
-    Cp {
-        /// Source.
-        src: String,
-        /// Destination.
-        dest: String,
-    },
-    /// Detailed information on containers, images, volumes or networks.
-    Inspect {
-        /// Only look for this kind: container, image, volume, network.
-        #[arg(long = "type")]
-        kind: Option<String>,
-        /// Names or ids.
-        #[arg(required = true)]
-        names: Vec<String>,
-    },
-    /// Processes of a container.
-    Top {
-        /// Container.
-        container: String,
-    },
-    /// Live resource usage of containers.
-    Stats {
-        /// Show all containers (default shows just running).
-        #[arg(short, long)]
-        all: bool,
-        /// Print one table and exit.
-        #[arg(long)]
-        no_stream: bool,
-        /// Containers (default: all running).
-        containers: Vec<String>,
-    },
-    /// Block until containers stop, then print their exit codes.
-    Wait {
-        /// Containers.
-        #[arg(required = true)]
-        containers: Vec<String>,
-    },
-    /// List images.
-    Images {
-        /// Show all images.
-        #[arg(short, long)]
-        all: bool,
-        /// Only show image IDs.
-        #[arg(short, long)]
-        quiet: bool,
-        /// Only images of this repository.
-        repository: Option<String>,
-    },
-    /// Download an image from a registry.
-    Pull {
-        /// Image reference.
-        image: String,
-    },
-    /// Load images from a tar archive (file or stdin).
-    Load {
-        /// Archive to read (default: stdin).
-        #[arg(short, long)]
-        input: Option<PathBuf>,
-        /// Suppress the load output.
-        #[arg(short, long)]
-        quiet: bool,
-    },
-    /// Save images to a tar archive (file or stdout).
-    Save {
-        /// File to write (default: stdout).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// Images.
-        #[arg(required = true)]
-        images: Vec<String>,
-    },
-    /// Import a root filesystem tarball (file or - for stdin) as an image.
-    Import {
-        /// Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR).
-        #[arg(short, long = "change")]
-        change: Vec<String>,
-        /// Tarball, or - for stdin.
-        file: PathBuf,
-        /// Name for the image.
-        reference: Option<String>,
-    },
-    /// Create a tag TARGET that refers to SOURCE.
-    Tag {
-        /// Source image.
-        source: String,
-        /// New reference.
-        target: String,
-    },
-    /// Remove images.
-    Rmi {
-        /// Force removal.
-        #[arg(short, long)]
-        force: bool,
-        /// Images.
-        #[arg(required = true)]
-        images: Vec<String>,
-    },
-    /// Show the history of an image.
-    History {
-        /// Don't truncate output.
-        #[arg(long)]
-        no_trunc: bool,
-        /// Only show image IDs.
-        #[arg(short, long)]
-        quiet: bool,
-        /// Image.
-        image: String,
-    },
-    /// Manage images.
-    /// Upload an image to its registry.
-    Push {
-        /// Image (NAME[:TAG]); the registry is the NAME's host.
-        image: String,
-    },
-    /// Log in to a registry (checked before it is stored).
-    Login {
-        /// User name.
-        #[arg(short, long)]
-        username: Option<String>,
-        /// Password (visible in the process list; prefer --password-stdin).
-        #[arg(short, long)]
-        password: Option<String>,
-        /// Read the password from standard input.
-        #[arg(long)]
-        password_stdin: bool,
-        /// Registry (HOST[:PORT]); Docker Hub when omitted.
-        server: Option<String>,
-    },
-    /// Forget the credentials of a registry.
-    Logout {
-        /// Registry (HOST[:PORT]); Docker Hub when omitted.
-        server: Option<String>,
-    },
-    /// Manage images.
-    #[command(subcommand)]
-    Image(ImageCmd),
-    /// Disk use and the engine's data root.
-    #[command(subcommand)]
-    System(SystemCmd),
-    /// Manage containers.
-    #[command(subcommand)]
-    Container(ContainerCmd),
-    /// Manage volumes.
-    #[command(subcommand)]
-    Volume(volume::VolumeCmd),
-    /// Manage networks.
-    #[command(subcommand)]
-    Network(volume::NetworkCmd),
-    /// Live events from the backend.
-    Events,
-    /// System-wide information.
-    Info,
-    /// Version of dockhand and of the backend.
-    Version,
-    /// Print a shell completion script (e.g. `dockhand completions bash > /etc/bash_completion.d/dockhand`).
-    Completions {
-        /// Shell to generate for.
-        shell: Shell,
-    },
-}
-
-/// `exec` options.
-#[derive(Debug, clap::Args)]
-pub struct ExecArgs {
-    /// Keep STDIN open.
-    #[arg(short, long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-TTY.
-    #[arg(short, long)]
-    pub tty: bool,
-    /// Set environment variables.
-    #[arg(short, long = "env", value_name = "KEY=VALUE")]
-    pub env: Vec<String>,
-    /// Working directory inside the container.
-    #[arg(short, long)]
-    pub workdir: Option<String>,
-    /// User (name or UID[:GID]).
-    #[arg(short, long)]
-    pub user: Option<String>,
-    /// Container.
-    pub container: String,
-    /// Command and arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
-}
-
-/// `system …`.
-#[derive(Debug, Subcommand)]
-pub enum SystemCmd {
-    /// Show disk use by images, containers and volumes.
-    Df,
-    /// Start the engine's containers whose restart policy asks for it (after a reboot; see
-    /// assets/dockhand-boot.service).
-    Boot,
-    /// Verify the embedded engine's data root; with --repair, remove what is broken.
-    Check {
-        /// Remove broken records and content, rebuild missing links.
-        #[arg(long)]
-        repair: bool,
-    },
-}
-
-/// `image …`.
-#[derive(Debug, Subcommand)]
-pub enum ImageCmd {
-    /// Show images in full (JSON).
-    Inspect {
-        /// Images.
-        #[arg(required = true)]
-        names: Vec<String>,
-    },
-    /// Remove unused images.
-    Prune {
-        /// Remove all images without containers, not just dangling ones.
-        #[arg(short, long)]
-        all: bool,
-        /// Do not ask.
-        #[arg(short, long)]
-        force: bool,
-    },
-}
-
-/// `container …`.
-#[derive(Debug, Subcommand)]
-pub enum ContainerCmd {
-    /// Remove all stopped containers.
-    Prune {
-        /// Do not ask.
-        #[arg(short, long)]
-        force: bool,
-    },
-}
 
 /// Runs a subcommand and returns the process exit status.
 pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
@@ -402,8 +31,8 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
     let ok = |()| 0;
     Ok(match command {
         Commands::Ps(a) => container::ps(b, a).await.map(ok)?,
-        Commands::Run(a) => container::run(b, a).await?,
-        Commands::Create(o) => container::create_cmd(b, o).await.map(ok)?,
+        Commands::Run(a) => run::run(b, a).await?,
+        Commands::Create(o) => run::create_cmd(b, o).await.map(ok)?,
         Commands::Start {
             attach: true,
             interactive,
@@ -538,7 +167,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
             container::prune(b, *force).await.map(ok)?
         }
         Commands::Volume(cmd) => volume::volume(b, cmd).await?,
-        Commands::Network(cmd) => volume::network(b, cmd).await?,
+        Commands::Network(cmd) => network::network(b, cmd).await?,
         Commands::Events => system::events(b).await.map(ok)?,
         Commands::Info => system::info(b).await.map(ok)?,
         Commands::Version => system::version(b).await.map(ok)?,
@@ -573,32 +202,6 @@ async fn exec(b: &AnyBackend, a: &ExecArgs) -> anyhow::Result<i32> {
     Ok(crate::session::drive(b, s, a.tty).await? as i32)
 }
 
-/// Whether these arguments (the program name left out) ask the embedded engine to start a
-/// container: judged before parsing, so that the kernel's wait for the
-/// cgroup move starts as early as it can (see [`crate::engine::cgroup_warmup`]). It errs
-/// towards no: any sign of another backend (`-H`, `--host`, `--demo`, `DOCKHAND_HOST`)
-/// means no. A yes for a config that names another endpoint only wastes that early start.
-pub fn starts_engine_process(args: &[String], host_in_env: bool) -> bool {
-    let elsewhere =
-        |a: &str| a == "--demo" || a == "--host" || a.starts_with("--host=") || a.starts_with("-H");
-    if host_in_env || args.iter().any(|a| elsewhere(a)) {
-        return false;
-    }
-    let mut rest = args.iter();
-    while let Some(a) = rest.next() {
-        if matches!(
-            a.as_str(),
-            "--root" | "--config" | "--tlscacert" | "--tlscert" | "--tlskey"
-        ) {
-            rest.next();
-        } else if !a.starts_with('-') {
-            // Not `exec`: it joins the container's cgroups without the migration lock.
-            return matches!(a.as_str(), "run" | "start" | "restart");
-        }
-    }
-    false
-}
-
 /// `exec` without `-t`, run from this process before any thread exists where the backend
 /// can (see [`AnyBackend::exec_here`]); `None` when the command is something else or the
 /// backend cannot.
@@ -624,69 +227,6 @@ pub fn exec_here(backend: &AnyBackend, command: &Commands) -> Option<anyhow::Res
         }
         Err(e) => Err(e.into()),
     })
-}
-
-/// Why no backend could be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum SelectError {
-    /// The endpoint given is malformed or unknown.
-    #[error(transparent)]
-    Endpoint(#[from] BackendError),
-    /// No backend of this build serves the endpoint.
-    #[error("{0}")]
-    NoBackend(String),
-}
-
-/// Loads the config, applying `--root` on top of it.
-pub fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
-    let mut config = Config::load(cli.config.as_deref())?;
-    if let Some(root) = &cli.root {
-        config.engine.root = root.clone();
-    }
-    Ok(config)
-}
-
-/// Opens the backend the options and the config ask for. Nothing is contacted yet: a
-/// Docker-compatible endpoint is reached on the first request.
-pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectError> {
-    if cli.demo {
-        return Ok(AnyBackend::Fake(FakeBackend::new()));
-    }
-    let name = cli
-        .host
-        .clone()
-        .unwrap_or_else(|| config.general.endpoint.clone());
-    if name.is_empty() || name == "engine" {
-        let needs_root = !matches!(cli.command, Some(Commands::Completions { .. }));
-        if needs_root && !rustix::process::geteuid().is_root() {
-            return Err(SelectError::NoBackend(format!(
-                "the embedded engine needs root: it makes namespaces, cgroups and overlay mounts, and owns its data root ({}). Run dockhand as root (sudo dockhand), or manage a Docker or Podman host instead (-H docker, -H podman, -H unix:///path/to.sock), or look around with --demo",
-                config.engine.root.display()
-            )));
-        }
-        let storage_driver = match config.engine.storage_driver {
-            config::StorageDriver::Auto => "auto",
-            config::StorageDriver::Overlay => "overlay",
-            config::StorageDriver::Copy => "copy",
-        };
-        let engine = EngineBackend::open(
-            &config.engine.root,
-            EngineOptions {
-                insecure_registries: config.engine.insecure_registries.clone(),
-                credentials: None,
-                storage_driver: storage_driver.into(),
-                exe: None,
-            },
-        )?;
-        return Ok(AnyBackend::Engine(engine));
-    }
-    let tls = TlsArgs {
-        ca: cli.tlscacert.clone(),
-        cert: cli.tlscert.clone(),
-        key: cli.tlskey.clone(),
-    };
-    let endpoint = endpoint::resolve(&name, &tls, config)?;
-    Ok(AnyBackend::Docker(DockerBackend::new(endpoint)))
 }
 
 /// `login` and `logout`, which need the config but no backend; `None` for other commands.
@@ -721,32 +261,4 @@ pub fn completions(shell: Shell) {
         "dockhand",
         &mut std::io::stdout(),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn starts(args: &str, env: bool) -> bool {
-        let args: Vec<String> = args.split_whitespace().map(String::from).collect();
-        starts_engine_process(&args, env)
-    }
-
-    #[test]
-    fn only_engine_starts_warm_up_early() {
-        assert!(starts("run --rm busybox true", false));
-        assert!(starts("--root /srv/dh run web true", false));
-        assert!(!starts("--root /srv/dh exec web true", false));
-        assert!(starts("--config=/c.toml start -a web", false));
-        assert!(starts("restart web", false));
-        // Other commands, other backends, or a host from the environment: no.
-        assert!(!starts("ps -a", false));
-        assert!(!starts("--root run ps", false));
-        assert!(!starts("-H docker run busybox", false));
-        assert!(!starts("run -Hdocker busybox", false));
-        assert!(!starts("--host=tcp://h:2375 exec web true", false));
-        assert!(!starts("--demo run busybox", false));
-        assert!(!starts("run busybox", true));
-        assert!(!starts("", false));
-    }
 }

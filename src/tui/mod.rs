@@ -9,6 +9,7 @@ pub mod action;
 pub mod app;
 pub mod detail;
 pub mod dialog;
+pub mod draw;
 pub mod effect;
 pub mod form;
 pub mod keymap;
@@ -16,7 +17,6 @@ pub mod layout;
 pub mod logview;
 pub mod panes;
 pub mod theme;
-pub mod ui;
 
 use std::io;
 use std::time::Duration;
@@ -64,7 +64,7 @@ async fn event_loop(
 
     loop {
         if app.dirty {
-            terminal.draw(|frame| ui::draw(frame, &app))?;
+            terminal.draw(|frame| draw::draw(frame, &app))?;
             app.dirty = false;
         }
         if app.quit {

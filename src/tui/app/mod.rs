@@ -150,8 +150,8 @@ macro_rules! with_pane {
     };
 }
 
-mod actions;
 mod keys;
+mod operations;
 
 impl App {
     /// A fresh app; call [`App::start`] for the first requests.
