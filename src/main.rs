@@ -30,7 +30,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(err) => {
-            eprintln!("dockhand: {err:#}");
+            // Every cause once: a cause a message already quotes is not repeated.
+            eprintln!("dockhand: {}", dockhand::util::errors::chain(err.as_ref()));
             ExitCode::from(125)
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod chan_io;
 pub mod credentials;
+pub mod errors;
 pub mod registry_login;
 pub mod time;
 pub mod units;

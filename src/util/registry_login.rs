@@ -4,6 +4,7 @@
 //! with each pull and push.
 
 use super::credentials::{AuthError, Credential, CredentialStore};
+use super::errors::chain as error_chain;
 
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,21 +78,6 @@ pub fn is_loopback(registry: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The error and its causes on one line, without repeating what a cause already said.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
-    }
-    out
 }
 
 /// Checks `credential` against `registry` (over plain HTTP when `plain`); stores it in

@@ -17,13 +17,10 @@ pub fn seal(pid: i32) -> std::io::Result<()> {
     // The mount points as the container's process sees them, relative to its root.
     let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))?;
     super::in_mount_namespace(pid, || {
-        remount_read_only(&root, &info).map_err(|e| {
-            super::ContainerError::Runtime(format!(
-                "cannot make the container's cgroups read-only: {e}"
-            ))
-        })
+        remount_read_only(&root, &info)
+            .map_err(|e| super::runtime("cannot make the container's cgroups read-only", e))
     })
-    .map_err(|e| std::io::Error::other(e.to_string()))
+    .map_err(std::io::Error::other)
 }
 
 /// In the thread, inside the container's mount namespace: enters the container's root and

@@ -4,15 +4,11 @@
 
 use std::path::Path;
 
-use super::ContainerError;
 use super::record::ContainerConfig;
+use super::{ContainerError, runtime};
 
 /// The files, by their name under /etc.
 pub const NAMES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
-
-fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
-    ContainerError::Runtime(format!("{what}: {e}"))
-}
 
 /// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container.
 pub fn write(dir: &Path, config: &ContainerConfig) -> Result<(), ContainerError> {

@@ -7,11 +7,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use super::ContainerError;
-
-fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
-    ContainerError::Runtime(format!("{what}: {e}"))
-}
+use super::{ContainerError, runtime};
 
 /// The container's root filesystem, opened as a path.
 fn open_root(rootfs: &Path) -> Result<OwnedFd, ContainerError> {
@@ -39,7 +35,7 @@ fn open_in(rootfs: &Path, path: &str) -> Result<Option<OwnedFd>, ContainerError>
     ) {
         Ok(fd) => Ok(Some(fd)),
         Err(rustix::io::Errno::NOENT) => Ok(None),
-        Err(e) => Err(runtime(&format!("cannot open {path} in the container"), e)),
+        Err(e) => Err(runtime(format!("cannot open {path} in the container"), e)),
     }
 }
 
@@ -52,9 +48,9 @@ fn real_path(rootfs: &Path, fd: &OwnedFd) -> Result<PathBuf, ContainerError> {
             .map_err(|e| runtime("cannot resolve a path in the container", e))
     };
     let (file, base) = (name(fd)?, name(&open_root(rootfs)?)?);
-    let inside = file
-        .strip_prefix(&base)
-        .map_err(|_| runtime("a path left the container", file.display()))?;
+    let inside = file.strip_prefix(&base).map_err(|_| {
+        ContainerError::runtime(format!("a path left the container: {}", file.display()))
+    })?;
     Ok(rootfs.join(inside))
 }
 
@@ -93,7 +89,7 @@ pub fn archive(rootfs: &Path, path: &str) -> Result<Vec<u8>, ContainerError> {
     } else {
         b.append_path_with_name(&real, &name)
     };
-    result.map_err(|e| runtime(&format!("cannot archive {path}"), e))?;
+    result.map_err(|e| runtime(format!("cannot archive {path}"), e))?;
     b.into_inner().map_err(|e| runtime("cannot archive", e))
 }
 
@@ -136,7 +132,7 @@ pub fn extract(rootfs: &Path, dir: &str, tar: &[u8]) -> Result<(), ContainerErro
             .unwrap_or_default();
         let inside = entry
             .unpack_in(&real)
-            .map_err(|e| runtime(&format!("cannot write {name}"), e))?;
+            .map_err(|e| runtime(format!("cannot write {name}"), e))?;
         if !inside {
             return Err(ContainerError::Invalid(format!(
                 "refused archive entry {name:?}: it would be written outside {dir}"

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use super::ContainerError;
-use super::lifecycle::{Runtime, runtime};
+use super::lifecycle::Runtime;
+use super::runtime;
 use crate::engine::layer::Driver;
 use crate::engine::layer::changes::{self, ImageView};
 use crate::engine::store::Digest;

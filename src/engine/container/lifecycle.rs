@@ -14,7 +14,7 @@ use super::record::{ContainerConfig, ContainerState, Restart, Status};
 use super::start_reply::StartReply;
 pub use super::wait::Backoff;
 use super::wait::{alive, wait_until};
-use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
+use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state, runtime};
 use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
 use crate::engine::layer::{Driver, Snapshotter};
@@ -181,7 +181,7 @@ impl Runtime {
             .stdout(writer)
             .stderr(log)
             .spawn()
-            .map_err(|e| runtime(&format!("cannot run {}", self.exe.display()), e))?;
+            .map_err(|e| runtime(format!("cannot run {}", self.exe.display()), e))?;
         let _ = child.wait();
         match StartReply::read_from(std::fs::File::from(reader)) {
             Some(StartReply::Started { .. }) => Ok(()),
@@ -189,8 +189,8 @@ impl Runtime {
                 code: code @ (126 | 127),
                 message,
             }) => Err(ContainerError::CannotRun { code, message }),
-            Some(StartReply::Failed { message, .. }) => Err(ContainerError::Runtime(message)),
-            None => Err(ContainerError::Runtime(format!(
+            Some(StartReply::Failed { message, .. }) => Err(ContainerError::runtime(message)),
+            None => Err(ContainerError::runtime(format!(
                 "the container monitor ended without a word; see {}",
                 self.containers.dir(id).join("monitor.log").display()
             ))),
@@ -285,7 +285,7 @@ impl Runtime {
             }
         }
         if !self.wait_settled(id, Duration::from_secs(20)) {
-            return Err(ContainerError::Runtime(format!(
+            return Err(ContainerError::runtime(format!(
                 "container {} did not stop; see {}",
                 snap.config.name,
                 self.containers.dir(id).join("monitor.log").display()
@@ -523,10 +523,6 @@ fn purge_later(path: PathBuf) {
             let _ = std::fs::remove_dir_all(&path);
         }
     }
-}
-
-pub(super) fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
-    ContainerError::Runtime(format!("{what}: {e}"))
 }
 
 /// Sends `signal` to host process `pid` (real-time signals too, which nix's enum lacks).

@@ -97,9 +97,37 @@ pub enum ContainerError {
     /// The root filesystem failed.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
-    /// The container runtime failed.
-    #[error("{0}")]
-    Runtime(String),
+    /// The container runtime failed: what failed, and the error that made it fail.
+    #[error("{what}{}", .source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
+    Runtime {
+        /// What failed, and where.
+        what: String,
+        /// Why, when something below said.
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+/// The error below a runtime failure.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl ContainerError {
+    /// A runtime failure that has no error below it (a message that crossed a process
+    /// boundary, a state that is not what it must be).
+    pub fn runtime(what: impl Into<String>) -> ContainerError {
+        ContainerError::Runtime {
+            what: what.into(),
+            source: None,
+        }
+    }
+}
+
+/// A runtime failure: `what` failed because of `cause`, which is kept as the source.
+pub(crate) fn runtime(what: impl Into<String>, cause: impl Into<Cause>) -> ContainerError {
+    ContainerError::Runtime {
+        what: what.into(),
+        source: Some(cause.into()),
+    }
 }
 
 /// Runs `f` on a short-lived thread that has entered the mount namespace of process `pid`.
@@ -111,25 +139,26 @@ pub(crate) fn in_mount_namespace<T: Send>(
 ) -> Result<T, ContainerError> {
     use nix::sched::CloneFlags;
     let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt")).map_err(|e| {
-        ContainerError::Runtime(format!(
-            "cannot open the mount namespace of process {pid}: {e}"
-        ))
+        runtime(
+            format!("cannot open the mount namespace of process {pid}"),
+            e,
+        )
     })?;
     std::thread::scope(|s| {
         s.spawn(|| {
-            nix::sched::unshare(CloneFlags::CLONE_FS).map_err(|e| {
-                ContainerError::Runtime(format!("cannot leave the shared filesystem context: {e}"))
-            })?;
+            nix::sched::unshare(CloneFlags::CLONE_FS)
+                .map_err(|e| runtime("cannot leave the shared filesystem context", e))?;
             nix::sched::setns(&ns, CloneFlags::CLONE_NEWNS).map_err(|e| {
-                ContainerError::Runtime(format!(
-                    "cannot enter the mount namespace of process {pid}: {e}"
-                ))
+                runtime(
+                    format!("cannot enter the mount namespace of process {pid}"),
+                    e,
+                )
             })?;
             f()
         })
         .join()
         .unwrap_or_else(|_| {
-            Err(ContainerError::Runtime(format!(
+            Err(ContainerError::runtime(format!(
                 "a thread working in the mount namespace of process {pid} panicked"
             )))
         })

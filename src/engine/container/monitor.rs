@@ -22,7 +22,7 @@ use super::record::{ContainerConfig, Restart, Status};
 use super::relay::{Relay, Streams};
 use super::spec::{SpecInput, build};
 use super::start_reply::StartReply;
-use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state};
+use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state, runtime};
 use super::{attach, cgroupfs};
 use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
@@ -428,7 +428,7 @@ impl Monitor {
         let pid = container
             .pid()
             .map(|p| p.as_raw())
-            .ok_or_else(|| ContainerError::Runtime("the container has no process".into()))?;
+            .ok_or_else(|| ContainerError::runtime("the container has no process"))?;
         self.containers.update_state(&self.id, |s| {
             s.status = Status::Running;
             s.pid = Some(pid);
@@ -485,8 +485,4 @@ enum Pending {
     Pipes(OwnedFd, OwnedFd, Option<OwnedFd>),
     /// Where the terminal's master will come.
     Terminal(std::os::unix::net::UnixListener),
-}
-
-fn runtime(what: &str, e: impl std::fmt::Display) -> ContainerError {
-    ContainerError::Runtime(format!("{what}: {e}"))
 }

@@ -1,12 +1,13 @@
 //! What a failed start means for a user: 127/126 when the command cannot be found or run (as
 //! Docker has it), a missing cgroup controller named, anything else said as it is.
 
-use super::ContainerError;
 use super::record::ContainerConfig;
+use super::{Cause, ContainerError, runtime};
 
 /// A start failure, with 127/126 when the command cannot be found or run, as Docker does.
-pub(super) fn classify(config: &ContainerConfig, e: impl std::fmt::Display) -> ContainerError {
-    let text = e.to_string();
+pub(super) fn classify(config: &ContainerConfig, e: impl Into<Cause>) -> ContainerError {
+    let cause = e.into();
+    let text = cause.to_string();
     let command = config.args.first().cloned().unwrap_or_default();
     let exec_failed = text.contains("error in executing process");
     if text.contains("not found in $PATH") || (exec_failed && text.contains("No such file")) {
@@ -24,13 +25,13 @@ pub(super) fn classify(config: &ContainerConfig, e: impl std::fmt::Display) -> C
             message: format!("exec: {command:?}: permission denied; the file is not executable"),
         }
     } else if let Some(controller) = missing_controller(&text) {
-        ContainerError::Runtime(format!(
+        ContainerError::runtime(format!(
             "cannot apply the container's limits: the {controller} cgroup controller is not \
              available here ({text}); enable it for dockhand's cgroup (on cgroup v2, in the \
              parent's cgroup.subtree_control) or run without that limit"
         ))
     } else {
-        ContainerError::Runtime(format!("cannot start the container: {text}"))
+        runtime("cannot start the container", cause)
     }
 }
 
@@ -72,7 +73,7 @@ mod tests {
         let other = "failed to create container: mount error: No such file or directory";
         assert!(matches!(
             classify(&config, other),
-            ContainerError::Runtime(_)
+            ContainerError::Runtime { .. }
         ));
     }
 }

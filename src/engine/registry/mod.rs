@@ -236,13 +236,13 @@ pub(crate) fn map_error(
             };
             RegistryError::Unreachable {
                 registry,
-                message: crate::util::registry_login::error_chain(&err),
+                message: crate::util::errors::chain(&err),
                 hint,
             }
         }
         OciDistributionError::RequestError(err) => RegistryError::Unreachable {
             registry: registry.clone(),
-            message: crate::util::registry_login::error_chain(&err),
+            message: crate::util::errors::chain(&err),
             hint: if plain_http(reference, settings) {
                 String::new()
             } else {
