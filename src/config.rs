@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::tui::keymap::{KeyBindings, Keymap};
-use crate::tui::theme::Theme;
-
-/// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+/// The whole configuration. `[keys]` and `[theme]` are kept as written: what their names and
+/// values mean is the TUI's (`tui::settings`), which checks them through the [`Check`] given
+/// to [`Config::load`] and [`Config::parse`].
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// `[general]`.
@@ -24,10 +23,18 @@ pub struct Config {
     pub engine: EngineConfig,
     /// `[ui]`.
     pub ui: UiConfig,
-    /// `[keys]`.
-    pub keys: KeyBindings,
-    /// `[theme]`.
-    pub theme: Theme,
+    /// `[keys]`, as written.
+    pub keys: toml::Table,
+    /// `[theme]`, as written.
+    pub theme: toml::Table,
+}
+
+/// A check of the tables a front end owns: `Err((dotted key, what is wrong and accepted))`.
+pub type Check = fn(&Config) -> Result<(), (String, String)>;
+
+/// No check beyond the config's own: for callers that do not read `[keys]` or `[theme]`.
+pub fn no_check(_: &Config) -> Result<(), (String, String)> {
+    Ok(())
 }
 
 /// `[general]`.
@@ -161,7 +168,7 @@ pub fn default_path() -> Option<PathBuf> {
 impl Config {
     /// Loads `explicit` (which must exist), else the default location when it exists, else
     /// the defaults.
-    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    pub fn load(explicit: Option<&Path>, check: Check) -> Result<Config, ConfigError> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => match default_path() {
@@ -173,11 +180,12 @@ impl Config {
             path: path.clone(),
             source,
         })?;
-        Config::parse(&text, &path)
+        Config::parse(&text, &path, check)
     }
 
-    /// Parses and validates config text; `path` is used in messages only.
-    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    /// Parses and validates config text, the front end's tables with `check`; `path` is used
+    /// in messages only.
+    pub fn parse(text: &str, path: &Path, check: Check) -> Result<Config, ConfigError> {
         let line_of = |offset: usize| text[..offset.min(text.len())].lines().count().max(1);
         let deserializer = toml::Deserializer::new(text);
         let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|err| {
@@ -192,6 +200,7 @@ impl Config {
         })?;
         config
             .validate()
+            .and_then(|()| check(&config))
             .map_err(|(key, message)| ConfigError::Invalid {
                 line: find_key_line(text, &key),
                 path: path.to_path_buf(),
@@ -301,7 +310,6 @@ impl Config {
         if ep.contains("://") {
             check_url(ep).map_err(|m| ("general.endpoint".to_string(), m))?;
         }
-        Keymap::new(self.keys.clone()).map_err(|e| ("keys".to_string(), e.to_string()))?;
         Ok(())
     }
 }
@@ -362,7 +370,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new("/etc/dockhand/test.toml"))
+        Config::parse(text, Path::new("/etc/dockhand/test.toml"), no_check)
     }
 
     #[test]
@@ -377,7 +385,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.ui.tick_rate_ms, 250);
-        assert_eq!(c.keys.quit.0.len(), 1);
-        assert_eq!(c.theme.accent.0, ratatui::style::Color::Rgb(0xff, 0x88, 0));
+        assert_eq!(c.keys["quit"].as_str(), Some("x"));
+        assert_eq!(c.theme["accent"].as_str(), Some("#ff8800"));
     }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use dockhand::cli::{self, Cli, Commands};
 use dockhand::tui::app::AppOptions;
-use dockhand::tui::keymap::Keymap;
+use dockhand::tui::settings;
 
 fn main() -> ExitCode {
     // The container monitor is this binary too; it must start before any thread exists.
@@ -49,7 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         cli::completions(*shell);
         return Ok(0);
     }
-    let config = cli::load_config(&cli)?;
+    let config = cli::load_config(&cli, dockhand::tui::settings::check)?;
     if matches!(
         cli.command,
         Some(Commands::Login { .. } | Commands::Logout { .. })
@@ -69,12 +69,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Some(command) = &cli.command {
         return runtime()?.block_on(cli::run(&backend, command));
     }
-    let keymap = Keymap::new(config.keys.clone()).context("key bindings")?;
+    let (keymap, theme) = settings::keymap(&config)
+        .and_then(|k| Ok((k, settings::theme(&config)?)))
+        .map_err(|(key, message)| anyhow::anyhow!("config key `{key}`: {message}"))?;
     let options = AppOptions {
         endpoint: backend.endpoint_label(),
         demo: backend.is_demo(),
         keymap,
-        theme: config.theme.clone(),
+        theme,
         ui: config.ui.clone(),
         clock: dockhand::util::time::Clock::System,
     };

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use dockhand::config::{Config, ConfigError};
-use dockhand::tui::keymap::Command;
+use dockhand::tui::keymap::{Command, KeyBindings};
+use dockhand::tui::settings;
+use dockhand::tui::theme::Theme;
 
 fn example() -> (String, std::path::PathBuf) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
@@ -13,7 +15,7 @@ fn example() -> (String, std::path::PathBuf) {
 
 /// Parses `text` expecting a refusal; returns the message.
 fn refused(text: &str) -> String {
-    match Config::parse(text, Path::new("/tmp/bad.toml")) {
+    match Config::parse(text, Path::new("/tmp/bad.toml"), settings::check) {
         Err(err @ ConfigError::Invalid { .. }) => err.to_string(),
         other => panic!("expected a refusal for {text:?}, got {other:?}"),
     }
@@ -22,9 +24,24 @@ fn refused(text: &str) -> String {
 #[test]
 fn example_config_shows_the_defaults() {
     let (text, path) = example();
-    let parsed = Config::parse(&text, &path).unwrap();
+    let parsed = Config::parse(&text, &path, settings::check).unwrap();
     assert_eq!(
-        parsed,
+        settings::key_bindings(&parsed).unwrap(),
+        KeyBindings::default(),
+        "config.example.toml must show the default keys"
+    );
+    assert_eq!(
+        settings::theme(&parsed).unwrap(),
+        Theme::default(),
+        "config.example.toml must show the default theme"
+    );
+    let rest = Config {
+        keys: Default::default(),
+        theme: Default::default(),
+        ..parsed
+    };
+    assert_eq!(
+        rest,
         Config::default(),
         "config.example.toml must show the defaults"
     );
@@ -73,6 +90,7 @@ fn example_config_lists_every_key() {
     let config = Config::parse(
         &format!("{endpoint}[general]\nendpoint = \"build-box\"\n"),
         Path::new("x"),
+        settings::check,
     )
     .unwrap();
     assert_eq!(config.endpoints["build-box"].host, "tcp://192.0.2.10:2376");
@@ -181,7 +199,11 @@ fn syntax_errors_give_the_line() {
 
 #[test]
 fn a_missing_explicit_file_is_an_error() {
-    let err = Config::load(Some(Path::new("/nonexistent/dockhand.toml"))).unwrap_err();
+    let err = Config::load(
+        Some(Path::new("/nonexistent/dockhand.toml")),
+        settings::check,
+    )
+    .unwrap_err();
     assert!(matches!(err, ConfigError::Read { .. }));
     assert!(
         err.to_string().contains("/nonexistent/dockhand.toml"),
@@ -194,10 +216,12 @@ fn rebinding_a_key_frees_its_default() {
     let config = Config::parse(
         "[keys]\nquit = \"x\"\nhelp = [\"q\", \"?\"]\n",
         Path::new("x"),
+        settings::check,
     )
     .unwrap();
-    assert_eq!(config.keys.quit.0.len(), 1);
-    assert_eq!(config.keys.help.0.len(), 2);
+    let keys = settings::key_bindings(&config).unwrap();
+    assert_eq!(keys.quit.0.len(), 1);
+    assert_eq!(keys.help.0.len(), 2);
 }
 
 #[test]

@@ -23,8 +23,8 @@ use dockhand::tui::detail::Tab;
 use dockhand::tui::dialog::Dialog;
 use dockhand::tui::draw;
 use dockhand::tui::effect::{self, Effect};
-use dockhand::tui::keymap::Keymap;
 use dockhand::tui::panes::PaneKind;
+use dockhand::tui::settings;
 
 /// A fixed "now" so relative times and log history are the same on every run.
 const NOW: i64 = 1_763_800_000;
@@ -48,8 +48,8 @@ impl Harness {
         let mut app = App::new(AppOptions {
             endpoint: backend.endpoint_label(),
             demo: true,
-            keymap: Keymap::new(config.keys.clone()).unwrap(),
-            theme: config.theme.clone(),
+            keymap: settings::keymap(&config).unwrap(),
+            theme: settings::theme(&config).unwrap(),
             ui: config.ui.clone(),
             clock: Clock::Fixed(NOW),
         });
@@ -303,6 +303,7 @@ async fn colours_follow_state_and_theme() {
     let config = Config::parse(
         "[theme]\nrunning = \"#00ff00\"\nselection_bg = \"blue\"\n",
         Path::new("theme.toml"),
+        settings::check,
     )
     .unwrap();
     let t = Harness::with_config(120, 30, config).await;
@@ -528,6 +529,7 @@ async fn help_lists_rebound_keys_and_rebinding_works() {
     let config = Config::parse(
         "[keys]\nquit = \"x\"\nhelp = [\"h\", \"?\"]\ndown = [\"u\", \"down\"]\n",
         Path::new("keys.toml"),
+        settings::check,
     )
     .unwrap();
     let mut t = Harness::with_config(100, 30, config).await;

@@ -347,6 +347,24 @@ pub enum AnyBackend {
     Engine(EngineBackend),
 }
 
+impl From<FakeBackend> for AnyBackend {
+    fn from(b: FakeBackend) -> AnyBackend {
+        AnyBackend::Fake(b)
+    }
+}
+
+impl From<DockerBackend> for AnyBackend {
+    fn from(b: DockerBackend) -> AnyBackend {
+        AnyBackend::Docker(b)
+    }
+}
+
+impl From<EngineBackend> for AnyBackend {
+    fn from(b: EngineBackend) -> AnyBackend {
+        AnyBackend::Engine(b)
+    }
+}
+
 impl AnyBackend {
     /// A short label for the status bar: what answers and where.
     pub fn endpoint_label(&self) -> String {

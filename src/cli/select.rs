@@ -46,9 +46,10 @@ pub enum SelectError {
     NoBackend(String),
 }
 
-/// Loads the config, applying `--root` on top of it.
-pub fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
-    let mut config = Config::load(cli.config.as_deref())?;
+/// Loads the config (the front end's tables checked with `check`), applying `--root` on top
+/// of it.
+pub fn load_config(cli: &Cli, check: config::Check) -> Result<Config, config::ConfigError> {
+    let mut config = Config::load(cli.config.as_deref(), check)?;
     if let Some(root) = &cli.root {
         config.engine.root = root.clone();
     }
@@ -59,7 +60,7 @@ pub fn load_config(cli: &Cli) -> Result<Config, config::ConfigError> {
 /// Docker-compatible endpoint is reached on the first request.
 pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectError> {
     if cli.demo {
-        return Ok(AnyBackend::Fake(FakeBackend::new()));
+        return Ok(FakeBackend::new().into());
     }
     let name = cli
         .host
@@ -87,7 +88,7 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
                 exe: None,
             },
         )?;
-        return Ok(AnyBackend::Engine(engine));
+        return Ok(engine.into());
     }
     let tls = TlsArgs {
         ca: cli.tlscacert.clone(),
@@ -95,7 +96,7 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
         key: cli.tlskey.clone(),
     };
     let endpoint = endpoint::resolve(&name, &tls, config)?;
-    Ok(AnyBackend::Docker(DockerBackend::new(endpoint)))
+    Ok(DockerBackend::new(endpoint).into())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod layout;
 pub mod logview;
 pub mod panes;
+pub mod settings;
 pub mod theme;
 
 use std::io;

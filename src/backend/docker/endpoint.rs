@@ -138,7 +138,7 @@ mod tests {
     use super::*;
 
     fn config(text: &str) -> Config {
-        Config::parse(text, Path::new("test.toml")).unwrap()
+        Config::parse(text, Path::new("test.toml"), crate::config::no_check).unwrap()
     }
 
     #[test]
