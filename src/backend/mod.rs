@@ -1,8 +1,11 @@
 //! The seam between the front ends (TUI, CLI) and the container backends.
 //!
-//! [`Backend`] is the one interface the TUI and the CLI use. Implementations map their own
-//! models into the domain types of [`crate::model`]; none of their types cross this seam.
-//! [`AnyBackend`] dispatches to the implementation chosen at start-up.
+//! [`Backend`] (one trait per kind of object: [`SystemBackend`], [`ContainerBackend`],
+//! [`SessionBackend`], [`ImageBackend`], [`VolumeBackend`], [`NetworkBackend`]) is the one
+//! interface the TUI and the CLI use. Implementations map their own models into the domain
+//! types of [`crate::model`]; none of their types cross this seam. [`AnyBackend`] dispatches to
+//! the implementation chosen at start-up; what differs between them is a method or
+//! [`Capabilities`], never a match on the variant in a front end.
 
 pub mod docker;
 pub mod engine;

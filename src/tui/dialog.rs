@@ -1,8 +1,10 @@
 //! Modal dialogs: confirmation of destructive actions, the help overlay, error messages,
 //! forms (run, pull, create volume or network) and pull progress.
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
 use super::effect::Effect;
-use super::form::Form;
+use super::form::{Form, FormResult};
 use crate::model::{PullProgress, PullStatus};
 
 /// A question to answer with y or n before `effect` runs.
@@ -66,4 +68,143 @@ pub enum Dialog {
     Form(Form),
     /// A pull's progress.
     Pull(PullState),
+}
+
+/// What a key did to the dialog on top.
+#[derive(Debug)]
+pub enum Reply {
+    /// The dialog stays, as the key left it.
+    Stays(Dialog),
+    /// The dialog is gone and nothing else happens.
+    Closed,
+    /// A confirmation was answered yes: the dialog is gone and its effect runs.
+    Confirmed(Effect),
+    /// The dialog is replaced by another (or by none) and `effect` runs.
+    Then(Option<Dialog>, Effect),
+}
+
+impl Dialog {
+    /// Takes one key. `is_help` says whether the key is bound to the help command, which
+    /// also closes the help overlay.
+    pub fn key(self, key: KeyEvent, is_help: bool) -> Reply {
+        let plain = |c: char| {
+            key.code == KeyCode::Char(c) && !key.modifiers.contains(KeyModifiers::CONTROL)
+        };
+        match self {
+            Dialog::Confirm(confirm) => {
+                if plain('y') || plain('Y') || key.code == KeyCode::Enter {
+                    Reply::Confirmed(confirm.effect)
+                } else if plain('n') || plain('N') || plain('q') || key.code == KeyCode::Esc {
+                    Reply::Closed
+                } else {
+                    Reply::Stays(Dialog::Confirm(confirm))
+                }
+            }
+            Dialog::Help => {
+                if key.code == KeyCode::Esc || plain('q') || is_help {
+                    Reply::Closed
+                } else {
+                    Reply::Stays(Dialog::Help)
+                }
+            }
+            Dialog::Error(text) => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter) || plain('q') {
+                    Reply::Closed
+                } else {
+                    Reply::Stays(Dialog::Error(text))
+                }
+            }
+            Dialog::Form(mut form) => match form.key(key) {
+                FormResult::Editing => Reply::Stays(Dialog::Form(form)),
+                FormResult::Cancelled => Reply::Closed,
+                // A pull from the form shows its progress.
+                FormResult::Submit(Effect::Pull(reference)) => Reply::Then(
+                    Some(Dialog::Pull(PullState::new(reference.clone()))),
+                    Effect::Pull(reference),
+                ),
+                FormResult::Submit(effect) => Reply::Then(None, effect),
+            },
+            Dialog::Pull(state) => {
+                // Esc hides the dialog; the pull goes on and reports when done.
+                let closes = key.code == KeyCode::Esc
+                    || plain('q')
+                    || (state.finished.is_some() && key.code == KeyCode::Enter);
+                if closes {
+                    Reply::Closed
+                } else {
+                    Reply::Stays(Dialog::Pull(state))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(dialog: Dialog, code: KeyCode) -> Reply {
+        dialog.key(KeyEvent::new(code, KeyModifiers::NONE), false)
+    }
+
+    fn confirm() -> Dialog {
+        Dialog::Confirm(Confirm {
+            title: "Remove container".into(),
+            lines: vec!["web".into()],
+            effect: Effect::LoadTop("web".into()),
+        })
+    }
+
+    #[test]
+    fn a_confirmation_runs_on_yes_only() {
+        assert!(matches!(
+            press(confirm(), KeyCode::Char('y')),
+            Reply::Confirmed(Effect::LoadTop(_))
+        ));
+        assert!(matches!(
+            press(confirm(), KeyCode::Enter),
+            Reply::Confirmed(_)
+        ));
+        for no in [KeyCode::Char('n'), KeyCode::Esc, KeyCode::Char('q')] {
+            assert!(matches!(press(confirm(), no), Reply::Closed), "{no:?}");
+        }
+        assert!(matches!(
+            press(confirm(), KeyCode::Char('x')),
+            Reply::Stays(Dialog::Confirm(_))
+        ));
+        // ctrl-y is not a yes.
+        let ctrl_y = KeyEvent::new(KeyCode::Char('y'), KeyModifiers::CONTROL);
+        assert!(matches!(confirm().key(ctrl_y, false), Reply::Stays(_)));
+    }
+
+    #[test]
+    fn help_and_errors_close_on_their_keys() {
+        let help = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE);
+        assert!(matches!(Dialog::Help.key(help, true), Reply::Closed));
+        assert!(matches!(
+            press(Dialog::Help, KeyCode::Char('j')),
+            Reply::Stays(Dialog::Help)
+        ));
+        assert!(matches!(
+            press(Dialog::Error("no".into()), KeyCode::Enter),
+            Reply::Closed
+        ));
+        assert!(matches!(
+            press(Dialog::Error("no".into()), KeyCode::Char('j')),
+            Reply::Stays(Dialog::Error(_))
+        ));
+    }
+
+    #[test]
+    fn a_pull_dialog_hides_on_esc_and_closes_on_enter_once_done() {
+        let pulling = || Dialog::Pull(PullState::new("busybox".into()));
+        assert!(matches!(press(pulling(), KeyCode::Esc), Reply::Closed));
+        assert!(matches!(press(pulling(), KeyCode::Enter), Reply::Stays(_)));
+        let mut done = PullState::new("busybox".into());
+        done.finished = Some(Ok("sha256:00".into()));
+        assert!(matches!(
+            press(Dialog::Pull(done), KeyCode::Enter),
+            Reply::Closed
+        ));
+    }
 }

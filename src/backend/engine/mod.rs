@@ -1,8 +1,8 @@
-//! The embedded engine behind the `Backend` seam. Images (list, inspect, history, pull,
-//! load, save, import, tag, remove, prune) and events are served from the engine's store;
-//! every store call runs on a blocking thread so that the caller's runtime never waits on
-//! disk. Containers, volumes and networks arrive with the engine's container runtime; until
-//! then the CLI sends only image commands here (see `cli::select_backend`).
+//! The embedded engine behind the `Backend` seam, one file per trait: images and events from
+//! the engine's store, containers and sessions from its runtime, the `host` and `none`
+//! networks (named volumes and bridge networks are not made by this build). Every store call
+//! runs on a blocking thread so that the caller's runtime never waits on disk. This file opens
+//! a data root and holds what the trait files share.
 
 mod convert;
 mod convert_containers;

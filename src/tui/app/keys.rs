@@ -21,56 +21,28 @@ impl App {
         }
     }
 
+    /// Hands the key to the dialog on top, which decides; the app clears the marks a
+    /// confirmed bulk action used.
     pub(super) fn on_dialog_key(&mut self, dialog: Dialog, key: KeyEvent) -> Vec<Effect> {
-        let plain = |c: char| {
-            key.code == KeyCode::Char(c) && !key.modifiers.contains(KeyModifiers::CONTROL)
-        };
-        match dialog {
-            Dialog::Confirm(confirm) => {
-                if plain('y') || plain('Y') || key.code == KeyCode::Enter {
-                    self.containers.clear_marks();
-                    self.images.clear_marks();
-                    self.volumes.clear_marks();
-                    self.networks.clear_marks();
-                    return vec![confirm.effect];
-                }
-                if !(plain('n') || plain('N') || plain('q') || key.code == KeyCode::Esc) {
-                    self.dialog = Some(Dialog::Confirm(confirm));
-                }
+        let is_help = self.keymap.command(key) == Some(Command::Help);
+        match dialog.key(key, is_help) {
+            Reply::Stays(dialog) => {
+                self.dialog = Some(dialog);
+                Vec::new()
             }
-            Dialog::Help => {
-                let closes = key.code == KeyCode::Esc
-                    || plain('q')
-                    || self.keymap.command(key) == Some(Command::Help);
-                if !closes {
-                    self.dialog = Some(Dialog::Help);
-                }
+            Reply::Closed => Vec::new(),
+            Reply::Confirmed(effect) => {
+                self.containers.clear_marks();
+                self.images.clear_marks();
+                self.volumes.clear_marks();
+                self.networks.clear_marks();
+                vec![effect]
             }
-            Dialog::Error(text) => {
-                if !matches!(key.code, KeyCode::Esc | KeyCode::Enter) && !plain('q') {
-                    self.dialog = Some(Dialog::Error(text));
-                }
-            }
-            Dialog::Form(mut form) => match form.key(key) {
-                FormResult::Editing => self.dialog = Some(Dialog::Form(form)),
-                FormResult::Cancelled => {}
-                FormResult::Submit(Effect::Pull(reference)) => {
-                    self.dialog = Some(Dialog::Pull(PullState::new(reference.clone())));
-                    return vec![Effect::Pull(reference)];
-                }
-                FormResult::Submit(effect) => return vec![effect],
-            },
-            Dialog::Pull(state) => {
-                // Esc hides the dialog; the pull goes on and reports when done.
-                let closes = key.code == KeyCode::Esc
-                    || (state.finished.is_some() && matches!(key.code, KeyCode::Enter)
-                        || plain('q'));
-                if !closes {
-                    self.dialog = Some(Dialog::Pull(state));
-                }
+            Reply::Then(next, effect) => {
+                self.dialog = next;
+                vec![effect]
             }
         }
-        Vec::new()
     }
 
     pub(super) fn on_filter_key(&mut self, key: KeyEvent) -> Vec<Effect> {

@@ -6,9 +6,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Failure, Lists, Loaded, Outcome};
 use super::detail::{Detail, Tab, Target};
-use super::dialog::{Confirm, Dialog, PullState};
+use super::dialog::{Confirm, Dialog, Reply};
 use super::effect::{ContainerOp, Effect};
-use super::form::{Form, FormKind, FormResult};
+use super::form::{Form, FormKind};
 use super::keymap::{Command, Keymap};
 use super::layout;
 use super::panes::{ListPane, PaneKind, Row};
