@@ -12,11 +12,9 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
 use dockhand::backend::fake::Clock;
-use dockhand::backend::prelude::*;
-use dockhand::backend::{AnyBackend, FakeBackend, ResultStream};
+use dockhand::backend::{AnyBackend, FakeBackend};
 use dockhand::config::Config;
 use dockhand::model::ContainerState;
-use dockhand::model::{Event, LogOptions};
 use dockhand::tui::action::Action;
 use dockhand::tui::app::{App, AppOptions, Focus, Mode};
 use dockhand::tui::detail::Tab;
@@ -25,15 +23,25 @@ use dockhand::tui::draw;
 use dockhand::tui::effect::{self, Effect};
 use dockhand::tui::panes::PaneKind;
 use dockhand::tui::settings;
+use dockhand::tui::streams;
 
 /// A fixed "now" so relative times and log history are the same on every run.
 const NOW: i64 = 1_763_800_000;
+
+/// What a stream has ready now, without waiting for more.
+fn ready(mut actions: futures::stream::BoxStream<'static, Action>) -> Vec<Action> {
+    let mut out = Vec::new();
+    while let Some(Some(action)) = actions.next().now_or_never() {
+        out.push(action);
+    }
+    out
+}
 
 /// An App over a demo backend, with effects carried out inline and events delivered.
 struct Harness {
     app: App,
     backend: AnyBackend,
-    events: ResultStream<Event>,
+    events: futures::stream::BoxStream<'static, Action>,
     dir: tempfile::TempDir,
 }
 
@@ -44,7 +52,7 @@ impl Harness {
 
     async fn with_config(width: u16, height: u16, config: Config) -> Harness {
         let backend = AnyBackend::Fake(FakeBackend::with_clock(Clock::Fixed(NOW)));
-        let events = backend.events().await.unwrap();
+        let events = streams::events(&backend).await;
         let mut app = App::new(AppOptions {
             endpoint: backend.endpoint_label(),
             demo: true,
@@ -65,61 +73,46 @@ impl Harness {
         h
     }
 
-    /// Carries out effects until none are left, like the real runner but inline.
+    /// Carries out effects until none are left: one-shot requests with the runner's
+    /// `resolve`, streams through the same `tui::streams` the runner forwards, of which what
+    /// is ready is taken (a followed log or stats stream then waits for more).
     async fn run(&mut self, effects: Vec<Effect>) {
         let mut queue: VecDeque<Effect> = effects.into();
         loop {
             while let Some(effect) = queue.pop_front() {
-                let action = match effect {
+                let actions = match effect {
                     Effect::WatchLogs(Some((id, options))) => {
-                        let history = LogOptions {
-                            follow: false,
-                            ..options
-                        };
-                        let lines = self
-                            .backend
-                            .container_logs(&id, history)
-                            .await
-                            .unwrap()
-                            .map(|l| l.unwrap())
-                            .collect()
-                            .await;
-                        Some(Action::LogLines(id, lines))
+                        ready(streams::logs(&self.backend, id, options).await)
                     }
-                    Effect::WatchStats(Some(id)) => {
-                        let mut stream = self.backend.container_stats(&id).await.unwrap();
-                        match stream.next().await {
-                            Some(s) => Some(Action::Stats(id, s.unwrap())),
-                            None => Some(Action::StatsEnded(id, None)),
-                        }
-                    }
+                    Effect::WatchStats(Some(id)) => ready(streams::stats(&self.backend, id).await),
+                    // A pull's stream ends: all of it.
                     Effect::Pull(reference) => {
-                        let items: Vec<_> = match self.backend.pull_image(&reference).await {
-                            Ok(stream) => {
-                                stream.map(|r| r.map_err(|e| e.to_string())).collect().await
-                            }
-                            Err(e) => vec![Err(e.to_string())],
-                        };
-                        for item in items {
-                            queue.extend(self.app.update(Action::Pulled(reference.clone(), item)));
-                        }
-                        None
+                        streams::pull(&self.backend, reference)
+                            .await
+                            .collect()
+                            .await
                     }
                     // Saved logs go to the harness's own directory, not the checkout.
                     Effect::SaveLogs(path, lines) => {
                         let path = self.dir.path().join(path);
-                        effect::resolve(&self.backend, &Effect::SaveLogs(path, lines)).await
+                        effect::resolve(&self.backend, &Effect::SaveLogs(path, lines))
+                            .await
+                            .into_iter()
+                            .collect()
                     }
-                    other => effect::resolve(&self.backend, &other).await,
+                    other => effect::resolve(&self.backend, &other)
+                        .await
+                        .into_iter()
+                        .collect::<Vec<_>>(),
                 };
-                if let Some(action) = action {
+                for action in actions {
                     queue.extend(self.app.update(action));
                 }
             }
             // Deliver the change events the backend published, as the event stream would.
             let mut delivered = false;
-            while let Some(Some(Ok(event))) = self.events.next().now_or_never() {
-                queue.extend(self.app.update(Action::Backend(event)));
+            while let Some(Some(action)) = self.events.next().now_or_never() {
+                queue.extend(self.app.update(action));
                 delivered = true;
             }
             if !delivered {

@@ -10,11 +10,10 @@ use tokio::task::JoinHandle;
 
 use super::action::{Action, Failure, Lists, Loaded, Outcome};
 use super::panes::PaneKind;
+use super::streams;
 use crate::backend::prelude::*;
 use crate::backend::{AnyBackend, BackendError};
-use crate::model::{
-    ContainerSpec, LogOptions, NetworkSpec, ObjectKind, PullStatus, RemoveOptions, VolumeSpec,
-};
+use crate::model::{ContainerSpec, LogOptions, NetworkSpec, ObjectKind, RemoveOptions, VolumeSpec};
 use crate::util::units::human_size;
 
 /// Longest wait for a one-shot request before it is reported as failed.
@@ -114,7 +113,7 @@ pub struct Handover {
     pub attach: bool,
 }
 
-async fn timed<T>(fut: impl Future<Output = Result<T, BackendError>>) -> Outcome<T> {
+pub(super) async fn timed<T>(fut: impl Future<Output = Result<T, BackendError>>) -> Outcome<T> {
     match tokio::time::timeout(REQUEST_TIMEOUT, fut).await {
         Ok(r) => r.map_err(Failure::from),
         Err(_) => Err(Failure {
@@ -376,29 +375,9 @@ impl Runner {
             Effect::Pull(reference) => {
                 let backend = self.backend.clone();
                 let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let mut stream = match timed(backend.pull_image(&reference)).await {
-                        Ok(s) => s,
-                        Err(f) => {
-                            let _ = tx.send(Action::Pulled(reference, Err(f.message)));
-                            return;
-                        }
-                    };
-                    while let Some(item) = stream.next().await {
-                        let item = item.map_err(|e| Failure::from(e).message);
-                        let end = matches!(
-                            &item,
-                            Err(_)
-                                | Ok(crate::model::PullProgress {
-                                    status: PullStatus::Done { .. },
-                                    ..
-                                })
-                        );
-                        if tx.send(Action::Pulled(reference.clone(), item)).is_err() || end {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(
+                    async move { forward(streams::pull(&backend, reference).await, tx).await },
+                );
             }
             Effect::WatchEvents => {
                 if self.events.as_ref().is_some_and(|t| !t.is_finished()) {
@@ -422,86 +401,31 @@ impl Runner {
     fn spawn_logs(&self, id: String, options: LogOptions) -> JoinHandle<()> {
         let backend = self.backend.clone();
         let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let stream = match timed(backend.container_logs(&id, options)).await {
-                Ok(s) => s,
-                Err(f) => {
-                    let _ = tx.send(Action::LogEnded(id, Some(f.message)));
-                    return;
-                }
-            };
-            // Batch what is ready so a burst of lines costs one redraw.
-            let mut chunks = stream.ready_chunks(1024);
-            while let Some(chunk) = chunks.next().await {
-                let mut lines = Vec::with_capacity(chunk.len());
-                for item in chunk {
-                    match item {
-                        Ok(line) => lines.push(line),
-                        Err(e) => {
-                            let _ = tx.send(Action::LogLines(id.clone(), lines));
-                            let _ = tx.send(Action::LogEnded(id, Some(Failure::from(e).message)));
-                            return;
-                        }
-                    }
-                }
-                if tx.send(Action::LogLines(id.clone(), lines)).is_err() {
-                    return;
-                }
-            }
-            let _ = tx.send(Action::LogEnded(id, None));
-        })
+        tokio::spawn(async move { forward(streams::logs(&backend, id, options).await, tx).await })
     }
 
     fn spawn_stats(&self, id: String) -> JoinHandle<()> {
         let backend = self.backend.clone();
         let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let mut stream = match timed(backend.container_stats(&id)).await {
-                Ok(s) => s,
-                Err(f) => {
-                    let _ = tx.send(Action::StatsEnded(id, Some(f.message)));
-                    return;
-                }
-            };
-            while let Some(item) = stream.next().await {
-                let action = match item {
-                    Ok(sample) => Action::Stats(id.clone(), sample),
-                    Err(e) => Action::StatsEnded(id.clone(), Some(Failure::from(e).message)),
-                };
-                if tx.send(action).is_err() {
-                    return;
-                }
-            }
-            let _ = tx.send(Action::StatsEnded(id, None));
-        })
+        tokio::spawn(async move { forward(streams::stats(&backend, id).await, tx).await })
     }
 
     fn spawn_events(&self) -> JoinHandle<()> {
         let backend = self.backend.clone();
         let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let mut stream = match backend.events().await {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = tx.send(Action::EventsEnded(Some(Failure::from(e).message)));
-                    return;
-                }
-            };
-            while let Some(item) = stream.next().await {
-                match item {
-                    Ok(event) => {
-                        if tx.send(Action::Backend(event)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Action::EventsEnded(Some(Failure::from(e).message)));
-                        return;
-                    }
-                }
-            }
-            let _ = tx.send(Action::EventsEnded(None));
-        })
+        tokio::spawn(async move { forward(streams::events(&backend).await, tx).await })
+    }
+}
+
+/// Sends a stream's actions to the UI until it ends or the UI has gone away.
+async fn forward(
+    mut actions: futures::stream::BoxStream<'static, Action>,
+    tx: UnboundedSender<Action>,
+) {
+    while let Some(action) = actions.next().await {
+        if tx.send(action).is_err() {
+            return;
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod layout;
 pub mod logview;
 pub mod panes;
 pub mod settings;
+pub mod streams;
 pub mod theme;
 
 use std::io;

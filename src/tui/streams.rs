@@ -1,0 +1,114 @@
+//! The backend's streams (logs, stats, pull progress, events) as the [`Action`]s the UI gets
+//! from them: opened with the one-shot timeout, log lines batched as they are ready, each
+//! stream's end or failure said once. The [`Runner`](super::effect::Runner) forwards these to
+//! the UI; the UI tests read the same streams.
+
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+
+use super::action::{Action, Failure};
+use super::effect::timed;
+use crate::backend::AnyBackend;
+use crate::backend::prelude::*;
+use crate::model::{LogOptions, PullProgress, PullStatus};
+
+/// Most lines sent in one batch: a burst of lines costs one redraw.
+const LOG_BATCH: usize = 1024;
+
+/// A container's log: batches of lines as they are ready, then its end (with the error when
+/// it failed).
+pub async fn logs(
+    backend: &AnyBackend,
+    id: String,
+    options: LogOptions,
+) -> BoxStream<'static, Action> {
+    let chunks = match timed(backend.container_logs(&id, options)).await {
+        Ok(s) => s.ready_chunks(LOG_BATCH),
+        Err(f) => return stream::iter([Action::LogEnded(id, Some(f.message))]).boxed(),
+    };
+    stream::unfold(Some((chunks, id)), |state| async move {
+        let (mut chunks, id) = state?;
+        let Some(chunk) = chunks.next().await else {
+            return Some((vec![Action::LogEnded(id, None)], None));
+        };
+        let mut lines = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            match item {
+                Ok(line) => lines.push(line),
+                Err(e) => {
+                    let failed = Failure::from(e).message;
+                    let last = vec![
+                        Action::LogLines(id.clone(), lines),
+                        Action::LogEnded(id, Some(failed)),
+                    ];
+                    return Some((last, None));
+                }
+            }
+        }
+        Some((
+            vec![Action::LogLines(id.clone(), lines)],
+            Some((chunks, id)),
+        ))
+    })
+    .flat_map(stream::iter)
+    .boxed()
+}
+
+/// A container's resource samples, then their end.
+pub async fn stats(backend: &AnyBackend, id: String) -> BoxStream<'static, Action> {
+    let samples = match timed(backend.container_stats(&id)).await {
+        Ok(s) => s,
+        Err(f) => return stream::iter([Action::StatsEnded(id, Some(f.message))]).boxed(),
+    };
+    stream::unfold(Some((samples, id)), |state| async move {
+        let (mut samples, id) = state?;
+        match samples.next().await {
+            Some(Ok(sample)) => Some((Action::Stats(id.clone(), sample), Some((samples, id)))),
+            Some(Err(e)) => Some((Action::StatsEnded(id, Some(Failure::from(e).message)), None)),
+            None => Some((Action::StatsEnded(id, None), None)),
+        }
+    })
+    .boxed()
+}
+
+/// A pull's progress, ending with the report that it is done or why it failed.
+pub async fn pull(backend: &AnyBackend, reference: String) -> BoxStream<'static, Action> {
+    let progress = match timed(backend.pull_image(&reference)).await {
+        Ok(s) => s,
+        Err(f) => return stream::iter([Action::Pulled(reference, Err(f.message))]).boxed(),
+    };
+    stream::unfold(Some((progress, reference)), |state| async move {
+        let (mut progress, reference) = state?;
+        let item = progress.next().await?.map_err(|e| Failure::from(e).message);
+        let end = matches!(
+            &item,
+            Err(_)
+                | Ok(PullProgress {
+                    status: PullStatus::Done { .. },
+                    ..
+                })
+        );
+        let action = Action::Pulled(reference.clone(), item);
+        Some((action, (!end).then_some((progress, reference))))
+    })
+    .boxed()
+}
+
+/// The backend's changes as they happen, then the end of the stream.
+pub async fn events(backend: &AnyBackend) -> BoxStream<'static, Action> {
+    let changes = match backend.events().await {
+        Ok(s) => s,
+        Err(e) => {
+            return stream::iter([Action::EventsEnded(Some(Failure::from(e).message))]).boxed();
+        }
+    };
+    stream::unfold(Some(changes), |state| async move {
+        let mut changes = state?;
+        match changes.next().await {
+            Some(Ok(event)) => Some((Action::Backend(event), Some(changes))),
+            Some(Err(e)) => Some((Action::EventsEnded(Some(Failure::from(e).message)), None)),
+            None => Some((Action::EventsEnded(None), None)),
+        }
+    })
+    .boxed()
+}
