@@ -121,7 +121,7 @@ pub trait ContainerBackend: Send + Sync {
         &self,
         all: bool,
     ) -> impl Future<Output = Result<Vec<ContainerSummary>>> + Send;
-    /// Containers as [`Backend::list_containers`] gives them, with `size_rw` and
+    /// Containers as [`ContainerBackend::list_containers`] gives them, with `size_rw` and
     /// `size_root_fs` measured (`docker ps -s`): slower, as each container's layer is walked.
     fn list_containers_sized(
         &self,
