@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 
+use super::keymap::Command;
 use crate::model::LogLine;
 use crate::util::time::rfc3339_nanos;
 
@@ -155,6 +156,33 @@ impl LogView {
             self.first_seq + i as u64
         };
         (seq, &self.lines[(seq - self.first_seq) as usize])
+    }
+
+    /// Takes one of the Logs tab's own commands: follow, timestamps, wrap, only matches.
+    /// `None` for any other command; `Some(Err(message))` when it cannot be done now.
+    pub fn command(&mut self, command: Command) -> Option<Result<(), String>> {
+        match command {
+            Command::Follow => {
+                if self.follow {
+                    self.follow = false;
+                    self.scroll(0, 0);
+                } else {
+                    self.to_bottom();
+                }
+            }
+            Command::Timestamps => self.timestamps = !self.timestamps,
+            Command::Wrap => self.wrap = !self.wrap,
+            Command::OnlyMatches => {
+                if self.search.is_empty() {
+                    return Some(Err(
+                        "no log search to filter by: press / in the Logs tab first".into(),
+                    ));
+                }
+                self.toggle_only_matches();
+            }
+            _ => return None,
+        }
+        Some(Ok(()))
     }
 
     /// Shows only matching lines, or all of them again.
@@ -348,6 +376,27 @@ mod tests {
             .into_iter()
             .map(|(_, l)| l.text.clone())
             .collect()
+    }
+
+    #[test]
+    fn the_view_takes_its_own_commands() {
+        let mut v = LogView::new(100);
+        v.push((0..50).map(line).collect());
+        assert_eq!(v.command(Command::Timestamps), Some(Ok(())));
+        assert!(v.timestamps);
+        assert_eq!(v.command(Command::Wrap), Some(Ok(())));
+        assert!(v.wrap);
+        assert_eq!(v.command(Command::Follow), Some(Ok(())));
+        assert!(!v.follow, "follow toggles off");
+        assert_eq!(v.command(Command::Follow), Some(Ok(())));
+        assert!(v.follow, "and back on, at the bottom");
+        let refused = v.command(Command::OnlyMatches).unwrap().unwrap_err();
+        assert!(refused.contains("press /"), "{refused}");
+        assert!(!v.only_matches);
+        v.set_search("line 4");
+        assert_eq!(v.command(Command::OnlyMatches), Some(Ok(())));
+        assert!(v.only_matches);
+        assert_eq!(v.command(Command::Quit), None, "not the view's command");
     }
 
     #[test]

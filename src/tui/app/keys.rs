@@ -167,17 +167,6 @@ impl App {
                 }
                 Vec::new()
             }
-            Command::OnlyMatches => {
-                if self.detail.logs.search().is_empty() {
-                    self.say(
-                        "no log search to filter by: press / in the Logs tab first".into(),
-                        true,
-                    );
-                } else {
-                    self.detail.logs.toggle_only_matches();
-                }
-                Vec::new()
-            }
             Command::SaveLogs => self.save_logs(),
             Command::Back => {
                 if self.focus == Focus::Detail {
@@ -254,24 +243,12 @@ impl App {
             Command::Shell => self.handover(false),
             Command::Attach => self.handover(true),
             Command::Remove => self.confirm_remove(),
-            Command::Follow => {
-                if self.tab() == Tab::Logs {
-                    let logs = &mut self.detail.logs;
-                    if logs.follow {
-                        logs.follow = false;
-                        logs.scroll(0, 0);
-                    } else {
-                        logs.to_bottom();
-                    }
+            // The log view's own commands: it acts, the app reports what it could not do.
+            Command::Follow if self.tab() != Tab::Logs => Vec::new(),
+            Command::Follow | Command::Timestamps | Command::Wrap | Command::OnlyMatches => {
+                if let Some(Err(message)) = self.detail.logs.command(command) {
+                    self.say(message, true);
                 }
-                Vec::new()
-            }
-            Command::Timestamps => {
-                self.detail.logs.timestamps = !self.detail.logs.timestamps;
-                Vec::new()
-            }
-            Command::Wrap => {
-                self.detail.logs.wrap = !self.detail.logs.wrap;
                 Vec::new()
             }
             Command::Refresh => {
