@@ -220,8 +220,87 @@ impl Detail {
         true
     }
 
+    /// The search of `tab` (the Logs tab's, or the Inspect tab's).
+    pub fn search(&self, tab: Tab) -> &str {
+        match tab {
+            Tab::Inspect => &self.inspect_search,
+            _ => self.logs.search(),
+        }
+    }
+
+    /// Sets the search of `tab`; a new search starts from the top.
+    pub fn set_search(&mut self, tab: Tab, text: &str) {
+        match tab {
+            Tab::Inspect => {
+                self.inspect_search = text.to_string();
+                self.inspect_current = None;
+            }
+            _ => self.logs.set_search(text),
+        }
+    }
+
+    /// Moves to the next or previous match in `tab`; false when none.
+    pub fn jump_match(&mut self, tab: Tab, forward: bool, height: usize) -> bool {
+        match tab {
+            Tab::Inspect => self.inspect_jump(forward, height),
+            _ => self.logs.jump(forward, height),
+        }
+    }
+
+    /// Scrolls `tab` by `delta` lines within a view `height` lines high.
+    pub fn scroll_by(&mut self, tab: Tab, delta: isize, height: usize) {
+        if tab == Tab::Logs {
+            self.logs.scroll(delta, height);
+        } else {
+            let max = self.text_len(tab).saturating_sub(height);
+            self.scroll = (self.scroll as isize + delta).clamp(0, max as isize) as usize;
+        }
+    }
+
+    /// Scrolls `tab` to its first or last line.
+    pub fn scroll_to_edge(&mut self, tab: Tab, to_top: bool, height: usize) {
+        if tab == Tab::Logs {
+            if to_top {
+                self.logs.to_top();
+            } else {
+                self.logs.to_bottom();
+            }
+        } else {
+            let max = self.text_len(tab).saturating_sub(height);
+            self.scroll = if to_top { 0 } else { max };
+        }
+    }
+
     /// Sets the inspect document from pretty JSON.
     pub fn set_inspect(&mut self, json: &str) {
         self.inspect_lines = json.lines().map(str::to_string).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_tabs_scroll_and_search_within_their_lines() {
+        let mut d = Detail::new(100, 10);
+        let doc: Vec<String> = (0..30).map(|i| format!("\"key{i}\": {i}")).collect();
+        d.set_inspect(&doc.join("\n"));
+        d.scroll_by(Tab::Inspect, 5, 10);
+        assert_eq!(d.scroll, 5);
+        d.scroll_by(Tab::Inspect, 100, 10);
+        assert_eq!(d.scroll, 20, "no further than the last full view");
+        d.scroll_to_edge(Tab::Inspect, true, 10);
+        assert_eq!(d.scroll, 0);
+        d.scroll_to_edge(Tab::Inspect, false, 10);
+        assert_eq!(d.scroll, 20);
+
+        d.set_search(Tab::Inspect, "KEY25");
+        assert_eq!(d.search(Tab::Inspect), "KEY25");
+        assert_eq!(d.search(Tab::Logs), "", "each tab has its own search");
+        assert!(d.jump_match(Tab::Inspect, true, 10));
+        assert_eq!(d.inspect_current, Some(25));
+        d.set_search(Tab::Inspect, "nowhere");
+        assert!(!d.jump_match(Tab::Inspect, true, 10));
     }
 }

@@ -66,29 +66,19 @@ impl App {
 
     /// The search of the tab in front (Logs or Inspect).
     pub fn search_text(&self) -> &str {
-        match self.tab() {
-            Tab::Inspect => &self.detail.inspect_search,
-            _ => self.detail.logs.search(),
-        }
+        self.detail.search(self.tab())
     }
 
     pub(super) fn set_search_text(&mut self, text: &str) {
-        match self.tab() {
-            Tab::Inspect => {
-                self.detail.inspect_search = text.to_string();
-                self.detail.inspect_current = None;
-            }
-            _ => self.detail.logs.set_search(text),
-        }
+        let tab = self.tab();
+        self.detail.set_search(tab, text);
     }
 
     /// Moves to the next or previous match of the tab in front; false when none.
     pub(super) fn jump_match(&mut self, forward: bool) -> bool {
         let height = self.detail_height();
-        match self.tab() {
-            Tab::Inspect => self.detail.inspect_jump(forward, height),
-            _ => self.detail.logs.jump(forward, height),
-        }
+        let tab = self.tab();
+        self.detail.jump_match(tab, forward, height)
     }
 
     pub(super) fn on_search_key(&mut self, key: KeyEvent) {
@@ -288,19 +278,8 @@ impl App {
 
     pub(super) fn jump(&mut self, to_top: bool) -> Vec<Effect> {
         if self.focus == Focus::Detail {
-            if self.tab() == Tab::Logs {
-                if to_top {
-                    self.detail.logs.to_top();
-                } else {
-                    self.detail.logs.to_bottom();
-                }
-            } else {
-                let max = self
-                    .detail
-                    .text_len(self.tab())
-                    .saturating_sub(self.detail_height());
-                self.detail.scroll = if to_top { 0 } else { max };
-            }
+            let (tab, height) = (self.tab(), self.detail_height());
+            self.detail.scroll_to_edge(tab, to_top, height);
             return Vec::new();
         }
         with_pane!(self, self.pane, p => if to_top { p.first() } else { p.last() });
@@ -308,14 +287,8 @@ impl App {
     }
 
     pub(super) fn scroll_detail(&mut self, delta: isize) {
-        let height = self.detail_height();
-        if self.tab() == Tab::Logs {
-            self.detail.logs.scroll(delta, height);
-        } else {
-            let max = self.detail.text_len(self.tab()).saturating_sub(height);
-            self.detail.scroll =
-                (self.detail.scroll as isize + delta).clamp(0, max as isize) as usize;
-        }
+        let (tab, height) = (self.tab(), self.detail_height());
+        self.detail.scroll_by(tab, delta, height);
     }
 }
 
