@@ -112,6 +112,23 @@ impl App {
 
     pub(super) fn on_command(&mut self, command: Command) -> Vec<Effect> {
         let now = self.now;
+        // The list in front takes its own commands; movement goes to the detail area instead
+        // while that has the focus.
+        let movement = matches!(
+            command,
+            Command::Up
+                | Command::Down
+                | Command::PageUp
+                | Command::PageDown
+                | Command::Top
+                | Command::Bottom
+        );
+        if !(movement && self.focus == Focus::Detail) {
+            let page = self.page();
+            if with_pane!(self, self.pane, p => p.command(command, page, now)) {
+                return self.sync_detail(false);
+            }
+        }
         match command {
             Command::Quit => {
                 self.quit = true;
@@ -127,12 +144,13 @@ impl App {
             Command::PaneImages => self.switch_pane(PaneKind::Images),
             Command::PaneVolumes => self.switch_pane(PaneKind::Volumes),
             Command::PaneNetworks => self.switch_pane(PaneKind::Networks),
-            Command::Up => self.move_by(-1),
-            Command::Down => self.move_by(1),
-            Command::PageUp => self.move_by(-self.page()),
-            Command::PageDown => self.move_by(self.page()),
-            Command::Top => self.jump(true),
-            Command::Bottom => self.jump(false),
+            // Movement with the focus in the detail area: the tab in front scrolls.
+            Command::Up => self.scroll_detail(-1),
+            Command::Down => self.scroll_detail(1),
+            Command::PageUp => self.scroll_detail(-self.page()),
+            Command::PageDown => self.scroll_detail(self.page()),
+            Command::Top => self.detail_to_edge(true),
+            Command::Bottom => self.detail_to_edge(false),
             Command::Filter => {
                 if self.focus == Focus::Detail && matches!(self.tab(), Tab::Logs | Tab::Inspect) {
                     // A new search starts empty.
@@ -184,18 +202,8 @@ impl App {
             Command::Logs => self.show_tab(Tab::Logs),
             Command::Stats => self.show_tab(Tab::Stats),
             Command::Inspect => self.show_tab(Tab::Inspect),
-            Command::SortNext => {
-                with_pane!(self, self.pane, p => p.sort_next(now));
-                self.sync_detail(false)
-            }
-            Command::SortReverse => {
-                with_pane!(self, self.pane, p => p.sort_reverse(now));
-                self.sync_detail(false)
-            }
-            Command::Mark => {
-                with_pane!(self, self.pane, p => p.toggle_mark());
-                self.sync_detail(false)
-            }
+            // Taken by the list above.
+            Command::SortNext | Command::SortReverse | Command::Mark => Vec::new(),
             Command::StartStop => self.container_action(|c| {
                 if c.state.is_alive() || c.state == ContainerState::Restarting {
                     ContainerOp::Stop
@@ -267,28 +275,18 @@ impl App {
         }
     }
 
-    pub(super) fn move_by(&mut self, delta: isize) -> Vec<Effect> {
-        if self.focus == Focus::Detail {
-            self.scroll_detail(delta);
-            return Vec::new();
-        }
-        with_pane!(self, self.pane, p => p.move_by(delta));
-        self.sync_detail(false)
+    /// Scrolls the tab in front to its first or last line.
+    pub(super) fn detail_to_edge(&mut self, to_top: bool) -> Vec<Effect> {
+        let (tab, height) = (self.tab(), self.detail_height());
+        self.detail.scroll_to_edge(tab, to_top, height);
+        Vec::new()
     }
 
-    pub(super) fn jump(&mut self, to_top: bool) -> Vec<Effect> {
-        if self.focus == Focus::Detail {
-            let (tab, height) = (self.tab(), self.detail_height());
-            self.detail.scroll_to_edge(tab, to_top, height);
-            return Vec::new();
-        }
-        with_pane!(self, self.pane, p => if to_top { p.first() } else { p.last() });
-        self.sync_detail(false)
-    }
-
-    pub(super) fn scroll_detail(&mut self, delta: isize) {
+    /// Scrolls the tab in front by `delta` lines.
+    pub(super) fn scroll_detail(&mut self, delta: isize) -> Vec<Effect> {
         let (tab, height) = (self.tab(), self.detail_height());
         self.detail.scroll_by(tab, delta, height);
+        Vec::new()
     }
 }
 

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use ratatui::style::Style;
 
+use super::keymap::Command;
 use super::theme::Theme;
 
 /// Which pane.
@@ -216,6 +217,24 @@ impl<T: Row> ListPane<T> {
     /// The selected row.
     pub fn selected_row(&self) -> Option<&T> {
         self.view.get(self.selected).map(|&i| &self.rows[i])
+    }
+
+    /// Takes one of a list's own commands (movement, sorting, marks), `page` rows at a time
+    /// for paging; false for any other command.
+    pub fn command(&mut self, command: Command, page: isize, now: i64) -> bool {
+        match command {
+            Command::Up => self.move_by(-1),
+            Command::Down => self.move_by(1),
+            Command::PageUp => self.move_by(-page),
+            Command::PageDown => self.move_by(page),
+            Command::Top => self.first(),
+            Command::Bottom => self.last(),
+            Command::SortNext => self.sort_next(now),
+            Command::SortReverse => self.sort_reverse(now),
+            Command::Mark => self.toggle_mark(),
+            _ => return false,
+        }
+        true
     }
 
     /// Moves the selection by `delta` rows, clamped to the list.
@@ -435,6 +454,22 @@ mod tests {
         assert_eq!(p.mark_count(), 1);
         p.clear_marks();
         assert_eq!(p.targets().len(), 1);
+    }
+
+    #[test]
+    fn the_list_takes_its_own_commands() {
+        let mut p = pane();
+        let first = p.selected_row().unwrap().0;
+        assert!(p.command(Command::Down, 10, 0));
+        assert_ne!(p.selected_row().unwrap().0, first);
+        assert!(p.command(Command::Top, 10, 0));
+        assert_eq!(p.selected_row().unwrap().0, first);
+        assert!(p.command(Command::PageDown, 10, 0));
+        assert!(p.command(Command::Mark, 10, 0));
+        assert_eq!(p.mark_count(), 1);
+        assert!(p.command(Command::SortReverse, 10, 0));
+        assert!(!p.command(Command::Quit, 10, 0), "not the list's command");
+        assert!(!p.command(Command::Logs, 10, 0));
     }
 
     #[test]
