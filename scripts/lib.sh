@@ -31,6 +31,9 @@ ensure_cargo() {
 # Packages needed to build dockhand.
 BUILD_PACKAGES=(gcc pkg-config libseccomp-dev)
 
+# Packages the engine runs with: iptables sets the rules of its bridge networks.
+RUNTIME_PACKAGES=(iptables)
+
 # Starts dockerd in the background unless a daemon already answers on /var/run/docker.sock.
 # Sets DOCKERD_STARTED to its pid when this call started it (stop_dockerd stops it again).
 DOCKERD_STARTED=""

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # the Docker backend is tested against a real dockerd, and over TLS against a second one in
 # a network namespace of its own (openssl makes its certificates, iproute2 the namespace).
 # util-linux's unshare gives the pure cgroup v2 test a mount namespace of its own.
-ensure_packages "${BUILD_PACKAGES[@]}" busybox-static tmux docker.io docker-registry skopeo apache2-utils \
+ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" busybox-static tmux docker.io docker-registry skopeo apache2-utils \
     openssl iproute2 util-linux
 ensure_cargo
 ensure_dockerd

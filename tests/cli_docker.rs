@@ -317,7 +317,8 @@ fn volumes_and_networks_from_the_command_line() {
     );
     let doc: serde_json::Value =
         serde_json::from_str(&ok(docker(&["volume", "inspect", &vol]))).unwrap();
-    assert_eq!(doc[0]["name"], vol.as_str());
+    assert_eq!(doc[0]["Name"], vol.as_str());
+    assert_eq!(doc[0]["Driver"], "local");
     assert_eq!(ok(docker(&["volume", "rm", &vol])), format!("{vol}\n"));
 
     let net = unique("cli-net");

@@ -411,12 +411,7 @@ async fn volumes_and_networks_can_be_made_used_and_removed() {
     let name = unique("user");
     cleanup.containers.push(name.clone());
     let mut s = spec(&image, &name, &["sleep", "300"]);
-    s.mounts = vec![Mount {
-        kind: MountKind::Volume,
-        source: volume.clone(),
-        destination: "/data".into(),
-        read_only: false,
-    }];
+    s.mounts = vec![Mount::new(MountKind::Volume, &volume, "/data", false)];
     s.network = Some(network.clone());
     let id = b.create_container(s).await.unwrap();
     b.start_container(&id).await.unwrap();

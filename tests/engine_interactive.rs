@@ -10,15 +10,11 @@ use std::process::Stdio;
 
 use common::engine::Engine;
 use common::pty::Pty;
-use common::{images, unique};
+use common::unique;
 
 /// An engine root with the busybox test image loaded.
 fn loaded() -> (Engine, String) {
-    let engine = Engine::new();
-    let image = format!("{}:1", unique("busybox"));
-    let archive = engine.write("busybox.tar", &images::busybox_archive(&image));
-    engine.ok(&["load", "-i", archive.to_str().unwrap()]);
-    (engine, image)
+    Engine::with_busybox()
 }
 
 #[test]

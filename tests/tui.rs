@@ -325,7 +325,7 @@ async fn panes_switch_with_tab_backtab_and_digits() {
         t.app.detail.target.as_ref().unwrap().pane,
         PaneKind::Volumes
     );
-    assert!(t.screen().contains("\"mountpoint\""));
+    assert!(t.screen().contains("\"Mountpoint\""));
 }
 
 #[tokio::test]

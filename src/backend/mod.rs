@@ -303,9 +303,10 @@ pub trait VolumeBackend: Send + Sync {
     /// Creates a volume and returns it.
     fn create_volume(&self, spec: VolumeSpec)
     -> impl Future<Output = Result<VolumeSummary>> + Send;
-    /// Removes a volume; refused while a container uses it unless `force`.
+    /// Removes a volume; refused while a container uses it (`force`: a missing one is no
+    /// error).
     fn remove_volume(&self, name: &str, force: bool) -> impl Future<Output = Result<()>> + Send;
-    /// Removes every volume no container uses.
+    /// Removes every volume no container uses (Docker 20.10's rule: named ones too).
     fn prune_volumes(&self) -> impl Future<Output = Result<PruneReport>> + Send;
 }
 

@@ -26,11 +26,14 @@ pub enum NetworkCmd {
         /// Gateway address.
         #[arg(long)]
         gateway: Option<String>,
+        /// Allocate container addresses from this range (CIDR, inside the subnet).
+        #[arg(long = "ip-range")]
+        ip_range: Option<String>,
         /// No outbound access.
         #[arg(long)]
         internal: bool,
         /// Set labels (KEY=VALUE).
-        #[arg(long = "label", value_name = "LABEL")]
+        #[arg(short = 'l', long = "label", value_name = "LABEL")]
         label: Vec<String>,
     },
     /// List networks.
@@ -86,6 +89,7 @@ pub async fn network(b: &AnyBackend, cmd: &NetworkCmd) -> Result<i32> {
             driver,
             subnet,
             gateway,
+            ip_range,
             internal,
             label,
         } => {
@@ -95,6 +99,7 @@ pub async fn network(b: &AnyBackend, cmd: &NetworkCmd) -> Result<i32> {
                     driver: Some(driver.clone()),
                     subnet: subnet.clone(),
                     gateway: gateway.clone(),
+                    ip_range: ip_range.clone(),
                     internal: *internal,
                     labels: labels(label),
                 })

@@ -27,9 +27,15 @@ pub struct ContainerOptions {
     /// Bind mount or volume: SOURCE:TARGET[:ro], or TARGET for an anonymous volume.
     #[arg(short, long = "volume", value_name = "VOLUME")]
     pub volume: Vec<String>,
-    /// Mount: type=bind|volume|tmpfs,source=…,target=…[,readonly].
+    /// Mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…].
     #[arg(long = "mount", value_name = "MOUNT")]
     pub mount: Vec<String>,
+    /// Mount a tmpfs: /path[:size=64m,mode=1777,…].
+    #[arg(long = "tmpfs", value_name = "PATH")]
+    pub tmpfs: Vec<String>,
+    /// Mount the volumes of another container: NAME[:ro|rw].
+    #[arg(long = "volumes-from", value_name = "CONTAINER")]
+    pub volumes_from: Vec<String>,
     /// Restart policy: no, always, unless-stopped, on-failure[:N].
     #[arg(long, default_value = "no")]
     pub restart: String,
@@ -128,6 +134,12 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
     for m in &o.mount {
         mounts.push(parse::mount(m)?);
     }
+    for t in &o.tmpfs {
+        mounts.push(parse::tmpfs(t)?);
+    }
+    for v in &o.volumes_from {
+        parse::volumes_from(v)?;
+    }
     let mut labels = BTreeMap::new();
     for l in &o.label {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
@@ -151,6 +163,7 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
             .map(|p| parse::port(p))
             .collect::<Result<_, _>>()?,
         mounts,
+        volumes_from: o.volumes_from.clone(),
         restart_policy: parse::restart(&o.restart)?,
         resources: crate::model::Resources {
             memory: o.memory.as_deref().map(parse::memory).transpose()?,

@@ -2,14 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, bail};
 use clap::Subcommand;
 
 use super::container::each;
 use super::output::{Table, confirm, print_json};
 use crate::backend::AnyBackend;
 use crate::backend::prelude::*;
-use crate::model::VolumeSpec;
+use crate::model::{VolumeFilter, VolumeSpec};
 use crate::util::units::human_size;
 
 /// `volume …`.
@@ -23,8 +23,11 @@ pub enum VolumeCmd {
         #[arg(short, long, default_value = "local")]
         driver: String,
         /// Set labels (KEY=VALUE).
-        #[arg(long = "label", value_name = "LABEL")]
+        #[arg(short = 'l', long = "label", value_name = "LABEL")]
         label: Vec<String>,
+        /// Set driver options (type=tmpfs, device=…, o=size=64m).
+        #[arg(short, long = "opt", value_name = "OPTION")]
+        opt: Vec<String>,
     },
     /// List volumes.
     #[command(alias = "list")]
@@ -32,6 +35,9 @@ pub enum VolumeCmd {
         /// Only display volume names.
         #[arg(short, long)]
         quiet: bool,
+        /// Filter: dangling=true|false, name=…, label=KEY[=VALUE], driver=….
+        #[arg(short, long = "filter", value_name = "FILTER")]
+        filter: Vec<String>,
     },
     /// Display detailed information on volumes.
     Inspect {
@@ -75,18 +81,29 @@ pub async fn volume(b: &AnyBackend, cmd: &VolumeCmd) -> Result<i32> {
             name,
             driver,
             label,
+            opt,
         } => {
+            let mut options = BTreeMap::new();
+            for o in opt {
+                let Some((k, v)) = o.split_once('=') else {
+                    bail!("invalid option {o:?}: write KEY=VALUE, e.g. type=tmpfs");
+                };
+                options.insert(k.to_string(), v.to_string());
+            }
             let v = b
                 .create_volume(VolumeSpec {
                     name: name.clone(),
                     driver: Some(driver.clone()),
                     labels: labels(label),
+                    options,
                 })
                 .await?;
             println!("{}", v.name);
         }
-        VolumeCmd::Ls { quiet } => {
+        VolumeCmd::Ls { quiet, filter } => {
+            let filter = VolumeFilter::parse(filter)?;
             let mut list = b.list_volumes().await?;
+            list.retain(|v| filter.matches(v));
             list.sort_by(|a, b| a.name.cmp(&b.name));
             if *quiet {
                 list.iter().for_each(|v| println!("{}", v.name));
@@ -101,7 +118,7 @@ pub async fn volume(b: &AnyBackend, cmd: &VolumeCmd) -> Result<i32> {
         VolumeCmd::Inspect { names } => {
             let mut docs = Vec::new();
             for n in names {
-                docs.push(serde_json::to_value(b.inspect_volume(n).await?).context("encoding")?);
+                docs.push(b.inspect_volume(n).await?.inspect_json());
             }
             print_json(&docs);
         }

@@ -3,7 +3,7 @@
 //! ratatui or bollard; `registry` is its async edge. It holds the data root's store (atomic
 //! writes, locks, the verified content store), layers and container snapshots, images and
 //! their sources (archives, registries), containers with their per-container monitor, the
-//! events journal and host facts. Volumes and networks follow.
+//! events journal and host facts, and named volumes. Networks follow.
 
 pub mod cgroup;
 pub mod check;
@@ -12,5 +12,7 @@ pub mod events;
 pub mod host;
 pub mod image;
 pub mod layer;
+pub mod network;
 pub mod registry;
 pub mod store;
+pub mod volume;

@@ -197,6 +197,23 @@ pub struct Mount {
     pub destination: String,
     /// Mounted read-only.
     pub read_only: bool,
+    /// Filesystem options of a tmpfs (`size=64m,mode=1777`); empty for the defaults and for
+    /// the other kinds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub options: String,
+}
+
+impl Mount {
+    /// A mount of `kind` from `source` at `destination`, with no options.
+    pub fn new(kind: MountKind, source: &str, destination: &str, read_only: bool) -> Mount {
+        Mount {
+            kind,
+            source: source.to_string(),
+            destination: destination.to_string(),
+            read_only,
+            options: String::new(),
+        }
+    }
 }
 
 /// The kind of a mount.
@@ -301,6 +318,8 @@ pub struct ContainerSpec {
     pub ports: Vec<PortMapping>,
     /// Mounts.
     pub mounts: Vec<Mount>,
+    /// Containers whose mounts this one gets too (`NAME[:ro|rw]`).
+    pub volumes_from: Vec<String>,
     /// Restart policy.
     pub restart_policy: RestartPolicy,
     /// Limits.

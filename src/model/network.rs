@@ -54,6 +54,8 @@ pub struct NetworkSpec {
     pub subnet: Option<String>,
     /// Gateway; the first address of the subnet when `None`.
     pub gateway: Option<String>,
+    /// Where containers' addresses come from, inside the subnet (CIDR).
+    pub ip_range: Option<String>,
     /// No outbound connectivity.
     pub internal: bool,
     /// Labels.

@@ -95,35 +95,24 @@ pub fn volume(value: &str) -> Result<Mount> {
     let kind = if source.starts_with('/') {
         MountKind::Bind
     } else {
-        if !source.is_empty()
-            && !source
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        {
-            return Err(bad(
-                "volume",
-                value,
-                "a volume name is letters, digits, '_', '.' and '-'; a host path starts with /",
-            ));
+        if !source.is_empty() && !valid_name(source) {
+            return Err(bad("volume", value, VOLUME_NAME_RULE));
         }
         MountKind::Volume
     };
-    Ok(Mount {
-        kind,
-        source: source.to_string(),
-        destination: target.to_string(),
-        read_only,
-    })
+    Ok(Mount::new(kind, source, target, read_only))
 }
 
-const MOUNT_FORM: &str = "write type=bind|volume|tmpfs,source=…,target=/path[,readonly]";
+const MOUNT_FORM: &str = "write type=bind|volume|tmpfs,source=…,target=/path[,readonly][,tmpfs-size=BYTES][,tmpfs-mode=OCTAL]";
 
-/// `--mount type=bind,source=/a,target=/b,readonly`.
+/// `--mount type=bind,source=/a,target=/b,readonly` (and `tmpfs-size=`, `tmpfs-mode=` for a
+/// tmpfs).
 pub fn mount(value: &str) -> Result<Mount> {
     let mut kind = MountKind::Volume;
     let mut source = String::new();
     let mut target = String::new();
     let mut read_only = false;
+    let mut options = Vec::new();
     for field in value.split(',') {
         let (k, v) = field.split_once('=').unwrap_or((field, ""));
         match k {
@@ -138,22 +127,114 @@ pub fn mount(value: &str) -> Result<Mount> {
             "source" | "src" => source = v.to_string(),
             "target" | "destination" | "dst" => target = v.to_string(),
             "readonly" | "ro" => read_only = matches!(v, "" | "true" | "1"),
+            "tmpfs-size" => options.push(format!("size={}", size("tmpfs-size", v)?)),
+            "tmpfs-mode" if u32::from_str_radix(v, 8).is_ok_and(|m| m <= 0o7777) => {
+                options.push(format!("mode={v}"))
+            }
             _ => return Err(bad("mount", value, MOUNT_FORM)),
         }
     }
-    if !target.starts_with('/') || (kind == MountKind::Bind && !source.starts_with('/')) {
+    if !target.starts_with('/')
+        || (kind == MountKind::Bind && !source.starts_with('/'))
+        || (kind != MountKind::Tmpfs && !options.is_empty())
+        || (kind == MountKind::Tmpfs && !source.is_empty())
+    {
         return Err(bad("mount", value, MOUNT_FORM));
     }
-    Ok(Mount {
-        kind,
-        source,
-        destination: target,
-        read_only,
-    })
+    if kind == MountKind::Volume && !source.is_empty() && !valid_name(&source) {
+        return Err(bad("mount", value, VOLUME_NAME_RULE));
+    }
+    let mut m = Mount::new(kind, &source, &target, read_only);
+    m.options = options.join(",");
+    Ok(m)
+}
+
+const VOLUME_NAME_RULE: &str =
+    "a volume name is letters, digits, '_', '.' and '-'; a host path starts with /";
+
+const TMPFS_FORM: &str =
+    "write /container/path[:OPTIONS], with options such as size=64m,mode=1777,uid=N,gid=N,noexec";
+
+/// `--tmpfs /path[:size=64m,mode=1777,…]`: a tmpfs mount with the options tmpfs and mount
+/// take (checked here, so a typo is refused before anything is made).
+pub fn tmpfs(value: &str) -> Result<Mount> {
+    let (target, opts) = value.split_once(':').unwrap_or((value, ""));
+    if !target.starts_with('/') || target == "/" {
+        return Err(bad("tmpfs", value, TMPFS_FORM));
+    }
+    let mut read_only = false;
+    let mut options = Vec::new();
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        let (k, v) = o.split_once('=').unwrap_or((o, ""));
+        let ok = match k {
+            "ro" => {
+                read_only = true;
+                true
+            }
+            "rw" => true,
+            "exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev" | "atime" | "noatime"
+            | "relatime" | "strictatime" | "nodiratime" => v.is_empty(),
+            "size" => {
+                bytes(v).is_some() || v.strip_suffix('%').is_some_and(|p| p.parse::<u8>().is_ok())
+            }
+            "mode" => u32::from_str_radix(v, 8).is_ok_and(|m| m <= 0o7777),
+            "uid" | "gid" | "nr_inodes" | "nr_blocks" => v.parse::<u64>().is_ok(),
+            _ => false,
+        };
+        if !ok {
+            return Err(bad("tmpfs", value, TMPFS_FORM));
+        }
+        if k != "ro" && k != "rw" {
+            options.push(o.to_string());
+        }
+    }
+    let mut m = Mount::new(MountKind::Tmpfs, "", target, read_only);
+    m.options = options.join(",");
+    Ok(m)
+}
+
+/// `--volumes-from NAME[:ro|rw]`: the container and whether its mounts become read-only
+/// (`None` keeps each mount's own mode).
+pub fn volumes_from(value: &str) -> Result<(String, Option<bool>)> {
+    let (name, mode) = match value.split_once(':') {
+        None => (value, None),
+        Some((n, "ro")) => (n, Some(true)),
+        Some((n, "rw")) => (n, Some(false)),
+        Some(_) => {
+            return Err(bad(
+                "volumes-from",
+                value,
+                "write CONTAINER or CONTAINER:ro|rw",
+            ));
+        }
+    };
+    if name.is_empty() {
+        return Err(bad(
+            "volumes-from",
+            value,
+            "write CONTAINER or CONTAINER:ro|rw",
+        ));
+    }
+    Ok((name.to_string(), mode))
 }
 
 /// `--memory 512m`: a number with an optional b, k, m or g suffix.
 pub fn memory(value: &str) -> Result<u64> {
+    let form = || bad("memory limit", value, "write a size such as 512m or 2g");
+    match bytes(value) {
+        Some(b) if b < 6 << 20 => Err(bad("memory limit", value, "the minimum is 6m")),
+        Some(b) => Ok(b),
+        None => Err(form()),
+    }
+}
+
+/// `--mount …,tmpfs-size=64m`: a size in bytes, with an optional k, m or g.
+pub fn size(what: &str, value: &str) -> Result<u64> {
+    bytes(value).ok_or_else(|| bad(what, value, "write a size such as 65536, 64k or 64m"))
+}
+
+/// A positive size with an optional b, k, m or g suffix.
+fn bytes(value: &str) -> Option<u64> {
     let v = value.trim().to_ascii_lowercase();
     let v = v
         .strip_suffix('b')
@@ -167,19 +248,8 @@ pub fn memory(value: &str) -> Result<u64> {
         _ => (v, 1),
     };
     match num.parse::<f64>() {
-        Ok(n) if n > 0.0 && n.is_finite() => {
-            let bytes = (n * mult as f64) as u64;
-            if bytes < 6 << 20 {
-                Err(bad("memory limit", value, "the minimum is 6m"))
-            } else {
-                Ok(bytes)
-            }
-        }
-        _ => Err(bad(
-            "memory limit",
-            value,
-            "write a size such as 512m or 2g",
-        )),
+        Ok(n) if n > 0.0 && n.is_finite() => Some((n * mult as f64) as u64),
+        _ => None,
     }
 }
 
@@ -342,6 +412,30 @@ mod tests {
         );
         assert!(mount("type=bind,source=rel,target=/b").is_err());
         assert!(mount("type=nfs,target=/b").is_err());
+        let t = mount("type=tmpfs,dst=/t,tmpfs-size=64k,tmpfs-mode=1770").unwrap();
+        assert_eq!(t.options, "size=65536,mode=1770");
+        assert!(mount("type=bind,src=/a,dst=/b,tmpfs-size=1m").is_err());
+        assert!(mount("type=tmpfs,src=x,dst=/b").is_err());
+        assert!(mount("type=tmpfs,dst=/t,tmpfs-mode=99999").is_err());
+        let t = tmpfs("/run:rw,size=64m,mode=1777,noexec").unwrap();
+        assert_eq!((t.kind, t.read_only), (MountKind::Tmpfs, false));
+        assert_eq!(t.options, "size=64m,mode=1777,noexec");
+        assert!(tmpfs("/ro:ro").unwrap().read_only);
+        assert_eq!(tmpfs("/half:size=50%").unwrap().options, "size=50%");
+        for bad in [
+            "run",
+            "/",
+            "/t:size=big",
+            "/t:mode=8",
+            "/t:colour=red",
+            "/t:uid=x",
+        ] {
+            let err = tmpfs(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{err}");
+        }
+        assert_eq!(volumes_from("web").unwrap(), ("web".into(), None));
+        assert_eq!(volumes_from("web:ro").unwrap(), ("web".into(), Some(true)));
+        assert!(volumes_from("web:rx").is_err() && volumes_from(":ro").is_err());
     }
 
     #[test]

@@ -120,17 +120,24 @@ pub fn usage_of(
             usage.containers.reclaimable += size;
         }
     }
+    usage.volumes = volume_usage(volumes);
+    usage
+}
+
+/// The volumes row of `system df`: all, those in use, their bytes and the unused ones'.
+pub fn volume_usage(volumes: &[VolumeSummary]) -> UsageRow {
+    let mut row = UsageRow::default();
     for v in volumes {
         let size = v.size.unwrap_or(0);
-        usage.volumes.total += 1;
-        usage.volumes.size += size;
+        row.total += 1;
+        row.size += size;
         if v.used_by.is_empty() {
-            usage.volumes.reclaimable += size;
+            row.reclaimable += size;
         } else {
-            usage.volumes.active += 1;
+            row.active += 1;
         }
     }
-    usage
+    row
 }
 
 /// What a backend does differently, for the front ends to act on instead of asking which

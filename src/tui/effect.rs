@@ -155,7 +155,7 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             name.clone(),
             timed(backend.inspect_volume(name))
                 .await
-                .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()),
+                .map(|v| serde_json::to_string_pretty(&v.inspect_json()).unwrap_or_default()),
         )),
         Effect::LoadNetwork(id) => Action::Detail(Loaded::Json(
             id.clone(),

@@ -226,6 +226,7 @@ impl Form {
                 name: Some(self.value("Name")).filter(|n| !n.is_empty()),
                 driver: None,
                 labels: named("Labels", labels(&self.value("Labels")))?,
+                options: Default::default(),
             })),
             FormKind::Network => {
                 let name = self.value("Name");
@@ -246,6 +247,7 @@ impl Form {
                     driver: None,
                     subnet: Some(self.value("Subnet")).filter(|s| !s.is_empty()),
                     gateway: Some(self.value("Gateway")).filter(|s| !s.is_empty()),
+                    ip_range: None,
                     internal,
                     labels: BTreeMap::new(),
                 }))

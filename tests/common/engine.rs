@@ -15,6 +15,16 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An empty data root with the busybox test image loaded; returns it and the image's
+    /// name.
+    pub fn with_busybox() -> (Engine, String) {
+        let engine = Engine::new();
+        let image = format!("{}:1", super::unique("busybox"));
+        let archive = engine.write("busybox.tar", &super::images::busybox_archive(&image));
+        engine.ok(&["load", "-i", archive.to_str().unwrap()]);
+        (engine, image)
+    }
+
     /// An empty data root.
     pub fn new() -> Engine {
         Engine {
@@ -138,5 +148,7 @@ impl Drop for Engine {
         for id in String::from_utf8_lossy(&ids.stdout).lines() {
             let _ = self.run(&["rm", "-f", id]);
         }
+        // Bridges and netfilter rules are the host's: they go with the test's root.
+        let _ = self.run(&["network", "prune", "-f"]);
     }
 }

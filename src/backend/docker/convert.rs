@@ -169,15 +169,12 @@ fn mount(mp: &m::MountPoint) -> Mount {
         Some("tmpfs") => MountKind::Tmpfs,
         _ => MountKind::Bind,
     };
-    Mount {
-        source: match kind {
-            MountKind::Volume => mp.name.clone().unwrap_or_default(),
-            _ => mp.source.clone().unwrap_or_default(),
-        },
-        destination: mp.destination.clone().unwrap_or_default(),
-        read_only: !mp.rw.unwrap_or(true),
-        kind,
-    }
+    let source = match kind {
+        MountKind::Volume => mp.name.clone().unwrap_or_default(),
+        _ => mp.source.clone().unwrap_or_default(),
+    };
+    let destination = mp.destination.clone().unwrap_or_default();
+    Mount::new(kind, &source, &destination, !mp.rw.unwrap_or(true))
 }
 
 fn ports_from_map(map: Option<&m::PortMap>) -> Vec<PortMapping> {
@@ -378,7 +375,9 @@ pub fn volume(v: m::Volume, used_by: Vec<String>) -> VolumeSummary {
         name: v.name,
         driver: v.driver,
         mountpoint: v.mountpoint,
+        anonymous: v.labels.contains_key("com.docker.volume.anonymous"),
         labels: v.labels.into_iter().collect(),
+        options: v.options.into_iter().collect(),
         used_by,
     }
 }

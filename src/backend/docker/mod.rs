@@ -285,11 +285,21 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
     let exposed: Vec<String> = port_bindings.keys().cloned().collect();
     let mut binds = Vec::new();
     let mut tmpfs = HashMap::new();
+    let mut anonymous = Vec::new();
     for mnt in &spec.mounts {
         match mnt.kind {
             MountKind::Tmpfs => {
-                tmpfs.insert(mnt.destination.clone(), String::new());
+                let mut options = mnt.options.clone();
+                if mnt.read_only {
+                    options = if options.is_empty() {
+                        "ro".into()
+                    } else {
+                        format!("ro,{options}")
+                    };
+                }
+                tmpfs.insert(mnt.destination.clone(), options);
             }
+            MountKind::Volume if mnt.source.is_empty() => anonymous.push(mnt.destination.clone()),
             _ => binds.push(format!(
                 "{}:{}{}",
                 mnt.source,
@@ -316,6 +326,7 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
         binds: (!binds.is_empty()).then_some(binds),
         tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+        volumes_from: (!spec.volumes_from.is_empty()).then(|| spec.volumes_from.clone()),
         restart_policy: restart,
         memory: spec.resources.memory.map(|v| v as i64),
         nano_cpus: spec.resources.nano_cpus.map(|v| v as i64),
@@ -335,6 +346,7 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         entrypoint: spec.entrypoint,
         env: (!spec.env.is_empty()).then_some(spec.env),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        volumes: (!anonymous.is_empty()).then_some(anonymous),
         hostname: spec.hostname,
         working_dir: spec.working_dir,
         user: spec.user,
@@ -433,12 +445,7 @@ mod tests {
                 container_port: 80,
                 protocol: Protocol::Tcp,
             }],
-            mounts: vec![Mount {
-                kind: MountKind::Bind,
-                source: "/srv".into(),
-                destination: "/data".into(),
-                read_only: true,
-            }],
+            mounts: vec![Mount::new(MountKind::Bind, "/srv", "/data", true)],
             restart_policy: RestartPolicy::OnFailure { max_retries: 3 },
             ..ContainerSpec::default()
         };

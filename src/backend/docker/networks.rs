@@ -47,6 +47,7 @@ impl NetworkBackend for DockerBackend {
             config: Some(vec![m::IpamConfig {
                 subnet: Some(subnet.clone()),
                 gateway: spec.gateway.clone(),
+                ip_range: spec.ip_range.clone(),
                 ..Default::default()
             }]),
             ..Default::default()

@@ -40,6 +40,7 @@ impl VolumeBackend for DockerBackend {
             name: spec.name,
             driver: spec.driver,
             labels: Some(spec.labels.into_iter().collect()),
+            driver_opts: Some(spec.options.into_iter().collect()),
             ..Default::default()
         };
         let v = self

@@ -128,7 +128,9 @@ impl ContainerBackend for EngineBackend {
         let reference = reference.to_string();
         self.blocking(move |me| {
             let id = me.resolve_container(&reference)?;
-            Ok(me.runtime().remove(&id, options.force)?)
+            Ok(me
+                .runtime()
+                .remove_with(&id, options.force, options.volumes)?)
         })
         .await
     }

@@ -35,6 +35,7 @@ pub fn container_error(e: ContainerError) -> BackendError {
         ContainerError::Refused(r) => r.into(),
         ContainerError::Invalid(m) => BackendError::invalid(m),
         ContainerError::Image(i) => super::image_error(i),
+        ContainerError::Volume(v) => v.into(),
         ContainerError::CannotRun { code, message } => BackendError::CannotRun { code, message },
         other => BackendError::Internal {
             message: other.to_string(),
@@ -57,7 +58,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         Some("host") => "host",
         Some(other) => {
             return Err(BackendError::invalid(format!(
-                "network {other:?}: the embedded engine of this build runs containers with --network none (loopback only) or --network host"
+                "network {other:?}: containers on the embedded engine of this build join --network none (loopback only) or --network host, not yet the bridge networks `network create` makes"
             )));
         }
     };
@@ -66,12 +67,11 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
             "publishing ports needs a network; the embedded engine of this build offers --network host, where the container's ports are the host's",
         ));
     }
-    if let Some(m) = spec.mounts.iter().find(|m| m.kind == MountKind::Volume) {
-        return Err(BackendError::invalid(format!(
-            "volume {:?}: the embedded engine of this build mounts host paths (-v /host/path:{}) and tmpfs, not named volumes",
-            m.source, m.destination
-        )));
-    }
+    let volumes_from = spec
+        .volumes_from
+        .iter()
+        .map(|v| crate::model::parse::volumes_from(v))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(CreateRequest {
         image: spec.image,
         name: spec.name,
@@ -90,6 +90,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         restart: spec.restart_policy.into(),
         limits: spec.resources.into(),
         mounts: spec.mounts.into_iter().map(Into::into).collect(),
+        volumes_from,
         network: network.into(),
         privileged: spec.privileged,
         cap_add: spec.cap_add,
@@ -205,9 +206,16 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
             "Name": "overlay",
             "Data": {"UpperDir": dir.join("upper"), "WorkDir": dir.join("work"), "MergedDir": dir.join("rootfs")},
         },
-        "Mounts": mounts.iter().map(|m| json!({
-            "Type": m.kind.to_string(), "Source": m.source, "Destination": m.destination, "RW": !m.read_only,
-        })).collect::<Vec<_>>(),
+        "Mounts": mounts.iter().map(|m| match m.kind {
+            MountKind::Volume => json!({
+                "Type": "volume", "Name": m.source, "Driver": "local",
+                "Source": crate::engine::volume::dir_of(root).join(&m.source).join("_data"),
+                "Destination": m.destination, "RW": !m.read_only,
+            }),
+            _ => json!({
+                "Type": m.kind.to_string(), "Source": m.source, "Destination": m.destination, "RW": !m.read_only,
+            }),
+        }).collect::<Vec<_>>(),
         "Config": {
             "Hostname": c.hostname,
             "User": c.user,

@@ -1,6 +1,6 @@
 //! The embedded engine behind the `Backend` seam, one file per trait: images and events from
-//! the engine's store, containers and sessions from its runtime, the `host` and `none`
-//! networks (named volumes and bridge networks are not made by this build). Every store call
+//! the engine's store, containers and sessions from its runtime, volumes from its volume
+//! store, the `host` and `none` networks (bridge networks are not made by this build). Every store call
 //! runs on a blocking thread so that the caller's runtime never waits on disk. This file opens
 //! a data root and holds what the trait files share.
 
@@ -202,7 +202,7 @@ impl EngineBackend {
         BackendError::Unsupported {
             operation: operation.to_string(),
             backend: format!("the embedded engine at {}", self.root().display()),
-            hint: "the embedded engine of this build has no named volumes and no networks besides host and none; containers take bind mounts (-v /host/path:/path), tmpfs mounts and --network host|none. Use -H docker or -H podman for the rest".into(),
+            hint: "containers on the embedded engine of this build join --network host or none, not yet the bridge networks `network create` makes. Use -H docker or -H podman for the rest".into(),
         }
     }
 

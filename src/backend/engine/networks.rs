@@ -1,35 +1,178 @@
-//! Networks on the embedded engine: `host` and `none`, with the containers on each.
+//! Networks on the embedded engine: `host` and `none`, which every engine has, and the
+//! user-defined bridge networks of the network store, with the containers on each.
+//! Containers join bridge networks in a later build; until then connect and disconnect
+//! answer `Unsupported` with what there is instead.
 
 use super::*;
 use crate::backend::prelude::*;
+use crate::engine::network::{NetworkError, NetworkRecord, NetworkStore, NewNetwork};
+
+impl From<NetworkError> for BackendError {
+    fn from(e: NetworkError) -> BackendError {
+        match e {
+            NetworkError::NotFound(r) => BackendError::not_found(ObjectKind::Network, r),
+            NetworkError::Ambiguous {
+                reference,
+                candidates,
+            } => BackendError::Ambiguous {
+                kind: ObjectKind::Network,
+                reference,
+                candidates: candidates.join(", "),
+            },
+            NetworkError::Invalid(m) => BackendError::invalid(m),
+            NetworkError::Conflict(m) => BackendError::conflict(m),
+            e @ NetworkError::InUse { .. } => BackendError::conflict(e.to_string()),
+            other => BackendError::Internal {
+                message: other.to_string(),
+                source: Some(Box::new(other)),
+            },
+        }
+    }
+}
+
+/// A bridge network as the front ends see it.
+fn summary(n: NetworkRecord, containers: Vec<String>) -> NetworkSummary {
+    NetworkSummary {
+        id: n.id,
+        name: n.name,
+        driver: "bridge".into(),
+        scope: "local".into(),
+        subnet: Some(n.subnet.to_string()),
+        gateway: Some(n.gateway.to_string()),
+        internal: n.internal,
+        containers,
+        created: n.created,
+        labels: n.labels,
+    }
+}
+
+impl EngineBackend {
+    fn networks(&self) -> NetworkStore {
+        NetworkStore::new(&self.inner.root)
+    }
+
+    /// Names of the running containers on network `name`.
+    fn members(list: &[crate::engine::container::Snapshot], name: &str) -> Vec<String> {
+        list.iter()
+            .filter(|s| s.config.network == name && s.state.status.model().is_alive())
+            .map(|s| s.config.name.clone())
+            .collect()
+    }
+}
 
 impl NetworkBackend for EngineBackend {
     async fn list_networks(&self) -> Result<Vec<NetworkSummary>> {
         self.blocking(|me| {
             let list = me.runtime().list()?;
-            Ok(["host", "none"]
+            let mut out: Vec<NetworkSummary> = ["host", "none"]
                 .into_iter()
                 .map(|name| convert_containers::builtin_network(name, &list))
-                .collect())
+                .collect();
+            for n in me.networks().list()? {
+                let members = Self::members(&list, &n.name);
+                out.push(summary(n, members));
+            }
+            Ok(out)
         })
         .await
     }
 
     async fn inspect_network(&self, reference: &str) -> Result<NetworkSummary> {
-        let networks = self.list_networks().await?;
-        networks
-            .into_iter()
-            .find(|n| n.name == reference || (reference.len() >= 3 && n.id.starts_with(reference)))
-            .ok_or_else(|| BackendError::NotFound {
-                kind: ObjectKind::Network,
-                reference: reference.to_string(),
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let list = me.runtime().list()?;
+            if let Some(name) = ["host", "none"].into_iter().find(|n| *n == reference) {
+                return Ok(convert_containers::builtin_network(name, &list));
+            }
+            let n = me.networks().resolve(&reference)?;
+            let members = Self::members(&list, &n.name);
+            Ok(summary(n, members))
+        })
+        .await
+    }
+
+    async fn create_network(&self, spec: NetworkSpec) -> Result<String> {
+        if let Some(d) = spec.driver.as_deref().filter(|d| *d != "bridge") {
+            return Err(BackendError::invalid(format!(
+                "network driver {d:?}: the embedded engine makes bridge networks (and has host and none)"
+            )));
+        }
+        self.blocking(move |me| {
+            let store = me.networks();
+            let lock = store.lock()?;
+            let n = store.create(
+                &lock,
+                &NewNetwork {
+                    name: spec.name,
+                    subnet: spec.subnet,
+                    gateway: spec.gateway,
+                    ip_range: spec.ip_range,
+                    internal: spec.internal,
+                    labels: spec.labels,
+                },
+            )?;
+            drop(lock);
+            me.emit(ObjectKind::Network, "create", &n.id, Some(&n.name));
+            Ok(n.id)
+        })
+        .await
+    }
+
+    async fn remove_network(&self, reference: &str) -> Result<()> {
+        if crate::engine::network::BUILTIN.contains(&reference) {
+            return Err(BackendError::conflict(format!(
+                "{reference} is a pre-defined network and cannot be removed"
+            )));
+        }
+        let reference = reference.to_string();
+        self.blocking(move |me| {
+            let store = me.networks();
+            let lock = store.lock()?;
+            let n = store.resolve(&reference)?;
+            let list = me.runtime().list()?;
+            let users: Vec<String> = list
+                .iter()
+                .filter(|s| s.config.network == n.name)
+                .map(|s| s.config.name.clone())
+                .collect();
+            if !users.is_empty() {
+                return Err(NetworkError::InUse {
+                    name: n.name,
+                    users,
+                }
+                .into());
+            }
+            store.remove(&lock, &n)?;
+            drop(lock);
+            me.emit(ObjectKind::Network, "destroy", &n.id, Some(&n.name));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn prune_networks(&self) -> Result<PruneReport> {
+        self.blocking(|me| {
+            let store = me.networks();
+            let lock = store.lock()?;
+            let list = me.runtime().list()?;
+            let mut deleted = Vec::new();
+            for n in store.list()? {
+                if list.iter().any(|s| s.config.network == n.name) {
+                    continue;
+                }
+                store.remove(&lock, &n)?;
+                me.emit(ObjectKind::Network, "destroy", &n.id, Some(&n.name));
+                deleted.push(n.name);
+            }
+            Ok(PruneReport {
+                deleted,
+                space_reclaimed: 0,
             })
+        })
+        .await
     }
 
     unsupported! {
-        fn create_network(&self, spec: NetworkSpec) -> String;
-        fn remove_network(&self, reference: &str) -> ();
-        fn prune_networks(&self) -> PruneReport;
         fn connect_network(&self, network: &str, container: &str) -> ();
         fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
     }

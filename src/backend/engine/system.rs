@@ -94,6 +94,7 @@ impl SystemBackend for EngineBackend {
                     usage.containers.reclaimable += size;
                 }
             }
+            usage.volumes = crate::model::volume_usage(&me.volume_list(true)?);
             Ok(usage)
         })
         .await

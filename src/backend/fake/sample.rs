@@ -472,12 +472,7 @@ pub fn world(now: i64) -> State {
                 mounts: d
                     .volumes
                     .iter()
-                    .map(|(v, dest)| Mount {
-                        kind: MountKind::Volume,
-                        source: v.to_string(),
-                        destination: dest.to_string(),
-                        read_only: false,
-                    })
+                    .map(|(v, dest)| Mount::new(MountKind::Volume, v, dest, false))
                     .collect(),
                 resources: Resources {
                     memory: d.memory,

@@ -208,6 +208,8 @@ impl State {
                 .map(|c| c.summary.name.clone())
                 .collect(),
             size: Some(v.size),
+            options: Default::default(),
+            anonymous: false,
         }
     }
 

@@ -9,6 +9,7 @@ use super::lifecycle::Runtime;
 use super::names;
 use super::record::{ContainerConfig, ContainerState, Limits, MountConfig, MountKind, Restart};
 use super::spec::capabilities;
+use super::volumes::MountRequest;
 use crate::model::Signal;
 use crate::util::time::unix_now;
 
@@ -47,8 +48,11 @@ pub struct CreateRequest {
     pub restart: Restart,
     /// Limits.
     pub limits: Limits,
-    /// Mounts.
+    /// Mounts (a volume with an empty source is a new anonymous one).
     pub mounts: Vec<MountConfig>,
+    /// Containers whose mounts this one gets too, each read-only (`Some(true)`), read-write
+    /// or as it has them (`None`).
+    pub volumes_from: Vec<(String, Option<bool>)>,
     /// `none` or `host`.
     pub network: String,
     /// Privileged.
@@ -127,7 +131,7 @@ impl Runtime {
             ephemeral: request.ephemeral,
             restart: request.restart,
             limits: request.limits,
-            mounts: request.mounts.clone(),
+            mounts: Vec::new(),
             network: if request.network.is_empty() {
                 "none".into()
             } else {
@@ -152,15 +156,54 @@ impl Runtime {
             id: id.clone(),
         };
         capabilities(&config)?;
-        for m in &config.mounts {
+        for m in &request.mounts {
             if m.kind == MountKind::Bind && !Path::new(&m.source).exists() {
                 std::fs::create_dir_all(&m.source).map_err(|e| {
                     ContainerError::Invalid(format!("cannot create bind source {}: {e}", m.source))
                 })?;
             }
         }
+        let image_volumes = image_config.volumes().clone().unwrap_or_default();
+        let needs_volumes = !image_volumes.is_empty()
+            || !request.volumes_from.is_empty()
+            || request.mounts.iter().any(|m| m.kind == MountKind::Volume);
+        // Held until the record is written: a volume it names is not removed meanwhile.
+        let volumes_lock = needs_volumes.then(|| self.volumes.lock()).transpose()?;
+        let made = match &volumes_lock {
+            Some(vlock) => {
+                let resolved = self.resolve_mounts(
+                    vlock,
+                    &MountRequest {
+                        mounts: &request.mounts,
+                        volumes_from: &request.volumes_from,
+                        image_volumes: &image_volumes,
+                    },
+                )?;
+                config.mounts = resolved.mounts;
+                resolved.made_anonymous
+            }
+            None => {
+                config.mounts = super::volumes::distinct_destinations(&request.mounts)?;
+                Vec::new()
+            }
+        };
+        let written = self.write_record(config, request.name.as_deref());
+        if let (Err(_), Some(vlock)) = (&written, &volumes_lock) {
+            self.drop_volumes(vlock, &made);
+        }
+        drop(volumes_lock);
+        written
+    }
+
+    /// Names the container (as asked, or generated) and writes its records.
+    fn write_record(
+        &self,
+        mut config: ContainerConfig,
+        name: Option<&str>,
+    ) -> Result<String, ContainerError> {
+        let id = config.id.clone();
         let lock = self.containers.lock()?;
-        let name = match &request.name {
+        let name = match name {
             Some(n) => {
                 if let Some(other) = self.containers.by_name(n)? {
                     return Err(ContainerError::Conflict(format!(
@@ -168,7 +211,7 @@ impl Runtime {
                         &other[..12]
                     )));
                 }
-                n.clone()
+                n.to_string()
             }
             None => {
                 let mut attempt = 0;

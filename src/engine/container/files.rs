@@ -54,6 +54,94 @@ fn real_path(rootfs: &Path, fd: &OwnedFd) -> Result<PathBuf, ContainerError> {
     Ok(rootfs.join(inside))
 }
 
+/// Where `path` of the container is under `rootfs`, resolved as the container would (its
+/// symlinks stay inside it); `None` when missing.
+pub fn resolve(rootfs: &Path, path: &str) -> Result<Option<PathBuf>, ContainerError> {
+    match open_in(rootfs, path)? {
+        None => Ok(None),
+        Some(fd) => real_path(rootfs, &fd).map(Some),
+    }
+}
+
+/// Makes the mount point `path` in the container whose root filesystem is `rootfs` (not yet
+/// running), as the container would resolve it: each symlink on the way is followed inside
+/// the root filesystem (an absolute target from its root, `..` never above it), missing
+/// directories are made, and a missing last part becomes a directory, or an empty file when
+/// `file`. Returns the path inside the container with every symlink resolved, for the
+/// runtime to mount on. This is the rule that keeps an image's symlink from carrying a mount
+/// out of the container.
+pub fn mount_point(rootfs: &Path, path: &str, file: bool) -> Result<String, ContainerError> {
+    use std::collections::VecDeque;
+    let mut rest: VecDeque<String> = path
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut at: Vec<String> = Vec::new();
+    let mut links = 0;
+    let host = |at: &[String]| rootfs.join(at.join("/"));
+    while let Some(part) = rest.pop_front() {
+        match part.as_str() {
+            "." => continue,
+            ".." => {
+                at.pop();
+                continue;
+            }
+            _ => {}
+        }
+        at.push(part);
+        // Every part before this one is a real directory, so this names the file itself.
+        let here = host(&at);
+        match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > 40 {
+                    return Err(ContainerError::Invalid(format!(
+                        "mount point {path}: too many levels of symbolic links in the image"
+                    )));
+                }
+                let target = std::fs::read_link(&here).map_err(|e| {
+                    runtime(format!("cannot read the link {path} in the container"), e)
+                })?;
+                at.pop();
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    at.clear();
+                }
+                for (i, c) in target.split('/').filter(|c| !c.is_empty()).enumerate() {
+                    rest.insert(i, c.to_string());
+                }
+            }
+            Ok(m) if !rest.is_empty() && !m.is_dir() => {
+                return Err(ContainerError::Invalid(format!(
+                    "mount point {path}: /{} is not a directory in the image",
+                    at.join("/")
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let made = if rest.is_empty() && file {
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&here)
+                        .map(drop)
+                } else {
+                    std::fs::create_dir(&here)
+                };
+                made.map_err(|e| runtime(format!("cannot make the mount point {path}"), e))?;
+            }
+            Err(e) => {
+                return Err(runtime(
+                    format!("cannot look at {path} in the container"),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(format!("/{}", at.join("/")))
+}
+
 /// Whether `path` exists in the container: `Some(true)` for a directory.
 pub fn stat(rootfs: &Path, path: &str) -> Result<Option<bool>, ContainerError> {
     Ok(match open_in(rootfs, path)? {

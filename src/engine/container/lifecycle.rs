@@ -19,6 +19,7 @@ use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
 use crate::engine::layer::{Driver, Snapshotter};
 use crate::engine::store::{Digest, Root};
+use crate::engine::volume::VolumeStore;
 use crate::model::{Allowed, Operation, Signal};
 use crate::util::time::unix_now;
 
@@ -46,6 +47,7 @@ pub struct Runtime {
     pub(super) root: Root,
     pub(super) containers: ContainerStore,
     pub(super) images: ImageStore,
+    pub(super) volumes: VolumeStore,
     pub(super) journal: Journal,
     pub(super) exe: PathBuf,
     pub(super) driver: Driver,
@@ -58,6 +60,7 @@ impl Runtime {
         Runtime {
             containers: ContainerStore::new(root),
             images: ImageStore::new(root),
+            volumes: VolumeStore::new(root),
             journal: Journal::new(root.path()),
             root: root.clone(),
             exe,
@@ -75,9 +78,17 @@ impl Runtime {
     }
 
     pub(super) fn emit(&self, action: &str, id: &str, name: &str) {
+        self.emit_kind(Kind::Container, action, id, name);
+    }
+
+    pub(super) fn emit_volume(&self, action: &str, name: &str) {
+        self.emit_kind(Kind::Volume, action, name, name);
+    }
+
+    fn emit_kind(&self, kind: Kind, action: &str, id: &str, name: &str) {
         self.journal.append(&Entry {
             time: unix_now(),
-            kind: Kind::Container,
+            kind,
             action: action.into(),
             id: id.into(),
             name: Some(name.into()),
@@ -157,6 +168,7 @@ impl Runtime {
                     .is_ok_and(|s| !Self::monitor_alive(&s))
             });
         }
+        self.mount_volumes(&snap.config)?;
         let go = self.transition(id, &snap.config.name, Operation::Start, |s| {
             s.stopped_by_user = false;
             s.error.clear();
@@ -320,6 +332,11 @@ impl Runtime {
 
     /// Removes a container; a running one only with `force` (killed first).
     pub fn remove(&self, id: &str, force: bool) -> Result<(), ContainerError> {
+        self.remove_with(id, force, false)
+    }
+
+    /// [`Runtime::remove`]; with `volumes`, its anonymous volumes go too (`rm -v`).
+    pub fn remove_with(&self, id: &str, force: bool, volumes: bool) -> Result<(), ContainerError> {
         let snap = self.get(id)?;
         let name = &snap.config.name;
         if snap.state.status.is_active() {
@@ -358,6 +375,9 @@ impl Runtime {
             purge_later(gone);
         }
         self.emit("destroy", id, &snap.config.name);
+        if volumes {
+            self.remove_anonymous_volumes(&snap.config);
+        }
         Ok(())
     }
 

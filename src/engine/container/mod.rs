@@ -22,6 +22,7 @@ mod start_error;
 pub mod start_reply;
 pub mod store;
 pub mod tenant;
+pub mod volumes;
 mod wait;
 
 use std::path::PathBuf;
@@ -97,6 +98,9 @@ pub enum ContainerError {
     /// The root filesystem failed.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// A volume failed.
+    #[error(transparent)]
+    Volume(#[from] crate::engine::volume::VolumeError),
     /// The container runtime failed: what failed, and the error that made it fail.
     #[error("{what}{}", .source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
     Runtime {

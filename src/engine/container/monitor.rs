@@ -28,6 +28,7 @@ use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
 use crate::engine::layer::{Driver, Snapshotter};
 use crate::engine::store::{Digest, Root};
+use crate::engine::volume::VolumeStore;
 use crate::util::time::{unix_now, unix_now_ns};
 
 /// The hidden subcommand.
@@ -119,7 +120,9 @@ pub fn start_time(pid: i32) -> Option<u64> {
 
 struct Monitor {
     id: String,
+    root: Root,
     containers: ContainerStore,
+    volumes: VolumeStore,
     journal: Journal,
     snapshots: Snapshotter,
     config: ContainerConfig,
@@ -155,6 +158,8 @@ impl Monitor {
             id: id.to_string(),
             snapshots: Snapshotter::new(images.layers(), driver).volatile(config.ephemeral),
             journal: Journal::new(root.path()),
+            volumes: VolumeStore::new(&root),
+            root,
             containers,
             config,
             chain,
@@ -262,6 +267,7 @@ impl Monitor {
                 let _ = std::fs::remove_dir_all(&gone);
             }
             self.emit("destroy");
+            self.remove_anonymous_volumes();
             return;
         }
         let _ = self.snapshots.release(&self.containers.dir(&self.id));
@@ -276,7 +282,15 @@ impl Monitor {
                 let _ = self.containers.remove(&lock, &self.id);
             }
             self.emit("destroy");
+            self.remove_anonymous_volumes();
         }
+    }
+
+    /// A `--rm` container's anonymous volumes go with it, as with Docker.
+    fn remove_anonymous_volumes(&self) {
+        let driver = self.snapshots.driver();
+        super::lifecycle::Runtime::new(&self.root, PathBuf::new(), driver)
+            .remove_anonymous_volumes(&self.config);
     }
 
     /// With `--rm`, takes the container out of the store as its run ends (its name is free
@@ -330,6 +344,14 @@ impl Monitor {
     ) -> Result<(libcontainer::container::Container, i32, Streams), ContainerError> {
         let dir = self.containers.dir(&self.id);
         let rootfs = self.snapshots.prepare(&self.chain, &dir)?;
+        // A new volume gets the image's files at its mount point on the first start.
+        if self
+            .containers
+            .state(&self.id)
+            .is_ok_and(|s| s.started_at.is_none())
+        {
+            super::volumes::seed(&self.volumes, &self.config, &rootfs)?;
+        }
         let etc = dir.join("etc");
         super::etc_files::write(&etc, &self.config)?;
         let spec = build(
@@ -338,6 +360,7 @@ impl Monitor {
                 rootfs: &rootfs,
                 etc_dir: &etc,
                 cgroup_path: format!("/dockhand/{}", self.id),
+                volumes: &self.volumes,
             },
         )?;
         let bundle = dir.join("bundle");

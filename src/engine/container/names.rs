@@ -1,8 +1,6 @@
 //! Container ids and generated names (`adjective_noun`, as Docker makes them; a number is
 //! added once the plain pairs run short).
 
-use crate::util::time::unix_now;
-
 /// The first half of a generated name.
 const ADJECTIVES: &[&str] = &[
     "brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry",
@@ -32,22 +30,7 @@ const NOUNS: &[&str] = &[
     "tapir",
 ];
 
-/// Random bits from the kernel (the pid and time should it fail).
-pub(super) fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
-        .is_err()
-    {
-        b = (std::process::id() as u64 ^ unix_now() as u64).to_le_bytes();
-    }
-    u64::from_le_bytes(b)
-}
-
-/// A new container id: 64 hex digits.
-pub(super) fn random_id() -> String {
-    (0..4).map(|_| format!("{:016x}", random_u64())).collect()
-}
+pub(super) use crate::util::random::{random_id, random_u64};
 
 /// The name to try at `attempt` (0, 1, …) with random bits `r`: a plain pair first, then,
 /// after a few pairs were taken, a pair with a number, so there is always a free one.

@@ -54,6 +54,9 @@ pub struct MountConfig {
     pub destination: String,
     /// Mounted read-only.
     pub read_only: bool,
+    /// tmpfs options (`size=64m,mode=1777`), empty otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub options: String,
 }
 
 /// The kind of a stored mount.
@@ -123,6 +126,7 @@ impl From<model::Mount> for MountConfig {
             source: m.source,
             destination: m.destination,
             read_only: m.read_only,
+            options: m.options,
         }
     }
 }
@@ -138,6 +142,7 @@ impl From<MountConfig> for model::Mount {
             source: m.source,
             destination: m.destination,
             read_only: m.read_only,
+            options: m.options,
         }
     }
 }

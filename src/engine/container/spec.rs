@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::ContainerError;
 use super::record::{ContainerConfig, MountKind};
+use crate::engine::volume::VolumeStore;
 
 /// The `PATH` of a container whose image sets none, as Docker gives it.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -310,6 +311,22 @@ pub struct SpecInput<'a> {
     pub etc_dir: &'a Path,
     /// The cgroup path (`/dockhand/<id>`).
     pub cgroup_path: String,
+    /// Where the named volumes are.
+    pub volumes: &'a VolumeStore,
+}
+
+/// A tmpfs's options: Docker's defaults (`nosuid,nodev,noexec`) with the user's on top (`exec`
+/// lifts `noexec`, and so on).
+fn tmpfs_options(given: &str) -> Vec<String> {
+    let mut out: Vec<String> = ["nosuid", "nodev", "noexec"].map(String::from).to_vec();
+    for o in given.split(',').filter(|o| !o.is_empty()) {
+        if let Some(lifted) = ["exec", "suid", "dev"].iter().find(|l| **l == o) {
+            out.retain(|x| x.strip_prefix("no") != Some(lifted));
+        } else {
+            out.push(o.to_string());
+        }
+    }
+    out
 }
 
 /// Makes the runtime spec of a container.
@@ -344,18 +361,25 @@ pub fn build(config: &ContainerConfig, input: &SpecInput<'_>) -> Result<Spec, Co
         }));
     }
     for m in &config.mounts {
-        let mut options = vec![];
+        let file = m.kind == MountKind::Bind && !Path::new(&m.source).is_dir();
+        let destination = super::files::mount_point(input.rootfs, &m.destination, file)?;
+        let mut options: Vec<String> = vec![];
         if m.read_only {
-            options.push("ro");
+            options.push("ro".into());
         }
         let entry = match m.kind {
             MountKind::Tmpfs => {
-                options.extend(["nosuid", "nodev", "noexec"]);
-                json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options})
+                options.extend(tmpfs_options(&m.options));
+                json!({"destination": destination, "type": "tmpfs", "source": "tmpfs", "options": options})
             }
-            _ => {
-                options.extend(["rbind", "rprivate"]);
-                json!({"destination": m.destination, "type": "bind", "source": m.source, "options": options})
+            MountKind::Volume => {
+                options.extend(["rbind".into(), "rprivate".into()]);
+                let source = input.volumes.data(&m.source);
+                json!({"destination": destination, "type": "bind", "source": source, "options": options})
+            }
+            MountKind::Bind => {
+                options.extend(["rbind".into(), "rprivate".into()]);
+                json!({"destination": destination, "type": "bind", "source": m.source, "options": options})
             }
         };
         mounts.push(entry);

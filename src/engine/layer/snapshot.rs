@@ -328,6 +328,14 @@ pub fn is_opaque(path: &Path) -> bool {
         && buf[0] == b'y'
 }
 
+/// Copies the tree under `from` into the directory `to` (which exists), keeping owners,
+/// modes, times and symlinks as they are; `to` takes `from`'s owner and mode too.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), SnapshotError> {
+    apply_diff(from, to)?;
+    let meta = std::fs::symlink_metadata(from).map_err(io_err("cannot stat", from))?;
+    copy_attributes(to, &meta)
+}
+
 /// Applies one unpacked layer (overlay form) onto a directory tree, as overlay would show it.
 fn apply_diff(diff: &Path, target: &Path) -> Result<(), SnapshotError> {
     let entries = std::fs::read_dir(diff).map_err(io_err("cannot read", diff))?;
