@@ -26,7 +26,7 @@ fn summary(
     used_by: Vec<String>,
     sized: bool,
 ) -> VolumeSummary {
-    let store = me.runtime().volumes().clone();
+    let store = me.runtime().volumes();
     VolumeSummary {
         mountpoint: store.data(&v.name).display().to_string(),
         size: sized.then(|| store.size(&v.name)),

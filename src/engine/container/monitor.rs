@@ -120,7 +120,6 @@ pub fn start_time(pid: i32) -> Option<u64> {
 
 struct Monitor {
     id: String,
-    root: Root,
     containers: ContainerStore,
     volumes: VolumeStore,
     journal: Journal,
@@ -159,7 +158,6 @@ impl Monitor {
             snapshots: Snapshotter::new(images.layers(), driver).volatile(config.ephemeral),
             journal: Journal::new(root.path()),
             volumes: VolumeStore::new(&root),
-            root,
             containers,
             config,
             chain,
@@ -288,9 +286,16 @@ impl Monitor {
 
     /// A `--rm` container's anonymous volumes go with it, as with Docker.
     fn remove_anonymous_volumes(&self) {
-        let driver = self.snapshots.driver();
-        super::lifecycle::Runtime::new(&self.root, PathBuf::new(), driver)
-            .remove_anonymous_volumes(&self.config);
+        let gone = super::volumes::remove_anonymous(&self.volumes, &self.containers, &self.config);
+        for name in gone {
+            self.journal.append(&Entry {
+                time: unix_now(),
+                kind: Kind::Volume,
+                action: "destroy".into(),
+                id: name.clone(),
+                name: Some(name),
+            });
+        }
     }
 
     /// With `--rm`, takes the container out of the store as its run ends (its name is free

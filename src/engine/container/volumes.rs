@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::ContainerError;
 use super::lifecycle::Runtime;
 use super::record::{ContainerConfig, MountConfig, MountKind};
+use super::{ContainerError, ContainerStore};
 use crate::engine::store::Lock;
 use crate::engine::volume::{VolumeError, VolumeRecord, VolumeStore, anonymous_name};
 
@@ -134,19 +134,7 @@ impl Runtime {
 
     /// Which containers use which volume: volume name → container names.
     pub fn volume_users(&self) -> Result<BTreeMap<String, Vec<String>>, ContainerError> {
-        let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for id in self.containers.ids()? {
-            let Ok(config) = self.containers.config(&id) else {
-                continue;
-            };
-            for m in config.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
-                users
-                    .entry(m.source.clone())
-                    .or_default()
-                    .push(config.name.clone());
-            }
-        }
-        Ok(users)
+        users_of(&self.containers)
     }
 
     /// Creates a volume (`volume create`); a name that exists returns that volume, as
@@ -217,27 +205,10 @@ impl Runtime {
         Ok((gone, freed))
     }
 
-    /// Removes the anonymous volumes of a container that is gone, unless another container
-    /// mounts them too (`--volumes-from`).
+    /// Removes the anonymous volumes of a container that is gone (`rm -v`).
     pub(super) fn remove_anonymous_volumes(&self, config: &ContainerConfig) {
-        let mine: Vec<&str> = config
-            .mounts
-            .iter()
-            .filter(|m| m.kind == MountKind::Volume)
-            .map(|m| m.source.as_str())
-            .collect();
-        if mine.is_empty() {
-            return;
-        }
-        let Ok(lock) = self.volumes.lock() else {
-            return;
-        };
-        let users = self.volume_users().unwrap_or_default();
-        for name in mine {
-            let anonymous = self.volumes.get(name).is_ok_and(|v| v.anonymous);
-            if anonymous && !users.contains_key(name) && self.volumes.remove(&lock, name).is_ok() {
-                self.emit_volume("destroy", name);
-            }
+        for name in remove_anonymous(&self.volumes, &self.containers, config) {
+            self.emit_volume("destroy", &name);
         }
     }
 
@@ -249,6 +220,54 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// Which containers of `containers` use which volume: volume name → container names.
+fn users_of(containers: &ContainerStore) -> Result<BTreeMap<String, Vec<String>>, ContainerError> {
+    let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for id in containers.ids()? {
+        let Ok(config) = containers.config(&id) else {
+            continue;
+        };
+        for m in config.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
+            users
+                .entry(m.source.clone())
+                .or_default()
+                .push(config.name.clone());
+        }
+    }
+    Ok(users)
+}
+
+/// Removes the anonymous volumes of a container that is gone, unless another container
+/// mounts them too (`--volumes-from`); returns the names removed. Used by `rm -v` and by a
+/// `--rm` container's monitor.
+pub(super) fn remove_anonymous(
+    volumes: &VolumeStore,
+    containers: &ContainerStore,
+    config: &ContainerConfig,
+) -> Vec<String> {
+    let mine: Vec<&str> = config
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume)
+        .map(|m| m.source.as_str())
+        .collect();
+    if mine.is_empty() {
+        return Vec::new();
+    }
+    let Ok(lock) = volumes.lock() else {
+        return Vec::new();
+    };
+    let users = users_of(containers).unwrap_or_default();
+    mine.into_iter()
+        .filter(|name| {
+            volumes.get(name).is_ok_and(|v| v.anonymous)
+                && !users.contains_key(*name)
+                && volumes.remove(&lock, name).is_ok()
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// The mounts with their destinations cleaned (`/d/` is `/d`), refusing two at one place.
