@@ -117,7 +117,7 @@ fn image_commands_run_on_the_engine() {
     // What the engine has no part for says so, and what to use.
     let err = e.fails(&["network", "connect", "host", "somebox"], 125);
     assert!(
-        err.contains("not yet the bridge networks") && err.contains("-H docker"),
+        err.contains("--network NAME") && err.contains("-H docker"),
         "{err}"
     );
     assert_eq!(e.ok(&["volume", "ls", "-q"]), "");

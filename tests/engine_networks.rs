@@ -208,3 +208,358 @@ fn chosen_subnets_avoid_the_hosts_routes_and_internal_networks_have_no_way_out()
         assert!(rules_of(&bridge).is_empty());
     }
 }
+
+/// A network namespace the test makes as "the outside": a veth from the host with addresses
+/// of the test's own subnet, and no route back to any container network (so a reply reaches
+/// a container only through the engine's masquerade). Removed on drop.
+struct Outside {
+    netns: String,
+    host_link: String,
+}
+
+impl Outside {
+    fn new(subnet: u8) -> Outside {
+        let tag = std::process::id() % 100_000;
+        let o = Outside {
+            netns: format!("dhout{tag}"),
+            host_link: format!("dhoh{tag}"),
+        };
+        let script = format!(
+            "set -e; ip netns add {ns}; ip link add {h} type veth peer name {h}p; \
+             ip link set {h}p netns {ns}; ip addr add 10.231.{subnet}.1/24 dev {h}; ip link set {h} up; \
+             ip -n {ns} addr add 10.231.{subnet}.2/24 dev {h}p; ip -n {ns} link set {h}p up; \
+             ip -n {ns} link set lo up",
+            ns = o.netns,
+            h = o.host_link
+        );
+        let st = Command::new("sh").args(["-c", &script]).status().unwrap();
+        assert!(st.success(), "cannot make the outside namespace");
+        o
+    }
+
+    /// Serves one connection on `port`: replies `answer`, writes what came to `log`.
+    fn serve_once(&self, port: u16, log: &std::path::Path) -> std::process::Child {
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.netns,
+                "timeout",
+                "20",
+                "busybox",
+                "nc",
+                "-l",
+                "-p",
+            ])
+            .arg(port.to_string())
+            .stdout(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        child
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_link])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
+    }
+}
+
+fn ip_of(e: &Engine, name: &str) -> String {
+    e.inspect(name)["NetworkSettings"]["IPAddress"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn host_link_of(id: &str) -> String {
+    format!("vh{}", &id[..13])
+}
+
+#[test]
+fn containers_on_a_network_talk_and_get_out_through_the_host() {
+    let (e, image) = Engine::with_busybox();
+    let net = unique("app");
+    let id = e
+        .ok(&["network", "create", "--subnet", "10.231.44.0/24", &net])
+        .trim()
+        .to_string();
+    let server = unique("server");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &server,
+        "--network",
+        &net,
+        "--hostname",
+        "srv",
+        &image,
+        "sh",
+        "-c",
+        "while true; do echo hello | nc -l -p 8080; done",
+    ]);
+    let server_ip = ip_of(&e, &server);
+    assert!(server_ip.starts_with("10.231.44."), "{server_ip}");
+    let doc = e.inspect(&server);
+    let settings = &doc["NetworkSettings"]["Networks"][net.as_str()];
+    assert_eq!(settings["Gateway"], "10.231.44.1");
+    assert_eq!(settings["NetworkID"], id.as_str());
+    let mac = settings["MacAddress"].as_str().unwrap();
+    assert!(mac.starts_with("02:42:0a:e7:2c:"), "{mac}");
+    // The network lists it; removing the network is refused while it is attached.
+    assert!(
+        inspect(&e, &net)["containers"]
+            .to_string()
+            .contains(&server)
+    );
+    let err = e.fails(&["network", "rm", &net], 1);
+    assert!(
+        err.contains("active endpoints") && err.contains(&server),
+        "{err}"
+    );
+
+    // Another container reaches it by address; its own files say where it is.
+    let script =
+        format!("nc -w 3 {server_ip} 8080; ip -4 -o addr show eth0; cat /etc/hosts; ip route");
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        "--add-host",
+        "db:10.9.9.9",
+        "--hostname",
+        "cli",
+        &image,
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.starts_with("hello\n"), "{out}");
+    let my_ip = out
+        .lines()
+        .find_map(|l| l.split_whitespace().skip_while(|w| *w != "inet").nth(1))
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(my_ip, server_ip);
+    assert!(
+        out.contains(&format!("{my_ip}\tcli")) && out.contains("10.9.9.9\tdb"),
+        "{out}"
+    );
+    assert!(out.contains("default via 10.231.44.1 dev eth0"), "{out}");
+
+    // Out through the host to an "outside" that has no route back: the masquerade at work.
+    let outside = Outside::new(45);
+    let log = e.dir.path().join("outside.log");
+    let mut listener = outside.serve_once(7101, &log);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        &image,
+        "sh",
+        "-c",
+        "echo from-inside | nc -w 3 10.231.45.2 7101; echo rc=$?",
+    ]);
+    assert!(out.contains("rc=0"), "{out}");
+    let _ = listener.wait();
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "from-inside\n");
+
+    // A network with no way out: no default route, the outside unreachable.
+    let closed = unique("closed");
+    e.ok(&[
+        "network",
+        "create",
+        "--internal",
+        "--subnet",
+        "10.231.46.0/24",
+        &closed,
+    ]);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &closed,
+        &image,
+        "sh",
+        "-c",
+        "ip route; echo x | nc -w 2 10.231.45.2 7101; echo rc=$?",
+    ]);
+    assert!(!out.contains("default"), "{out}");
+    assert!(out.contains("rc=1"), "{out}");
+    // `none` still has loopback alone.
+    let out = e.ok(&["run", "--rm", &image, "sh", "-c", "ip -o link | wc -l"]);
+    assert_eq!(out.trim(), "1", "{out}");
+
+    e.ok(&["rm", "-f", &server]);
+    e.ok(&["network", "rm", &net, &closed]);
+}
+
+#[test]
+fn addresses_are_given_once_and_nothing_is_left_behind() {
+    let (e, image) = Engine::with_busybox();
+    let net = unique("pool");
+    let id = e
+        .ok(&[
+            "network",
+            "create",
+            "--subnet",
+            "10.231.47.0/24",
+            "--ip-range",
+            "10.231.47.16/28",
+            &net,
+        ])
+        .trim()
+        .to_string();
+    // Eight concurrent runs: eight different addresses, all from the range.
+    let names: Vec<String> = (0..8).map(|i| unique(&format!("c{i}"))).collect();
+    let runs: Vec<_> = names
+        .iter()
+        .map(|n| {
+            e.command(&[
+                "run",
+                "-d",
+                "--name",
+                n,
+                "--network",
+                &net,
+                &image,
+                "sleep",
+                "600",
+            ])
+            .output()
+            .unwrap()
+        })
+        .collect();
+    for r in &runs {
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let ips: std::collections::BTreeSet<String> = names.iter().map(|n| ip_of(&e, n)).collect();
+    assert_eq!(ips.len(), 8, "{ips:?}");
+    for ip in &ips {
+        let last: u8 = ip.rsplit('.').next().unwrap().parse().unwrap();
+        assert!((16..32).contains(&last), "{ip} is outside the range");
+    }
+    // --ip: the address asked for, refused while another holds it, with nothing made.
+    let fixed = unique("fixed");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &fixed,
+        "--network",
+        &net,
+        "--ip",
+        "10.231.47.200",
+        &image,
+        "sleep",
+        "600",
+    ]);
+    assert_eq!(ip_of(&e, &fixed), "10.231.47.200");
+    let twin = unique("twin");
+    let err = e.fails(
+        &[
+            "run",
+            "-d",
+            "--name",
+            &twin,
+            "--network",
+            &net,
+            "--ip",
+            "10.231.47.200",
+            &image,
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        err.contains("10.231.47.200") && err.contains("in use"),
+        "{err}"
+    );
+    assert_eq!(
+        e.status(&twin),
+        "exited",
+        "the refused container did not run"
+    );
+    e.ok(&["rm", &twin]);
+    for (args, word) in [
+        (
+            vec!["--network", net.as_str(), "--ip", "10.231.99.5"],
+            "10.231.99.5",
+        ),
+        (vec!["--ip", "10.231.47.9"], "user-defined networks"),
+        (vec!["--network", "nosuchnet"], "nosuchnet"),
+        (
+            vec!["--ip", "300.1.1.1", "--network", net.as_str()],
+            "300.1.1.1",
+        ),
+        (vec!["--add-host", "nohost"], "nohost"),
+        (vec!["--dns", "resolver"], "resolver"),
+    ] {
+        let mut full = vec!["create"];
+        full.extend(args.iter().copied());
+        full.extend([image.as_str(), "true"]);
+        let err = e.fails(&full, 125);
+        assert!(err.contains(word), "{args:?}: {err}");
+    }
+
+    // Teardown: rm -f of a running container, and rm -f after its monitor was killed,
+    // leave no link, address claim or endpoint.
+    let victim = &names[0];
+    let victim_id = e.inspect(victim)["Id"].as_str().unwrap().to_string();
+    let monitor = {
+        let state: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                e.root()
+                    .join("containers")
+                    .join(&victim_id)
+                    .join("state.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        state["monitor_pid"].as_i64().unwrap()
+    };
+    Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status()
+        .unwrap();
+    e.wait_for("the monitor to be gone", || {
+        !std::path::Path::new(&format!("/proc/{monitor}")).exists()
+    });
+    let mut ids = vec![victim_id];
+    for n in names.iter().chain([&fixed]) {
+        if n != victim {
+            ids.push(e.inspect(n)["Id"].as_str().unwrap().to_string());
+        }
+        e.ok(&["rm", "-f", n]);
+    }
+    for cid in &ids {
+        let link = host_link_of(cid);
+        assert!(
+            sh(&format!("ip -o link show dev {link} 2>/dev/null")).is_empty(),
+            "{link} left"
+        );
+    }
+    let dir = e.root().join("networks").join(&id);
+    for sub in ["ips", "endpoints"] {
+        let left: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .flatten()
+            .map(|f| f.file_name())
+            .collect();
+        assert!(left.is_empty(), "{sub}: {left:?}");
+    }
+    e.ok(&["network", "rm", &net]);
+}

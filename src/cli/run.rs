@@ -51,9 +51,25 @@ pub struct ContainerOptions {
     /// Process limit.
     #[arg(long)]
     pub pids_limit: Option<i64>,
-    /// Network to connect to.
-    #[arg(long)]
+    /// Network to connect to (none, host or a network's name).
+    #[arg(long, visible_alias = "net")]
     pub network: Option<String>,
+    /// IPv4 address on that network.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Another name of the container on that network.
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        value_name = "ALIAS"
+    )]
+    pub network_alias: Vec<String>,
+    /// A name server for the container (instead of the host's).
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Add an /etc/hosts entry: NAME:ADDRESS.
+    #[arg(long = "add-host", value_name = "NAME:ADDRESS")]
+    pub add_host: Vec<String>,
     /// Container host name.
     #[arg(long)]
     pub hostname: Option<String>,
@@ -172,6 +188,10 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
             pids_limit: o.pids_limit,
         },
         network: o.network.clone(),
+        ip: o.ip.clone(),
+        network_aliases: o.network_alias.clone(),
+        dns: o.dns.clone(),
+        extra_hosts: o.add_host.clone(),
         hostname: o.hostname.clone(),
         working_dir: o.workdir.clone(),
         user: o.user.clone(),

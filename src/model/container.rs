@@ -326,6 +326,14 @@ pub struct ContainerSpec {
     pub resources: Resources,
     /// Network to attach to (default network when `None`).
     pub network: Option<String>,
+    /// Address on that network (`--ip`).
+    pub ip: Option<String>,
+    /// Other names on that network (`--network-alias`).
+    pub network_aliases: Vec<String>,
+    /// Name servers (`--dns`).
+    pub dns: Vec<String>,
+    /// Extra /etc/hosts entries, `NAME:ADDRESS` (`--add-host`).
+    pub extra_hosts: Vec<String>,
     /// Hostname.
     pub hostname: Option<String>,
     /// Working directory.

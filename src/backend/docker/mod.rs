@@ -327,6 +327,8 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         binds: (!binds.is_empty()).then_some(binds),
         tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
         volumes_from: (!spec.volumes_from.is_empty()).then(|| spec.volumes_from.clone()),
+        dns: (!spec.dns.is_empty()).then(|| spec.dns.clone()),
+        extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
         restart_policy: restart,
         memory: spec.resources.memory.map(|v| v as i64),
         nano_cpus: spec.resources.nano_cpus.map(|v| v as i64),
@@ -340,7 +342,28 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         readonly_rootfs: spec.read_only.then_some(true),
         ..Default::default()
     };
+    let networking_config = match (
+        &spec.network,
+        spec.ip.is_some() || !spec.network_aliases.is_empty(),
+    ) {
+        (Some(network), true) => Some(m::NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                m::EndpointSettings {
+                    ipam_config: spec.ip.clone().map(|ip| m::EndpointIpamConfig {
+                        ipv4_address: Some(ip),
+                        ..Default::default()
+                    }),
+                    aliases: (!spec.network_aliases.is_empty())
+                        .then(|| spec.network_aliases.clone()),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        _ => None,
+    };
     m::ContainerCreateBody {
+        networking_config,
         image: Some(spec.image),
         cmd: (!spec.cmd.is_empty()).then_some(spec.cmd),
         entrypoint: spec.entrypoint,
@@ -457,5 +480,37 @@ mod tests {
         assert_eq!(binding.host_port.as_deref(), Some("8080"));
         assert_eq!(host.restart_policy.unwrap().maximum_retry_count, Some(3));
         assert_eq!(body.exposed_ports.unwrap(), vec!["80/tcp"]);
+    }
+
+    #[test]
+    fn create_body_carries_volumes_and_network_settings() {
+        let mut tmpfs = Mount::new(MountKind::Tmpfs, "", "/run", true);
+        tmpfs.options = "size=64m".into();
+        let spec = ContainerSpec {
+            image: "busybox".into(),
+            mounts: vec![tmpfs, Mount::new(MountKind::Volume, "", "/scratch", false)],
+            volumes_from: vec!["db:ro".into()],
+            network: Some("app".into()),
+            ip: Some("10.5.0.9".into()),
+            network_aliases: vec!["web".into()],
+            dns: vec!["10.0.0.53".into()],
+            extra_hosts: vec!["db:10.5.0.2".into()],
+            ..ContainerSpec::default()
+        };
+        let body = create_body(spec);
+        assert_eq!(body.volumes.unwrap(), vec!["/scratch"], "anonymous volume");
+        let host = body.host_config.unwrap();
+        assert!(host.binds.is_none(), "no bind made of an anonymous volume");
+        assert_eq!(host.tmpfs.unwrap()["/run"], "ro,size=64m");
+        assert_eq!(host.volumes_from.unwrap(), vec!["db:ro"]);
+        assert_eq!(host.dns.unwrap(), vec!["10.0.0.53"]);
+        assert_eq!(host.extra_hosts.unwrap(), vec!["db:10.5.0.2"]);
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        let app = &endpoints["app"];
+        assert_eq!(
+            app.ipam_config.as_ref().unwrap().ipv4_address.as_deref(),
+            Some("10.5.0.9")
+        );
+        assert_eq!(app.aliases.as_deref(), Some(&["web".to_string()][..]));
     }
 }

@@ -47,7 +47,8 @@ impl ContainerBackend for EngineBackend {
         self.blocking(move |me| {
             let id = me.resolve_container(&reference)?;
             let snap = me.runtime().get(&id)?;
-            Ok(convert_containers::details(&snap, me.root()))
+            let endpoint = me.endpoint_of(&snap.config);
+            Ok(convert_containers::details(&snap, me.root(), endpoint))
         })
         .await
     }

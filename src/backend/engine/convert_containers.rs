@@ -36,6 +36,7 @@ pub fn container_error(e: ContainerError) -> BackendError {
         ContainerError::Invalid(m) => BackendError::invalid(m),
         ContainerError::Image(i) => super::image_error(i),
         ContainerError::Volume(v) => v.into(),
+        ContainerError::Network(n) => n.into(),
         ContainerError::CannotRun { code, message } => BackendError::CannotRun { code, message },
         other => BackendError::Internal {
             message: other.to_string(),
@@ -53,19 +54,43 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
             )));
         }
     }
-    let network = match spec.network.as_deref() {
-        None | Some("none") => "none",
-        Some("host") => "host",
-        Some(other) => {
+    let network = spec.network.clone().unwrap_or_else(|| "none".into());
+    if !spec.ports.is_empty() && network != "host" {
+        return Err(BackendError::invalid(
+            "publishing ports is not on the embedded engine of this build yet; with --network host the container's ports are the host's (or use -H docker)",
+        ));
+    }
+    let on_bridge = !matches!(network.as_str(), "none" | "host");
+    let ip = spec
+        .ip
+        .as_deref()
+        .map(|ip| {
+            ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
+                BackendError::invalid(format!("invalid --ip {ip:?}: write an IPv4 address"))
+            })
+        })
+        .transpose()?;
+    if !on_bridge && (ip.is_some() || !spec.network_aliases.is_empty()) {
+        return Err(BackendError::invalid(
+            "--ip and --network-alias are for user-defined networks: give one with --network NAME",
+        ));
+    }
+    for d in &spec.dns {
+        if d.parse::<std::net::IpAddr>().is_err() {
             return Err(BackendError::invalid(format!(
-                "network {other:?}: containers on the embedded engine of this build join --network none (loopback only) or --network host, not yet the bridge networks `network create` makes"
+                "invalid --dns {d:?}: write the address of a name server"
             )));
         }
-    };
-    if !spec.ports.is_empty() && network == "none" {
-        return Err(BackendError::invalid(
-            "publishing ports needs a network; the embedded engine of this build offers --network host, where the container's ports are the host's",
-        ));
+    }
+    for h in &spec.extra_hosts {
+        let ok = h
+            .split_once(':')
+            .is_some_and(|(n, a)| !n.is_empty() && a.parse::<std::net::IpAddr>().is_ok());
+        if !ok {
+            return Err(BackendError::invalid(format!(
+                "invalid --add-host {h:?}: write NAME:ADDRESS, e.g. db:10.0.0.5"
+            )));
+        }
     }
     let volumes_from = spec
         .volumes_from
@@ -91,7 +116,11 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         limits: spec.resources.into(),
         mounts: spec.mounts.into_iter().map(Into::into).collect(),
         volumes_from,
-        network: network.into(),
+        network,
+        ip,
+        aliases: spec.network_aliases,
+        dns: spec.dns,
+        extra_hosts: spec.extra_hosts,
         privileged: spec.privileged,
         cap_add: spec.cap_add,
         cap_drop: spec.cap_drop,
@@ -143,7 +172,14 @@ fn time_or_zero(ns: Option<i128>) -> String {
 }
 
 /// A container in full, with Docker-shaped inspect JSON.
-pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
+pub fn details(
+    s: &Snapshot,
+    root: &std::path::Path,
+    endpoint: Option<(
+        crate::engine::network::NetworkRecord,
+        crate::engine::network::Endpoint,
+    )>,
+) -> ContainerDetails {
     let c = &s.config;
     let st = &s.state;
     let summary = summary(s);
@@ -231,7 +267,7 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
             "Labels": labels,
             "StopSignal": c.stop_signal,
         },
-        "NetworkSettings": {"Networks": {c.network.clone(): {}}},
+        "NetworkSettings": network_settings(c, endpoint.as_ref()),
     });
     ContainerDetails {
         summary,
@@ -244,13 +280,55 @@ pub fn details(s: &Snapshot, root: &std::path::Path) -> ContainerDetails {
         restart_policy: policy,
         restart_count: st.restart_count,
         mounts,
-        endpoints: Vec::new(),
+        endpoints: endpoint
+            .iter()
+            .map(|(n, ep)| EndpointInfo {
+                network: n.name.clone(),
+                ip_address: format!("{}/{}", ep.ip, n.subnet.prefix_len()),
+                gateway: n.gateway.to_string(),
+                mac_address: ep.mac.clone(),
+            })
+            .collect(),
         resources: c.limits.into(),
         pid: st.pid.map(|p| p as u32),
         oom_killed: st.oom_killed,
         tty: c.tty,
         inspect,
     }
+}
+
+/// Docker's `NetworkSettings`: the container's network, with its address while it has one.
+fn network_settings(
+    c: &crate::engine::container::record::ContainerConfig,
+    endpoint: Option<&(
+        crate::engine::network::NetworkRecord,
+        crate::engine::network::Endpoint,
+    )>,
+) -> Value {
+    let (ip, prefix, gateway, mac, network_id) = match endpoint {
+        Some((n, ep)) => (
+            ep.ip.to_string(),
+            n.subnet.prefix_len(),
+            n.gateway.to_string(),
+            ep.mac.clone(),
+            n.id.clone(),
+        ),
+        None => Default::default(),
+    };
+    json!({
+        "IPAddress": ip,
+        "IPPrefixLen": prefix,
+        "Gateway": gateway,
+        "MacAddress": mac,
+        "Networks": {c.network.clone(): {
+            "NetworkID": network_id,
+            "IPAddress": ip,
+            "IPPrefixLen": prefix,
+            "Gateway": gateway,
+            "MacAddress": mac,
+            "Aliases": c.aliases,
+        }},
+    })
 }
 
 /// A stored record as a log line.

@@ -202,7 +202,7 @@ impl EngineBackend {
         BackendError::Unsupported {
             operation: operation.to_string(),
             backend: format!("the embedded engine at {}", self.root().display()),
-            hint: "containers on the embedded engine of this build join --network host or none, not yet the bridge networks `network create` makes. Use -H docker or -H podman for the rest".into(),
+            hint: "on the embedded engine of this build a container joins its network when it is created (--network NAME), and stays on it; network connect and disconnect are not there yet. Use -H docker or -H podman for them".into(),
         }
     }
 

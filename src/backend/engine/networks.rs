@@ -1,7 +1,8 @@
 //! Networks on the embedded engine: `host` and `none`, which every engine has, and the
-//! user-defined bridge networks of the network store, with the containers on each.
-//! Containers join bridge networks in a later build; until then connect and disconnect
-//! answer `Unsupported` with what there is instead.
+//! user-defined bridge networks of the network store, with the containers on each; a
+//! container's endpoint for inspect. A container joins its network at create (the monitor
+//! plugs it in at each start); connect and disconnect of a running one answer `Unsupported`
+//! with what there is instead.
 
 use super::*;
 use crate::backend::prelude::*;
@@ -49,6 +50,20 @@ fn summary(n: NetworkRecord, containers: Vec<String>) -> NetworkSummary {
 impl EngineBackend {
     fn networks(&self) -> NetworkStore {
         NetworkStore::new(&self.inner.root)
+    }
+
+    /// The container's network and its endpoint there, while it has one.
+    pub(super) fn endpoint_of(
+        &self,
+        config: &crate::engine::container::record::ContainerConfig,
+    ) -> Option<(NetworkRecord, crate::engine::network::Endpoint)> {
+        if !crate::engine::container::network::on_bridge(config) {
+            return None;
+        }
+        let store = self.networks();
+        let n = store.resolve(&config.network).ok()?;
+        let ep = store.endpoint(&n, &config.id)?;
+        Some((n, ep))
     }
 
     /// Names of the running containers on network `name`.

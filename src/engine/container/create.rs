@@ -53,8 +53,16 @@ pub struct CreateRequest {
     /// Containers whose mounts this one gets too, each read-only (`Some(true)`), read-write
     /// or as it has them (`None`).
     pub volumes_from: Vec<(String, Option<bool>)>,
-    /// `none` or `host`.
+    /// `none`, `host` or a bridge network's name.
     pub network: String,
+    /// Address on that network.
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Other names on that network.
+    pub aliases: Vec<String>,
+    /// Name servers.
+    pub dns: Vec<String>,
+    /// Extra /etc/hosts entries, `NAME:ADDRESS`.
+    pub extra_hosts: Vec<String>,
     /// Privileged.
     pub privileged: bool,
     /// Capabilities added.
@@ -132,11 +140,21 @@ impl Runtime {
             restart: request.restart,
             limits: request.limits,
             mounts: Vec::new(),
-            network: if request.network.is_empty() {
-                "none".into()
-            } else {
-                request.network.clone()
+            network: match request.network.as_str() {
+                "" => "none".into(),
+                "none" | "host" => request.network.clone(),
+                other => {
+                    let n = crate::engine::network::NetworkStore::new(&self.root).resolve(other)?;
+                    if let Some(ip) = request.ip {
+                        n.check_address(ip)?;
+                    }
+                    n.name
+                }
             },
+            ip: request.ip,
+            aliases: request.aliases.clone(),
+            dns: request.dns.clone(),
+            extra_hosts: request.extra_hosts.clone(),
             stop_signal: match image_config.stop_signal() {
                 Some(given) => Signal::parse(given)
                     .map_err(|e| {

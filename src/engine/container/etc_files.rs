@@ -1,30 +1,91 @@
 //! The files the runtime gives every container at /etc (hostname, hosts, resolv.conf): which
-//! they are and what they hold. The monitor writes them before each start; the spec binds
-//! them in.
+//! they are and what they hold, as Docker writes them. The monitor writes them before each
+//! start; the spec binds them in.
 
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use super::record::ContainerConfig;
 use super::{ContainerError, runtime};
 
+/// Docker's name servers for a container when the host has none it can reach.
+const FALLBACK_DNS: &str = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+
+/// The container's resolv.conf from the host's `host` one: `--host` networking takes it as it
+/// is; otherwise `--dns` servers replace the host's, and loopback servers (unreachable from the
+/// container's own namespace) are dropped, as Docker does; a bridge container left with none
+/// gets Docker's fallback. Search and options lines stay.
+fn resolv_conf(config: &ContainerConfig, host: &str, on_bridge: bool) -> String {
+    if config.network == "host" {
+        return host.to_string();
+    }
+    if !on_bridge && config.dns.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut servers = 0;
+    for line in host.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["nameserver", addr, ..] => {
+                let loopback = addr
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|a| a.is_loopback());
+                if config.dns.is_empty() && !loopback {
+                    out.push_str(line);
+                    out.push('\n');
+                    servers += 1;
+                }
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    for d in &config.dns {
+        out.push_str(&format!("nameserver {d}\n"));
+        servers += 1;
+    }
+    if servers == 0 {
+        out.push_str(FALLBACK_DNS);
+    }
+    out
+}
+
+/// The container's /etc/hosts: loopback names, the `--add-host` entries, and its own name at
+/// its address on its network (127.0.1.1 without one).
+fn hosts(config: &ContainerConfig, ip: Option<Ipv4Addr>) -> String {
+    let mut out = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for h in &config.extra_hosts {
+        if let Some((name, addr)) = h.split_once(':') {
+            out.push_str(&format!("{addr}\t{name}\n"));
+        }
+    }
+    match ip {
+        Some(ip) => out.push_str(&format!("{ip}\t{}\n", config.hostname)),
+        None => out.push_str(&format!("127.0.1.1\t{}\n", config.hostname)),
+    }
+    out
+}
+
 /// The files, by their name under /etc.
 pub const NAMES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
 
-/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container.
-pub fn write(dir: &Path, config: &ContainerConfig) -> Result<(), ContainerError> {
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container; `ip` is its address on
+/// its bridge network.
+pub fn write(
+    dir: &Path,
+    config: &ContainerConfig,
+    ip: Option<Ipv4Addr>,
+) -> Result<(), ContainerError> {
     std::fs::create_dir_all(dir).map_err(|e| runtime("cannot create etc files", e))?;
-    let hosts = format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n",
-        config.hostname
-    );
-    let resolv = if config.network == "host" {
-        std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
-    } else {
-        String::new()
-    };
-    for (name, text) in NAMES
-        .into_iter()
-        .zip([format!("{}\n", config.hostname), hosts, resolv])
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv = resolv_conf(config, &host, ip.is_some());
+    for (name, text) in
+        NAMES
+            .into_iter()
+            .zip([format!("{}\n", config.hostname), hosts(config, ip), resolv])
     {
         std::fs::write(dir.join(name), text).map_err(|e| runtime("cannot write etc files", e))?;
     }
@@ -45,7 +106,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let config = super::super::record::sample_config(&"0".repeat(64), "t");
-        write(dir.path(), &config).unwrap();
+        write(dir.path(), &config, None).unwrap();
         assert_eq!(
             std::fs::read_to_string(dir.path().join("hostname")).unwrap(),
             "h\n"
@@ -59,5 +120,35 @@ mod tests {
             std::fs::read_to_string(dir.path().join("resolv.conf")).unwrap(),
             ""
         );
+    }
+
+    #[test]
+    fn files_follow_docker_on_a_network() {
+        let mut c = super::super::record::sample_config(&"0".repeat(64), "t");
+        c.network = "app".into();
+        c.extra_hosts = vec!["db:10.1.2.3".into()];
+        let h = hosts(&c, Some("10.89.0.2".parse().unwrap()));
+        assert!(
+            h.contains("10.1.2.3\tdb\n") && h.ends_with("10.89.0.2\th\n"),
+            "{h}"
+        );
+        assert!(!h.contains("127.0.1.1"));
+        let host = "search lan\nnameserver 127.0.0.53\nnameserver 192.168.1.1\noptions edns0\n";
+        assert_eq!(
+            resolv_conf(&c, host, true),
+            "search lan\nnameserver 192.168.1.1\noptions edns0\n"
+        );
+        assert_eq!(
+            resolv_conf(&c, "nameserver 127.0.0.53\n", true),
+            FALLBACK_DNS,
+            "only loopback servers: Docker's fallback"
+        );
+        c.dns = vec!["10.0.0.53".into()];
+        assert_eq!(
+            resolv_conf(&c, host, true),
+            "search lan\noptions edns0\nnameserver 10.0.0.53\n"
+        );
+        c.network = "host".into();
+        assert_eq!(resolv_conf(&c, host, false), host);
     }
 }

@@ -375,6 +375,11 @@ impl Runtime {
             purge_later(gone);
         }
         self.emit("destroy", id, &snap.config.name);
+        // What a dead monitor left of its network endpoint.
+        super::network::forget(
+            &crate::engine::network::NetworkStore::new(&self.root),
+            &snap.config,
+        );
         if volumes {
             self.remove_anonymous_volumes(&snap.config);
         }

@@ -15,6 +15,7 @@ pub mod logs;
 mod memory;
 pub mod monitor;
 mod names;
+pub mod network;
 pub mod record;
 pub mod relay;
 pub mod spec;
@@ -101,6 +102,9 @@ pub enum ContainerError {
     /// A volume failed.
     #[error(transparent)]
     Volume(#[from] crate::engine::volume::VolumeError),
+    /// A network failed.
+    #[error(transparent)]
+    Network(#[from] crate::engine::network::NetworkError),
     /// The container runtime failed: what failed, and the error that made it fail.
     #[error("{what}{}", .source.as_ref().map(|s| format!(": {s}")).unwrap_or_default())]
     Runtime {

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
+use super::network::Attachment;
 use super::record::{ContainerConfig, Restart, Status};
 use super::relay::{Relay, Streams};
 use super::spec::{SpecInput, build};
@@ -27,6 +28,7 @@ use super::{attach, cgroupfs};
 use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
 use crate::engine::layer::{Driver, Snapshotter};
+use crate::engine::network::NetworkStore;
 use crate::engine::store::{Digest, Root};
 use crate::engine::volume::VolumeStore;
 use crate::util::time::{unix_now, unix_now_ns};
@@ -122,6 +124,9 @@ struct Monitor {
     id: String,
     containers: ContainerStore,
     volumes: VolumeStore,
+    networks: NetworkStore,
+    /// Its place on its bridge network, from the first start to the end of the last run.
+    attachment: Option<Attachment>,
     journal: Journal,
     snapshots: Snapshotter,
     config: ContainerConfig,
@@ -158,6 +163,8 @@ impl Monitor {
             snapshots: Snapshotter::new(images.layers(), driver).volatile(config.ephemeral),
             journal: Journal::new(root.path()),
             volumes: VolumeStore::new(&root),
+            networks: NetworkStore::new(&root),
+            attachment: None,
             containers,
             config,
             chain,
@@ -259,6 +266,11 @@ impl Monitor {
                 }
             }
         }
+        // Off its network: the link, the address and the endpoint go (the namespace goes
+        // with its last process and this file).
+        if let Some(a) = self.attachment.take() {
+            a.leave();
+        }
         if let Some(gone) = self.removed.take() {
             // Deleted only once unmounted: the files below a mount are not the container's.
             if self.snapshots.release(&gone).is_ok() {
@@ -357,8 +369,12 @@ impl Monitor {
         {
             super::volumes::seed(&self.volumes, &self.config, &rootfs)?;
         }
+        if super::network::on_bridge(&self.config) && self.attachment.is_none() {
+            self.attachment = Some(Attachment::join(self.networks.clone(), &self.config)?);
+        }
         let etc = dir.join("etc");
-        super::etc_files::write(&etc, &self.config)?;
+        let ip = self.attachment.as_ref().map(|a| a.endpoint().ip);
+        super::etc_files::write(&etc, &self.config, ip)?;
         let spec = build(
             &self.config,
             &SpecInput {
@@ -366,6 +382,7 @@ impl Monitor {
                 etc_dir: &etc,
                 cgroup_path: format!("/dockhand/{}", self.id),
                 volumes: &self.volumes,
+                netns: self.attachment.as_ref().map(Attachment::netns_path),
             },
         )?;
         let bundle = dir.join("bundle");

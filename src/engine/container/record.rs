@@ -198,8 +198,21 @@ pub struct ContainerConfig {
     pub limits: Limits,
     /// Mounts.
     pub mounts: Vec<MountConfig>,
-    /// `none` (its own network namespace with loopback only) or `host`.
+    /// `none` (its own network namespace with loopback only), `host`, or the name of a
+    /// bridge network.
     pub network: String,
+    /// The address asked for on its network (`--ip`).
+    #[serde(default)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Other names on its network (`--network-alias`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Name servers for its resolv.conf (`--dns`), instead of the host's.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    /// Extra /etc/hosts lines as `NAME:ADDRESS` (`--add-host`).
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
     /// Signal `stop` sends first.
     pub stop_signal: String,
     /// Seconds `stop` waits before SIGKILL.

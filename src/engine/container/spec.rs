@@ -313,6 +313,8 @@ pub struct SpecInput<'a> {
     pub cgroup_path: String,
     /// Where the named volumes are.
     pub volumes: &'a VolumeStore,
+    /// The network namespace to join (a bridge network's), instead of a new empty one.
+    pub netns: Option<String>,
 }
 
 /// A tmpfs's options: Docker's defaults (`nosuid,nodev,noexec`) with the user's on top (`exec`
@@ -340,8 +342,10 @@ pub fn build(config: &ContainerConfig, input: &SpecInput<'_>) -> Result<Spec, Co
         json!({"type": "uts"}),
         json!({"type": "cgroup"}),
     ];
-    if config.network != "host" {
-        namespaces.push(json!({"type": "network"}));
+    match (&input.netns, config.network.as_str()) {
+        (_, "host") => {}
+        (Some(path), _) => namespaces.push(json!({"type": "network", "path": path})),
+        (None, _) => namespaces.push(json!({"type": "network"})),
     }
     let mut mounts = vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),

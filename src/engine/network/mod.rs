@@ -9,6 +9,7 @@
 //! so two roots never take the same one. Links and addresses are set over rtnetlink
 //! (`netlink.rs`).
 
+pub mod endpoint;
 mod firewall;
 pub mod netlink;
 
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
+pub use self::endpoint::{Endpoint, plug, unplug};
 pub use self::firewall::FirewallError;
 use super::store::{Lock, Root, StoreError, temp_path, write_atomic};
 use crate::util::time::unix_now;
@@ -300,6 +302,20 @@ impl NetworkStore {
         Ok(record)
     }
 
+    /// Brings the bridge and rules up when the bridge is missing (after a reboot, or a
+    /// create that was killed half-way); a network whose bridge is there is left alone, so a
+    /// container's start pays one netlink lookup.
+    pub fn ensure_bridge(&self, n: &NetworkRecord) -> Result<(), NetworkError> {
+        let mut nl = netlink::Netlink::open().map_err(host(&n.name, "cannot open netlink"))?;
+        match nl
+            .link_index(&n.bridge)
+            .map_err(host(&n.name, "cannot look up its bridge"))?
+        {
+            Some(_) => Ok(()),
+            None => self.ensure_up(n),
+        }
+    }
+
     /// Brings the network's bridge (with the gateway address) and rules up where they are
     /// missing (after a reboot, say).
     pub fn ensure_up(&self, n: &NetworkRecord) -> Result<(), NetworkError> {
@@ -394,6 +410,21 @@ mod as_text_option {
         Option::<String>::deserialize(d)?
             .map(|t| t.parse().map_err(serde::de::Error::custom))
             .transpose()
+    }
+}
+
+impl NetworkRecord {
+    /// Refuses an address a container cannot have here: outside the subnet, or the
+    /// subnet's own, broadcast or gateway address.
+    pub fn check_address(&self, ip: Ipv4Addr) -> Result<(), NetworkError> {
+        let s = &self.subnet;
+        if !s.contains(&ip) || ip == self.gateway || ip == s.network() || ip == s.broadcast() {
+            return Err(NetworkError::Invalid(format!(
+                "address {ip} is not a host address of network {} ({s}, gateway {}); give one inside it",
+                self.name, self.gateway
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -130,10 +130,18 @@ impl Netlink {
             .map(drop)
     }
 
-    /// Makes a veth pair: `host` here, and `peer` inside the network namespace `netns`.
-    pub fn add_veth(&mut self, host: &str, peer: &str, netns: BorrowedFd<'_>) -> io::Result<()> {
+    /// Makes a veth pair: `host` here, and `peer` with MAC address `mac` inside the network
+    /// namespace `netns`.
+    pub fn add_veth(
+        &mut self,
+        host: &str,
+        peer: &str,
+        mac: &[u8],
+        netns: BorrowedFd<'_>,
+    ) -> io::Result<()> {
         let mut p = LinkMessage::default();
         p.attributes.push(LinkAttribute::IfName(peer.to_string()));
+        p.attributes.push(LinkAttribute::Address(mac.to_vec()));
         p.attributes.push(LinkAttribute::NetNsFd(netns.as_raw_fd()));
         let mut m = LinkMessage::default();
         m.attributes.push(LinkAttribute::IfName(host.to_string()));

@@ -1,0 +1,86 @@
+//! A container on a bridge network, from its monitor's side: before the container is made,
+//! a network namespace of its own (held by a file the monitor keeps open, never bind-mounted:
+//! it goes with the last process in it, so a killed monitor or a reboot leaves no namespace
+//! and no veth behind), the network's bridge brought up if it is missing, an address and an
+//! endpoint record, and the veth into the bridge. The runtime joins the namespace through
+//! `/proc/<monitor>/fd/<n>`. Left when the monitor's last run ends; what a dead monitor left
+//! is taken back by the next start (the endpoint is replaced) or by `rm`.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use super::ContainerError;
+use super::record::ContainerConfig;
+use crate::engine::network::{self, Endpoint, NetworkRecord, NetworkStore};
+
+/// What joining a network gave the container.
+pub struct Attachment {
+    store: NetworkStore,
+    network: NetworkRecord,
+    endpoint: Endpoint,
+    netns: OwnedFd,
+}
+
+/// Whether the container's network is a bridge network (not `none` or `host`).
+pub fn on_bridge(config: &ContainerConfig) -> bool {
+    !matches!(config.network.as_str(), "none" | "host" | "")
+}
+
+impl Attachment {
+    /// Joins the container's bridge network. Anything made is taken back on failure.
+    pub fn join(
+        store: NetworkStore,
+        config: &ContainerConfig,
+    ) -> Result<Attachment, ContainerError> {
+        let network = store.resolve(&config.network)?;
+        store.ensure_bridge(&network)?;
+        let netns = network::netlink::new_namespace()
+            .map_err(|e| super::runtime("cannot make the container's network namespace", e))?;
+        let endpoint = store.attach(
+            &network,
+            &config.id,
+            &config.name,
+            &config.aliases,
+            config.ip,
+        )?;
+        if let Err(e) = network::plug(&network, &endpoint, netns.as_fd()) {
+            store.detach(&network, &config.id);
+            return Err(e.into());
+        }
+        Ok(Attachment {
+            store,
+            network,
+            endpoint,
+            netns,
+        })
+    }
+
+    /// The path the runtime opens to join the namespace.
+    pub fn netns_path(&self) -> String {
+        format!("/proc/{}/fd/{}", std::process::id(), self.netns.as_raw_fd())
+    }
+
+    /// The container's endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The network.
+    pub fn network(&self) -> &NetworkRecord {
+        &self.network
+    }
+
+    /// Leaves the network: link, address and record go.
+    pub fn leave(self) {
+        self.store.detach(&self.network, &self.endpoint.container);
+    }
+}
+
+/// Takes back a container's endpoint on its network (at `rm`, for what a dead monitor left).
+pub fn forget(store: &NetworkStore, config: &ContainerConfig) {
+    if !on_bridge(config) {
+        return;
+    }
+    if let Ok(n) = store.resolve(&config.network) {
+        store.detach(&n, &config.id);
+    }
+}
