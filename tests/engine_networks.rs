@@ -106,7 +106,6 @@ fn a_network_has_its_own_bridge_and_rules_until_it_is_removed() {
     );
 
     // Taken names and subnets, bad values: refused, nothing made.
-    let before = sh("ip -o link show type bridge").lines().count();
     let other = unique("other");
     for (args, word) in [
         (vec!["network", "create", &name], "already exists"),
@@ -156,7 +155,15 @@ fn a_network_has_its_own_bridge_and_rules_until_it_is_removed() {
         let err = e.fails(&args, 125);
         assert!(err.contains(word), "{args:?}: {err}");
     }
-    assert_eq!(sh("ip -o link show type bridge").lines().count(), before);
+    // Nothing made: a bridge is only ever made after its record, and the root holds just
+    // the one network (a host-wide count of bridges would race with the other tests).
+    assert_eq!(
+        std::fs::read_dir(e.root().join("networks"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert_eq!(std::fs::read_dir(e.root().join("tmp")).unwrap().count(), 0);
     assert!(!e.ok(&["network", "ls"]).contains(&other));
     let err = e.fails(&["network", "rm", "host"], 1);
     assert!(err.contains("pre-defined"), "{err}");
@@ -562,4 +569,211 @@ fn addresses_are_given_once_and_nothing_is_left_behind() {
         assert!(left.is_empty(), "{sub}: {left:?}");
     }
     e.ok(&["network", "rm", &net]);
+}
+
+/// `port NAME` lines as (container port/proto, host address, host port).
+fn ports_of(e: &Engine, name: &str) -> Vec<(String, String, u16)> {
+    e.ok(&["port", name])
+        .lines()
+        .map(|l| {
+            let (inside, outside) = l.split_once(" -> ").unwrap();
+            let (ip, port) = outside.rsplit_once(':').unwrap();
+            (inside.to_string(), ip.to_string(), port.parse().unwrap())
+        })
+        .collect()
+}
+
+/// Connects to `addr` and reads what the server says first.
+fn greeting(addr: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// One of the host's own IPv4 addresses other than loopback.
+fn host_address() -> String {
+    sh("ip -4 -o addr show scope global")
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .map(|a| a.split('/').next().unwrap().to_string())
+        .next()
+        .expect("the host has a global IPv4 address")
+}
+
+#[test]
+fn published_ports_answer_on_loopback_and_the_hosts_addresses() {
+    let (e, image) = Engine::with_busybox();
+    let net = unique("pub");
+    e.ok(&["network", "create", "--subnet", "10.231.48.0/24", &net]);
+    let web = unique("web");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "--network",
+        &net,
+        "-p",
+        "127.0.0.1::80",
+        "-p",
+        "80",
+        "-p",
+        "127.0.0.1::5353/udp",
+        &image,
+        "sh",
+        "-c",
+        "while true; do echo hello | nc -l -p 80; done",
+    ]);
+    let ports = ports_of(&e, &web);
+    assert_eq!(ports.len(), 3, "{ports:?}");
+    let local = ports
+        .iter()
+        .find(|p| p.1 == "127.0.0.1" && p.0 == "80/tcp")
+        .unwrap()
+        .2;
+    let any = ports.iter().find(|p| p.1 == "0.0.0.0").unwrap().2;
+    assert!(ports.iter().any(|p| p.0 == "5353/udp"), "{ports:?}");
+    assert_ne!(local, any);
+    let ps = e.ok(&["ps", "--filter", &format!("name={web}")]);
+    assert!(ps.contains(&format!("127.0.0.1:{local}->80/tcp")), "{ps}");
+    let doc = e.inspect(&web);
+    assert_eq!(
+        doc["NetworkSettings"]["Ports"]["80/tcp"][0]["HostIp"],
+        "127.0.0.1"
+    );
+    assert_eq!(e.ok(&["port", &web, "80/tcp"]).lines().count(), 2);
+    let err = e.fails(&["port", &web, "81"], 125);
+    assert!(err.contains("81/tcp"), "{err}");
+
+    // Through the kernel, from the host: loopback, and the host's own address.
+    assert_eq!(greeting(&format!("127.0.0.1:{local}")), "hello\n");
+    assert_eq!(greeting(&format!("{}:{any}", host_address())), "hello\n");
+    // The host port is held: nobody else can take it.
+    assert!(std::net::TcpListener::bind(("127.0.0.1", local)).is_err());
+    // From a container on another network, through the host's address.
+    let other = unique("other-net");
+    e.ok(&["network", "create", "--subnet", "10.231.49.0/24", &other]);
+    let script = format!("nc -w 3 {} {any}", host_address());
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            &other,
+            &image,
+            "sh",
+            "-c",
+            &script
+        ]),
+        "hello\n"
+    );
+
+    // A port in use is refused, naming who has it, and the container does not run.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap().port();
+    let late = unique("late");
+    let err = e.fails(
+        &[
+            "run",
+            "-d",
+            "--name",
+            &late,
+            "--network",
+            &net,
+            "-p",
+            &format!("127.0.0.1:{taken}:80"),
+            &image,
+            "sleep",
+            "60",
+        ],
+        125,
+    );
+    assert!(
+        err.contains(&format!("127.0.0.1:{taken}/tcp")) && err.contains("in use by process"),
+        "{err}"
+    );
+    assert_eq!(e.status(&late), "exited");
+    let twin = unique("twin");
+    let err = e.fails(
+        &[
+            "run",
+            "-d",
+            "--name",
+            &twin,
+            "--network",
+            &net,
+            "-p",
+            &format!("127.0.0.1:{local}:80"),
+            &image,
+            "sleep",
+            "60",
+        ],
+        125,
+    );
+    assert!(err.contains(&format!("in use by container {web}")), "{err}");
+    drop(holder);
+    // Bad ports are refused at create.
+    for bad in ["99999:80", "[::1]:8080:80", "80/sctp", "8000-8001:80-82"] {
+        let err = e.fails(
+            &["create", "--network", &net, "-p", bad, &image, "true"],
+            125,
+        );
+        assert!(
+            err.contains(bad.split('/').next().unwrap())
+                || err.contains("sctp")
+                || err.contains("IPv4"),
+            "{bad}: {err}"
+        );
+    }
+    let err = e.fails(&["create", "-p", "8080:80", &image, "true"], 125);
+    assert!(err.contains("--network NAME"), "{err}");
+
+    // -P publishes what the image exposes.
+    let rootfs = e.write("rootfs.tar", &common::images::busybox_rootfs());
+    let exposing = format!("{}:1", unique("exposing"));
+    e.ok(&[
+        "import",
+        "-c",
+        "EXPOSE 7000/tcp",
+        rootfs.to_str().unwrap(),
+        &exposing,
+    ]);
+    let all = unique("all");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &all,
+        "--network",
+        &net,
+        "-P",
+        &exposing,
+        "sleep",
+        "60",
+    ]);
+    let p = ports_of(&e, &all);
+    assert_eq!(
+        (p.len(), p[0].0.as_str(), p[0].1.as_str()),
+        (1, "7000/tcp", "0.0.0.0"),
+        "{p:?}"
+    );
+
+    // Teardown: no DNAT rule, no held port, no link.
+    let ips = [ip_of(&e, &web), ip_of(&e, &all)];
+    for n in [&web, &all, &late, &twin] {
+        e.ok(&["rm", "-f", n]);
+    }
+    let nat = sh("iptables -t nat -S DOCKHAND");
+    for ip in &ips {
+        assert!(!nat.contains(ip.as_str()), "{ip}: {nat}");
+    }
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", local)).is_ok(),
+        "the port is free again"
+    );
+    e.ok(&["network", "rm", &net, &other]);
 }

@@ -165,6 +165,13 @@ pub enum Commands {
         #[arg(required = true)]
         names: Vec<String>,
     },
+    /// Published ports of a container, or where one of its ports is published.
+    Port {
+        /// Container.
+        container: String,
+        /// A port of the container: PORT[/PROTO].
+        port: Option<String>,
+    },
     /// Processes of a container.
     Top {
         /// Container.

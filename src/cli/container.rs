@@ -233,6 +233,52 @@ pub async fn logs(b: &AnyBackend, args: &LogsArgs) -> Result<()> {
 }
 
 /// `top`.
+/// `port CTR [PORT[/PROTO]]`: `80/tcp -> 0.0.0.0:8080` for each mapping, or the host
+/// addresses of one port.
+pub async fn port(b: &AnyBackend, container: &str, which: Option<&str>) -> Result<()> {
+    let details = b.inspect_container(container).await?;
+    let mappings: Vec<_> = details
+        .summary
+        .ports
+        .iter()
+        .filter(|p| p.host_port.is_some())
+        .collect();
+    match which {
+        None => {
+            for p in mappings {
+                println!(
+                    "{}/{} -> {}:{}",
+                    p.container_port,
+                    p.protocol,
+                    p.host_ip.as_deref().unwrap_or("0.0.0.0"),
+                    p.host_port.unwrap_or(0)
+                );
+            }
+        }
+        Some(w) => {
+            let (number, proto) = w.split_once('/').unwrap_or((w, "tcp"));
+            let Ok(number) = number.parse::<u16>() else {
+                anyhow::bail!("invalid port {w:?}: write PORT or PORT/PROTO, e.g. 80/tcp");
+            };
+            let found: Vec<_> = mappings
+                .iter()
+                .filter(|p| p.container_port == number && p.protocol.to_string() == proto)
+                .collect();
+            if found.is_empty() {
+                anyhow::bail!("no public port '{number}/{proto}' published for {container}");
+            }
+            for p in found {
+                println!(
+                    "{}:{}",
+                    p.host_ip.as_deref().unwrap_or("0.0.0.0"),
+                    p.host_port.unwrap_or(0)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn top(b: &AnyBackend, container: &str) -> Result<()> {
     let top = b.top_container(container).await?;
     let titles: Vec<&str> = top.titles.iter().map(String::as_str).collect();

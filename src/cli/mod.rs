@@ -101,6 +101,9 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         Commands::Cp { src, dest } => copy::cp(b, src, dest).await.map(ok)?,
         Commands::Inspect { kind, names } => system::inspect(b, names, kind.as_deref()).await?,
         Commands::Top { container } => container::top(b, container).await.map(ok)?,
+        Commands::Port { container, port } => container::port(b, container, port.as_deref())
+            .await
+            .map(ok)?,
         Commands::Stats {
             all,
             no_stream,

@@ -21,9 +21,12 @@ pub struct ContainerOptions {
     /// Set environment variables (KEY=value, or KEY to copy it from here).
     #[arg(short, long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Publish a port: [IP:]HOST_PORT:CONTAINER_PORT[/PROTO].
+    /// Publish a port or a range: [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO].
     #[arg(short, long = "publish", value_name = "PORTS")]
     pub publish: Vec<String>,
+    /// Publish every port the image exposes, each on a free host port.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
     /// Bind mount or volume: SOURCE:TARGET[:ro], or TARGET for an anonymous volume.
     #[arg(short, long = "volume", value_name = "VOLUME")]
     pub volume: Vec<String>,
@@ -176,8 +179,12 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
         ports: o
             .publish
             .iter()
-            .map(|p| parse::port(p))
-            .collect::<Result<_, _>>()?,
+            .map(|p| parse::ports(p))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
+        publish_all: o.publish_all,
         mounts,
         volumes_from: o.volumes_from.clone(),
         restart_policy: parse::restart(&o.restart)?,

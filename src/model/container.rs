@@ -316,6 +316,8 @@ pub struct ContainerSpec {
     pub env: Vec<String>,
     /// Published ports.
     pub ports: Vec<PortMapping>,
+    /// Publish every port the image exposes, each on a free host port (`-P`).
+    pub publish_all: bool,
     /// Mounts.
     pub mounts: Vec<Mount>,
     /// Containers whose mounts this one gets too (`NAME[:ro|rw]`).

@@ -71,6 +71,57 @@ pub fn port(value: &str) -> Result<PortMapping> {
     })
 }
 
+/// `-p` with port ranges as Docker takes them (`8000-8002:80-82`, `127.0.0.1::80-81`,
+/// `80-81/udp`): one mapping per port. A host range must be as long as the container's.
+pub fn ports(value: &str) -> Result<Vec<PortMapping>> {
+    let (addr, proto) = value.rsplit_once('/').unwrap_or((value, "tcp"));
+    if !addr.contains('-') || addr.starts_with('[') {
+        return Ok(vec![port(value)?]);
+    }
+    let (head, container) = addr.rsplit_once(':').unwrap_or(("", addr));
+    let (ip, host) = match head.rsplit_once(':') {
+        Some((ip, h)) => (Some(ip), h),
+        None => (None, head),
+    };
+    let range = |r: &str| -> Result<(u16, u16)> {
+        let (a, b) = r.split_once('-').unwrap_or((r, r));
+        let (a, b) = (port_number(a, value)?, port_number(b, value)?);
+        if a > b {
+            return Err(bad(
+                "port",
+                value,
+                "a range goes from low to high, e.g. 8000-8002",
+            ));
+        }
+        Ok((a, b))
+    };
+    let (c1, c2) = range(container)?;
+    let hosts = if host.is_empty() {
+        None
+    } else {
+        let (h1, h2) = range(host)?;
+        if h2 - h1 != c2 - c1 {
+            return Err(bad(
+                "port",
+                value,
+                "the host range must be as long as the container range, e.g. 8000-8001:80-81",
+            ));
+        }
+        Some(h1)
+    };
+    (0..=c2 - c1)
+        .map(|i| {
+            let host = hosts.map(|h| (h + i).to_string()).unwrap_or_default();
+            let single = match (ip, hosts) {
+                (Some(ip), _) => format!("{ip}:{host}:{}/{proto}", c1 + i),
+                (None, Some(_)) => format!("{host}:{}/{proto}", c1 + i),
+                (None, None) => format!("{}/{proto}", c1 + i),
+            };
+            port(&single).map_err(|_| bad("port", value, PORT_FORM))
+        })
+        .collect()
+}
+
 const VOLUME_FORM: &str =
     "write /host/path:/container/path[:ro], NAME:/container/path[:ro] or /container/path";
 
@@ -390,6 +441,23 @@ mod tests {
         ] {
             let err = port(bad).unwrap_err().to_string();
             assert!(err.contains("CONTAINER_PORT"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn port_ranges_expand_one_mapping_a_port() {
+        let p = ports("8000-8002:80-82").unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!((p[2].host_port, p[2].container_port), (Some(8002), 82));
+        let p = ports("127.0.0.1::90-91/udp").unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[1].host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!((p[1].host_port, p[1].protocol), (Some(0), Protocol::Udp));
+        assert_eq!(ports("70-71").unwrap()[1].host_port, None);
+        assert_eq!(ports("8080:80").unwrap().len(), 1);
+        for bad in ["8000-8001:80-82", "90-80", "1-x:1-2", "0-3"] {
+            let err = ports(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{err}");
         }
     }
 

@@ -175,9 +175,12 @@ impl Form {
                 let ports = named(
                     "Ports",
                     items(&self.value("Ports"))
-                        .map(parse::port)
+                        .map(parse::ports)
                         .collect::<Result<Vec<_>, _>>(),
-                )?;
+                )?
+                .into_iter()
+                .flatten()
+                .collect();
                 let mounts = named(
                     "Volumes",
                     items(&self.value("Volumes"))

@@ -11,7 +11,15 @@ impl ContainerBackend for EngineBackend {
                 .runtime()
                 .list()?
                 .iter()
-                .map(convert_containers::summary)
+                .map(|s| {
+                    let mut row = convert_containers::summary(s);
+                    if s.state.status.is_active() {
+                        if let Some((_, ep)) = me.endpoint_of(&s.config) {
+                            row.ports = convert_containers::published(&ep);
+                        }
+                    }
+                    row
+                })
                 .filter(|c| {
                     all || matches!(
                         c.state,

@@ -55,11 +55,11 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         }
     }
     let network = spec.network.clone().unwrap_or_else(|| "none".into());
-    if !spec.ports.is_empty() && network != "host" {
-        return Err(BackendError::invalid(
-            "publishing ports is not on the embedded engine of this build yet; with --network host the container's ports are the host's (or use -H docker)",
-        ));
-    }
+    let ports = spec
+        .ports
+        .iter()
+        .map(port_request)
+        .collect::<Result<Vec<_>, _>>()?;
     let on_bridge = !matches!(network.as_str(), "none" | "host");
     let ip = spec
         .ip
@@ -121,10 +121,40 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         aliases: spec.network_aliases,
         dns: spec.dns,
         extra_hosts: spec.extra_hosts,
+        ports,
+        publish_all: spec.publish_all,
         privileged: spec.privileged,
         cap_add: spec.cap_add,
         cap_drop: spec.cap_drop,
         read_only: spec.read_only,
+    })
+}
+
+/// A `-p` mapping as the engine publishes it: IPv4, TCP or UDP.
+fn port_request(p: &PortMapping) -> Result<crate::engine::network::PortRequest, BackendError> {
+    use crate::engine::network::{PortRequest, Protocol as P};
+    let protocol = match p.protocol {
+        Protocol::Tcp => P::Tcp,
+        Protocol::Udp => P::Udp,
+        Protocol::Sctp => {
+            return Err(BackendError::invalid(format!(
+                "port {p}: the embedded engine publishes tcp and udp ports"
+            )));
+        }
+    };
+    let host_ip = match p.host_ip.as_deref() {
+        None | Some("0.0.0.0") => None,
+        Some(ip) => Some(ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
+            BackendError::invalid(format!(
+                "port {p}: the embedded engine publishes on IPv4 addresses; give one such as 127.0.0.1"
+            ))
+        })?),
+    };
+    Ok(PortRequest {
+        host_ip,
+        host_port: p.host_port.unwrap_or(0),
+        container_port: p.container_port,
+        protocol,
     })
 }
 
@@ -143,6 +173,22 @@ fn quote(args: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The ports an endpoint publishes, as `ps` shows them.
+pub fn published(ep: &crate::engine::network::Endpoint) -> Vec<PortMapping> {
+    ep.ports
+        .iter()
+        .map(|p| PortMapping {
+            host_ip: Some(p.host_ip.to_string()),
+            host_port: Some(p.host_port),
+            container_port: p.container_port,
+            protocol: match p.protocol {
+                crate::engine::network::Protocol::Tcp => Protocol::Tcp,
+                crate::engine::network::Protocol::Udp => Protocol::Udp,
+            },
+        })
+        .collect()
 }
 
 /// The list row of a container.
@@ -182,7 +228,10 @@ pub fn details(
 ) -> ContainerDetails {
     let c = &s.config;
     let st = &s.state;
-    let summary = summary(s);
+    let mut summary = summary(s);
+    if let Some((_, ep)) = &endpoint {
+        summary.ports = published(ep);
+    }
     let state = st.status.model();
     let policy = RestartPolicy::from(c.restart);
     let mounts: Vec<Mount> = c.mounts.iter().cloned().map(Into::into).collect();
@@ -315,7 +364,18 @@ fn network_settings(
         ),
         None => Default::default(),
     };
+    let mut ports = serde_json::Map::new();
+    for p in endpoint.iter().flat_map(|(_, ep)| &ep.ports) {
+        let key = format!("{}/{}", p.container_port, p.protocol.name());
+        let list = ports.entry(key).or_insert_with(|| json!([]));
+        if let Some(list) = list.as_array_mut() {
+            list.push(
+                json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}),
+            );
+        }
+    }
     json!({
+        "Ports": ports,
         "IPAddress": ip,
         "IPPrefixLen": prefix,
         "Gateway": gateway,

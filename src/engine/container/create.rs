@@ -63,6 +63,10 @@ pub struct CreateRequest {
     pub dns: Vec<String>,
     /// Extra /etc/hosts entries, `NAME:ADDRESS`.
     pub extra_hosts: Vec<String>,
+    /// Ports to publish.
+    pub ports: Vec<crate::engine::network::PortRequest>,
+    /// Also publish every port the image exposes, on free host ports.
+    pub publish_all: bool,
     /// Privileged.
     pub privileged: bool,
     /// Capabilities added.
@@ -71,6 +75,49 @@ pub struct CreateRequest {
     pub cap_drop: Vec<String>,
     /// Read-only root filesystem.
     pub read_only: bool,
+}
+
+/// The ports to publish: the ones asked for, and with `-P` each port the image exposes that
+/// is not among them, on a free host port.
+fn published(
+    request: &CreateRequest,
+    exposed: &[String],
+) -> Result<Vec<crate::engine::network::PortRequest>, ContainerError> {
+    use crate::engine::network::{PortRequest, Protocol};
+    if request.network == "host" {
+        // The container's ports are the host's already (Docker discards them too).
+        return Ok(Vec::new());
+    }
+    let mut out = request.ports.clone();
+    if request.publish_all {
+        for e in exposed {
+            let (number, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+            let protocol = match proto {
+                "udp" => Protocol::Udp,
+                _ => Protocol::Tcp,
+            };
+            let Ok(container_port) = number.parse::<u16>() else {
+                continue;
+            };
+            if !out
+                .iter()
+                .any(|p| p.container_port == container_port && p.protocol == protocol)
+            {
+                out.push(PortRequest {
+                    host_ip: None,
+                    host_port: 0,
+                    container_port,
+                    protocol,
+                });
+            }
+        }
+    }
+    if !out.is_empty() && matches!(request.network.as_str(), "" | "none") {
+        return Err(ContainerError::Invalid(
+            "publishing ports needs a network: give one with --network NAME (network create makes it)".into(),
+        ));
+    }
+    Ok(out)
 }
 
 impl Runtime {
@@ -155,6 +202,10 @@ impl Runtime {
             aliases: request.aliases.clone(),
             dns: request.dns.clone(),
             extra_hosts: request.extra_hosts.clone(),
+            ports: published(
+                &request,
+                image_config.exposed_ports().as_deref().unwrap_or_default(),
+            )?,
             stop_signal: match image_config.stop_signal() {
                 Some(given) => Signal::parse(given)
                     .map_err(|e| {

@@ -18,6 +18,8 @@ pub struct Attachment {
     network: NetworkRecord,
     endpoint: Endpoint,
     netns: OwnedFd,
+    /// The sockets that hold its published host ports.
+    _ports: Vec<OwnedFd>,
 }
 
 /// Whether the container's network is a bridge network (not `none` or `host`).
@@ -35,22 +37,28 @@ impl Attachment {
         store.ensure_bridge(&network)?;
         let netns = network::netlink::new_namespace()
             .map_err(|e| super::runtime("cannot make the container's network namespace", e))?;
-        let endpoint = store.attach(
+        let mut endpoint = store.attach(
             &network,
             &config.id,
             &config.name,
             &config.aliases,
             config.ip,
         )?;
-        if let Err(e) = network::plug(&network, &endpoint, netns.as_fd()) {
-            store.detach(&network, &config.id);
-            return Err(e.into());
-        }
+        let ports = network::plug(&network, &endpoint, netns.as_fd())
+            .and_then(|()| store.publish(&network, &mut endpoint, &config.ports));
+        let ports = match ports {
+            Ok(p) => p,
+            Err(e) => {
+                store.detach(&network, &config.id);
+                return Err(e.into());
+            }
+        };
         Ok(Attachment {
             store,
             network,
             endpoint,
             netns,
+            _ports: ports,
         })
     }
 

@@ -213,6 +213,9 @@ pub struct ContainerConfig {
     /// Extra /etc/hosts lines as `NAME:ADDRESS` (`--add-host`).
     #[serde(default)]
     pub extra_hosts: Vec<String>,
+    /// Ports to publish on its bridge network (host port 0: any free one).
+    #[serde(default)]
+    pub ports: Vec<crate::engine::network::PortRequest>,
     /// Signal `stop` sends first.
     pub stop_signal: String,
     /// Seconds `stop` waits before SIGKILL.

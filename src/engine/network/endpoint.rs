@@ -31,6 +31,9 @@ pub struct Endpoint {
     pub mac: String,
     /// The host's end of its veth pair.
     pub host_link: String,
+    /// The ports it publishes, as taken (a free port chosen where none was given).
+    #[serde(default)]
+    pub ports: Vec<super::PublishedPort>,
 }
 
 impl NetworkStore {
@@ -138,6 +141,7 @@ impl NetworkStore {
             ip,
             mac: format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3]),
             host_link: format!("vh{}", &container[..container.len().min(13)]),
+            ports: Vec::new(),
         };
         let json = serde_json::to_vec(&endpoint).expect("an endpoint serializes");
         if let Err(e) = write_atomic(&self.endpoint_file(n, container), &json) {
@@ -147,9 +151,31 @@ impl NetworkStore {
         Ok(endpoint)
     }
 
-    /// Takes the container's endpoint and address back, and its link if it is still there.
+    /// Publishes the endpoint's ports: each host port taken with a socket the caller keeps
+    /// (returned), recorded in the endpoint, then its DNAT rule added — recorded first, so
+    /// `detach` finds every rule even after a crash.
+    pub fn publish(
+        &self,
+        n: &NetworkRecord,
+        ep: &mut Endpoint,
+        requests: &[super::PortRequest],
+    ) -> Result<Vec<std::os::fd::OwnedFd>, NetworkError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ports, held) = super::ports::reserve(&n.name, requests)?;
+        ep.ports = ports;
+        let json = serde_json::to_vec(&ep).expect("an endpoint serializes");
+        write_atomic(&self.endpoint_file(n, &ep.container), &json)?;
+        super::firewall::add_ports(&ep.ports, ep.ip)?;
+        Ok(held)
+    }
+
+    /// Takes the container's endpoint and address back, its port rules and its link if they
+    /// are still there.
     pub fn detach(&self, n: &NetworkRecord, container: &str) {
         if let Some(ep) = self.endpoint(n, container) {
+            super::firewall::remove_ports(&ep.ports, ep.ip);
             unplug(&ep);
             let _ = std::fs::remove_file(self.endpoint_file(n, container));
             let claim = self.ips(n).join(ep.ip.to_string());

@@ -6,8 +6,11 @@
 //! accept has to be in that same FORWARD chain, which is iptables' `filter` table.
 //!
 //! Our rules live in chains of our own — `DOCKHAND-FORWARD` (filter, jumped to first from
-//! FORWARD) and `DOCKHAND-POSTROUTING` (nat, from POSTROUTING) — and each network adds and
-//! removes its own lines there, naming its bridge; nothing of Docker's is touched.
+//! FORWARD), `DOCKHAND-POSTROUTING` (nat, from POSTROUTING) and `DOCKHAND` (nat, from
+//! PREROUTING and OUTPUT for packets to the host's own addresses: the published ports) — and
+//! each network and each published port adds and removes its own lines there; nothing of
+//! Docker's is touched. A port published on 127.0.0.1 works through the kernel too: the
+//! bridge takes loopback sources (`route_localnet`) and they are masqueraded to the gateway.
 
 use std::process::Command;
 
@@ -23,6 +26,7 @@ pub struct FirewallError {
 
 const FORWARD: &str = "DOCKHAND-FORWARD";
 const POSTROUTING: &str = "DOCKHAND-POSTROUTING";
+const PORTS: &str = "DOCKHAND";
 
 fn iptables(args: &[&str]) -> Result<(), FirewallError> {
     let out = Command::new("iptables")
@@ -54,20 +58,28 @@ fn exists(table: &str, chain: &str, rule: &[&str]) -> bool {
 /// Makes our chains and the jumps to them, once per host (and again after a reboot or a
 /// flush).
 fn ensure_chains() -> Result<(), FirewallError> {
-    for (table, chain, from, first) in [
-        ("filter", FORWARD, "FORWARD", true),
-        ("nat", POSTROUTING, "POSTROUTING", false),
+    let local = ["-m", "addrtype", "--dst-type", "LOCAL"];
+    for (table, chain, from, first, matching) in [
+        ("filter", FORWARD, "FORWARD", true, &[][..]),
+        ("nat", POSTROUTING, "POSTROUTING", false, &[][..]),
+        ("nat", PORTS, "PREROUTING", false, &local[..]),
+        ("nat", PORTS, "OUTPUT", false, &local[..]),
     ] {
         if iptables(&["-t", table, "-L", chain, "-n"]).is_err() {
             // Another process may make it at the same moment.
             let _ = iptables(&["-t", table, "-N", chain]);
         }
-        if !exists(table, from, &["-j", chain]) {
+        let mut jump: Vec<&str> = matching.to_vec();
+        jump.extend(["-j", chain]);
+        if !exists(table, from, &jump) {
+            let mut args = vec!["-t", table];
             if first {
-                iptables(&["-t", table, "-I", from, "1", "-j", chain])?;
+                args.extend(["-I", from, "1"]);
             } else {
-                iptables(&["-t", table, "-A", from, "-j", chain])?;
+                args.extend(["-A", from]);
             }
+            args.extend_from_slice(&jump);
+            iptables(&args)?;
         }
     }
     Ok(())
@@ -117,8 +129,77 @@ fn network_rules(
             POSTROUTING,
             words(format!("-s {subnet} ! -o {bridge} -j MASQUERADE")),
         ));
+        // The host's own connections to a published port (127.0.0.1 among them) reach the
+        // container from the gateway's address.
+        rules.push((
+            "nat",
+            POSTROUTING,
+            words(format!(
+                "-o {bridge} -m addrtype --src-type LOCAL -j MASQUERADE"
+            )),
+        ));
     }
     rules
+}
+
+/// The DNAT rule of one published port: the host's `host_ip:host_port` (any local address
+/// for 0.0.0.0) to the container's `ip:container_port`.
+fn port_rule(p: &super::PublishedPort, container: std::net::Ipv4Addr) -> Vec<String> {
+    let mut rule = vec!["-p".to_string(), p.protocol.name().to_string()];
+    if !p.host_ip.is_unspecified() {
+        rule.extend(["-d".to_string(), p.host_ip.to_string()]);
+    }
+    rule.extend([
+        "--dport".to_string(),
+        p.host_port.to_string(),
+        "-j".into(),
+        "DNAT".into(),
+        "--to-destination".into(),
+        format!("{container}:{}", p.container_port),
+    ]);
+    rule
+}
+
+/// Adds the rules of a container's published ports.
+pub fn add_ports(
+    ports: &[super::PublishedPort],
+    container: std::net::Ipv4Addr,
+) -> Result<(), FirewallError> {
+    if ports.is_empty() {
+        return Ok(());
+    }
+    ensure_chains()?;
+    for p in ports {
+        let rule = port_rule(p, container);
+        let mut args = vec!["-t", "nat", "-A", PORTS];
+        args.extend(rule.iter().map(String::as_str));
+        iptables(&args)?;
+    }
+    Ok(())
+}
+
+/// Removes the rules of a container's published ports; those already gone are no error.
+pub fn remove_ports(ports: &[super::PublishedPort], container: std::net::Ipv4Addr) {
+    for p in ports {
+        let rule = port_rule(p, container);
+        let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
+        while exists("nat", PORTS, &rule) {
+            let mut args = vec!["-t", "nat", "-D", PORTS];
+            args.extend_from_slice(&rule);
+            if iptables(&args).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Lets the bridge take packets from 127.0.0.0/8, so a port published on 127.0.0.1 is
+/// reached through the kernel (`net.ipv4.conf.BRIDGE.route_localnet`).
+pub fn allow_localnet(bridge: &str) -> std::io::Result<()> {
+    std::fs::write(
+        format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"),
+        "1",
+    )
 }
 
 /// Adds a network's rules (those already there are left as they are).

@@ -10,8 +10,9 @@
 //! (`netlink.rs`).
 
 pub mod endpoint;
-mod firewall;
+pub(crate) mod firewall;
 pub mod netlink;
+pub mod ports;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::endpoint::{Endpoint, plug, unplug};
 pub use self::firewall::FirewallError;
+pub use self::ports::{PortRequest, Protocol, PublishedPort};
 use super::store::{Lock, Root, StoreError, temp_path, write_atomic};
 use crate::util::time::unix_now;
 
@@ -346,6 +348,8 @@ impl NetworkStore {
             ))?;
         nl.set_up(index, None)
             .map_err(host(&n.name, format!("cannot set {} up", n.bridge)))?;
+        firewall::allow_localnet(&n.bridge)
+            .map_err(host(&n.name, "cannot let the bridge take loopback sources"))?;
         if !n.internal {
             firewall::enable_forwarding()
                 .map_err(host(&n.name, "cannot enable IPv4 forwarding"))?;
