@@ -777,3 +777,135 @@ fn published_ports_answer_on_loopback_and_the_hosts_addresses() {
     );
     e.ok(&["network", "rm", &net, &other]);
 }
+
+/// A name server on a loopback address of the host that answers every A question with
+/// 10.1.2.3, for as long as the test runs: an upstream only the host's namespace can reach.
+fn fake_upstream() -> std::net::Ipv4Addr {
+    let last = (std::process::id() % 200 + 20) as u8;
+    let ip = std::net::Ipv4Addr::new(127, 0, 53, last);
+    let socket = std::net::UdpSocket::bind((ip, 53)).expect("the fake name server's address");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            if n < 12 {
+                continue;
+            }
+            // The question ends after the name's zero label and four bytes of type and class.
+            let Some(zero) = buf[12..n].iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let end = 12 + zero + 5;
+            let mut reply = buf[..end.min(n)].to_vec();
+            reply[2] = 0x81;
+            reply[3] = 0x80;
+            reply[6..8].copy_from_slice(&1u16.to_be_bytes());
+            reply[8..12].fill(0);
+            reply.extend_from_slice(&[0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3]);
+            let _ = socket.send_to(&reply, from);
+        }
+    });
+    ip
+}
+
+/// The address `nslookup NAME` gives in the container `box` (the server's own lines skipped).
+fn lookup(e: &Engine, container: &str, name: &str) -> Option<String> {
+    let out = e.run(&["exec", container, "nslookup", name]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip_while(|l| !l.starts_with("Name:"))
+        .find_map(|l| l.strip_prefix("Address:").map(|a| a.trim().to_string()))
+}
+
+#[test]
+fn containers_find_each_other_by_name_and_other_names_go_to_the_hosts_resolvers() {
+    let (e, image) = Engine::with_busybox();
+    let upstream = fake_upstream().to_string();
+    let net = unique("names");
+    e.ok(&["network", "create", "--subnet", "10.231.51.0/24", &net]);
+    let db = unique("db");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &db,
+        "--network",
+        &net,
+        "--network-alias",
+        "database",
+        &image,
+        "sleep",
+        "600",
+    ]);
+    let client = unique("client");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &client,
+        "--network",
+        &net,
+        "--dns",
+        &upstream,
+        &image,
+        "sleep",
+        "600",
+    ]);
+    let db_ip = ip_of(&e, &db);
+    let short = e.inspect(&db)["Id"].as_str().unwrap()[..12].to_string();
+    let resolv = e.ok(&["exec", &client, "cat", "/etc/resolv.conf"]);
+    assert!(resolv.starts_with("nameserver 127.0.0.11\n"), "{resolv}");
+    for name in [db.as_str(), "database", short.as_str(), &db.to_uppercase()] {
+        assert_eq!(
+            lookup(&e, &client, name).as_deref(),
+            Some(db_ip.as_str()),
+            "{name}"
+        );
+    }
+    // Other names go to the upstream, which only the host's namespace reaches.
+    assert_eq!(
+        lookup(&e, &client, "outside.test").as_deref(),
+        Some("10.1.2.3")
+    );
+    // A container that comes later is found; once removed, it is not.
+    let late = unique("late");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &late,
+        "--network",
+        &net,
+        &image,
+        "sleep",
+        "600",
+    ]);
+    assert_eq!(lookup(&e, &client, &late), Some(ip_of(&e, &late)));
+    e.ok(&["rm", "-f", &late]);
+    assert_eq!(
+        lookup(&e, &client, &late).as_deref(),
+        Some("10.1.2.3"),
+        "now the upstream's answer"
+    );
+    // Another network's containers do not see these names.
+    let apart = unique("apart");
+    e.ok(&["network", "create", "--subnet", "10.231.52.0/24", &apart]);
+    let stranger = unique("stranger");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &stranger,
+        "--network",
+        &apart,
+        "--dns",
+        &upstream,
+        &image,
+        "sleep",
+        "600",
+    ]);
+    assert_eq!(lookup(&e, &stranger, &db).as_deref(), Some("10.1.2.3"));
+    for n in [&db, &client, &stranger] {
+        e.ok(&["rm", "-f", n]);
+    }
+    e.ok(&["network", "rm", &net, &apart]);
+}

@@ -11,7 +11,7 @@ pub const BUSYBOX: &str = "/bin/busybox";
 const APPLETS: &[&str] = &[
     "sh", "echo", "cat", "ls", "sleep", "ps", "hostname", "true", "false", "env", "id", "wc",
     "head", "tail", "grep", "mkdir", "rm", "touch", "date", "seq", "yes", "top", "kill", "nc",
-    "wget", "ip", "mount", "unshare", "umount", "stty", "tty",
+    "wget", "ip", "mount", "unshare", "umount", "stty", "tty", "nslookup",
 ];
 
 /// One entry of a layer.

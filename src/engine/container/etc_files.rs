@@ -8,47 +8,36 @@ use std::path::Path;
 use super::record::ContainerConfig;
 use super::{ContainerError, runtime};
 
-/// Docker's name servers for a container when the host has none it can reach.
-const FALLBACK_DNS: &str = "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-
 /// The container's resolv.conf from the host's `host` one: `--host` networking takes it as it
-/// is; otherwise `--dns` servers replace the host's, and loopback servers (unreachable from the
-/// container's own namespace) are dropped, as Docker does; a bridge container left with none
-/// gets Docker's fallback. Search and options lines stay.
+/// is; on a user-defined network the name server is the monitor's, on 127.0.0.11, with the
+/// host's search and options lines and `ndots:0`, as Docker writes it (it forwards to the
+/// host's servers or `--dns`); without a network, `--dns` servers with the host's search and
+/// options lines, or nothing.
 fn resolv_conf(config: &ContainerConfig, host: &str, on_bridge: bool) -> String {
     if config.network == "host" {
         return host.to_string();
     }
-    if !on_bridge && config.dns.is_empty() {
+    if on_bridge {
+        let mut out = format!("nameserver {}\n", crate::engine::network::dns::ADDRESS);
+        for line in host.lines().filter(|l| {
+            l.starts_with("search") || (l.starts_with("options") && !l.contains("ndots"))
+        }) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str("options ndots:0\n");
+        return out;
+    }
+    if config.dns.is_empty() {
         return String::new();
     }
-    let mut out = String::new();
-    let mut servers = 0;
-    for line in host.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["nameserver", addr, ..] => {
-                let loopback = addr
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|a| a.is_loopback());
-                if config.dns.is_empty() && !loopback {
-                    out.push_str(line);
-                    out.push('\n');
-                    servers += 1;
-                }
-            }
-            _ => {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-    }
+    let mut out: String = host
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("nameserver"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     for d in &config.dns {
         out.push_str(&format!("nameserver {d}\n"));
-        servers += 1;
-    }
-    if servers == 0 {
-        out.push_str(FALLBACK_DNS);
     }
     out
 }
@@ -136,18 +125,18 @@ mod tests {
         let host = "search lan\nnameserver 127.0.0.53\nnameserver 192.168.1.1\noptions edns0\n";
         assert_eq!(
             resolv_conf(&c, host, true),
-            "search lan\nnameserver 192.168.1.1\noptions edns0\n"
+            "nameserver 127.0.0.11\nsearch lan\noptions edns0\noptions ndots:0\n",
+            "the monitor's name server on a user-defined network"
         );
-        assert_eq!(
-            resolv_conf(&c, "nameserver 127.0.0.53\n", true),
-            FALLBACK_DNS,
-            "only loopback servers: Docker's fallback"
-        );
+        c.network = "none".into();
+        assert_eq!(resolv_conf(&c, host, false), "", "none: no name server");
         c.dns = vec!["10.0.0.53".into()];
         assert_eq!(
-            resolv_conf(&c, host, true),
+            resolv_conf(&c, host, false),
             "search lan\noptions edns0\nnameserver 10.0.0.53\n"
         );
+        c.dns.clear();
+        c.extra_hosts.clear();
         c.network = "host".into();
         assert_eq!(resolv_conf(&c, host, false), host);
     }

@@ -496,9 +496,15 @@ impl Monitor {
         .ok();
         // What making the container took is given back once it runs: a short run ends
         // sooner without waiting for that.
-        let code = self
-            .relay
-            .run(streams, pid, &mut log, super::memory::shed_startup_memory);
+        let code = self.relay.run(
+            streams,
+            pid,
+            &mut log,
+            super::memory::shed_startup_memory,
+            self.attachment
+                .as_mut()
+                .map(|a| a as &mut dyn super::relay::Service),
+        );
         Outcome {
             code,
             ran_for: started.elapsed(),

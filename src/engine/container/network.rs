@@ -4,12 +4,14 @@
 //! and no veth behind), the network's bridge brought up if it is missing, an address and an
 //! endpoint record, and the veth into the bridge. The runtime joins the namespace through
 //! `/proc/<monitor>/fd/<n>`. Left when the monitor's last run ends; what a dead monitor left
-//! is taken back by the next start (the endpoint is replaced) or by `rm`.
+//! is taken back by the next start (the endpoint is replaced) or by `rm`. The attachment also
+//! serves the container's names (`network::dns`) from the monitor's poll loop.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::ContainerError;
 use super::record::ContainerConfig;
+use crate::engine::network::dns::Dns;
 use crate::engine::network::{self, Endpoint, NetworkRecord, NetworkStore};
 
 /// What joining a network gave the container.
@@ -20,6 +22,37 @@ pub struct Attachment {
     netns: OwnedFd,
     /// The sockets that hold its published host ports.
     _ports: Vec<OwnedFd>,
+    /// Its name server on 127.0.0.11.
+    dns: Dns,
+}
+
+impl super::relay::Service for Attachment {
+    fn sources(&self) -> Vec<BorrowedFd<'_>> {
+        self.dns.sources().to_vec()
+    }
+
+    fn ready(&mut self, i: usize) {
+        self.dns.ready(i);
+    }
+}
+
+/// Where names the network does not know go: the container's `--dns` servers, else the
+/// host's (loopback ones too: the forwarding socket is in the host's namespace).
+fn upstreams(config: &ContainerConfig) -> Vec<std::net::IpAddr> {
+    let given: Vec<std::net::IpAddr> = config.dns.iter().filter_map(|d| d.parse().ok()).collect();
+    if !given.is_empty() {
+        return given;
+    }
+    std::fs::read_to_string("/etc/resolv.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(
+            |l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["nameserver", addr, ..] => addr.parse().ok(),
+                _ => None,
+            },
+        )
+        .collect()
 }
 
 /// Whether the container's network is a bridge network (not `none` or `host`).
@@ -53,12 +86,28 @@ impl Attachment {
                 return Err(e.into());
             }
         };
+        let dns = match Dns::bind(
+            netns.as_fd(),
+            store.clone(),
+            network.clone(),
+            &upstreams(config),
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                store.detach(&network, &config.id);
+                return Err(super::runtime(
+                    "cannot serve names on 127.0.0.11 in the container",
+                    e,
+                ));
+            }
+        };
         Ok(Attachment {
             store,
             network,
             endpoint,
             netns,
             _ports: ports,
+            dns,
         })
     }
 

@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -114,6 +114,16 @@ enum Slot {
     Listener,
     Client(usize),
     Exit,
+    Service(usize),
+}
+
+/// Something else the monitor serves from the same poll loop while the container runs (its
+/// DNS server), so the monitor stays one thread.
+pub trait Service {
+    /// The sources to wait on.
+    fn sources(&self) -> Vec<BorrowedFd<'_>>;
+    /// Source `i` of [`Service::sources`] is ready to read.
+    fn ready(&mut self, i: usize);
 }
 
 /// The attach socket of one container and its clients, for the monitor's whole life.
@@ -173,7 +183,12 @@ impl Relay {
                 input: None,
                 master: None,
             };
-            self.poll_once(&mut streams, None, left.min(Duration::from_millis(100)));
+            self.poll_once(
+                &mut streams,
+                None,
+                None,
+                left.min(Duration::from_millis(100)),
+            );
         }
     }
 
@@ -181,12 +196,14 @@ impl Relay {
     /// how it ended (a shell's status: 128 + signal when killed). The log gets every byte.
     /// Clients stay connected until [`Relay::let_clients_go`]. `settled` is called once the
     /// process has run for [`SETTLED_AFTER`], so that a short run does not wait for it.
+    /// `service` is served from the same loop.
     pub fn run(
         &mut self,
         mut streams: Streams,
         pid: i32,
         log: &mut Option<LogWriter>,
         settled: impl FnOnce(),
+        mut service: Option<&mut (dyn Service + '_)>,
     ) -> i64 {
         let started = Instant::now();
         let mut settled = Some(settled);
@@ -224,6 +241,7 @@ impl Relay {
             let output = self.poll_once(
                 &mut streams,
                 if code.is_none() { pidfd.as_ref() } else { None },
+                service.as_deref_mut(),
                 timeout,
             );
             if let Some(l) = log.as_mut() {
@@ -276,10 +294,11 @@ impl Relay {
     }
 
     /// One poll over every source; returns the output read, per stream.
-    fn poll_once(
+    fn poll_once<'s>(
         &mut self,
         streams: &mut Streams,
         pidfd: Option<&OwnedFd>,
+        mut service: Option<&mut (dyn Service + 's)>,
         timeout: Duration,
     ) -> Vec<(usize, Vec<u8>)> {
         let mut slots = Vec::new();
@@ -316,6 +335,11 @@ impl Relay {
             fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
             slots.push(Slot::Exit);
         }
+        let service_sources = service.as_ref().map(|s| s.sources()).unwrap_or_default();
+        for (i, fd) in service_sources.iter().enumerate() {
+            fds.push(PollFd::new(*fd, PollFlags::POLLIN));
+            slots.push(Slot::Service(i));
+        }
         let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
         let _ = nix::poll::poll(&mut fds, PollTimeout::from(ms));
         let ready: Vec<(Slot, PollFlags)> = slots
@@ -327,6 +351,7 @@ impl Relay {
             .filter(|(_, r)| !r.is_empty())
             .collect();
         drop(fds);
+        drop(service_sources);
         let mut output = Vec::new();
         for (slot, revents) in ready {
             match slot {
@@ -349,6 +374,11 @@ impl Relay {
                     }
                 }
                 Slot::Exit => {}
+                Slot::Service(i) => {
+                    if let Some(s) = service.as_deref_mut() {
+                        s.ready(i);
+                    }
+                }
             }
         }
         if !self.input.is_empty() && streams.input.is_some() {

@@ -9,6 +9,7 @@
 //! so two roots never take the same one. Links and addresses are set over rtnetlink
 //! (`netlink.rs`).
 
+pub mod dns;
 pub mod endpoint;
 pub(crate) mod firewall;
 pub mod netlink;

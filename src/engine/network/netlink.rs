@@ -47,16 +47,7 @@ impl Netlink {
 
     /// A socket in the network namespace `netns` (an open namespace file).
     pub fn open_in(netns: BorrowedFd<'_>) -> io::Result<Netlink> {
-        let fd = netns.try_clone_to_owned()?;
-        std::thread::spawn(move || -> io::Result<Netlink> {
-            rustix::thread::move_into_link_name_space(
-                fd.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )?;
-            Netlink::open()
-        })
-        .join()
-        .unwrap_or_else(|_| Err(bad("the thread entering a network namespace panicked")))
+        in_namespace(netns, Netlink::open)
     }
 
     /// Sends `message` and collects the replies until the kernel's acknowledgement; a
@@ -205,6 +196,24 @@ impl Netlink {
         self.call(RouteNetlinkMessage::NewRoute(m), NLM_F_CREATE | NLM_F_EXCL)
             .map(drop)
     }
+}
+
+/// Runs `f` on a short-lived thread that entered the network namespace `netns`: what it
+/// makes there (a socket) stays in that namespace, and this process stays where it is.
+pub fn in_namespace<T: Send + 'static>(
+    netns: BorrowedFd<'_>,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let fd = netns.try_clone_to_owned()?;
+    std::thread::spawn(move || -> io::Result<T> {
+        rustix::thread::move_into_link_name_space(
+            fd.as_fd(),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )?;
+        f()
+    })
+    .join()
+    .unwrap_or_else(|_| Err(bad("the thread entering a network namespace panicked")))
 }
 
 /// A new network namespace, held by the returned file (it lives while a process is in it or
