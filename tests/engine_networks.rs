@@ -406,7 +406,16 @@ fn containers_on_a_network_talk_and_get_out_through_the_host() {
     assert!(!out.contains("default"), "{out}");
     assert!(out.contains("rc=1"), "{out}");
     // `none` still has loopback alone.
-    let out = e.ok(&["run", "--rm", &image, "sh", "-c", "ip -o link | wc -l"]);
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "ip -o link | wc -l",
+    ]);
     assert_eq!(out.trim(), "1", "{out}");
 
     e.ok(&["rm", "-f", &server]);
@@ -583,10 +592,23 @@ fn ports_of(e: &Engine, name: &str) -> Vec<(String, String, u16)> {
         .collect()
 }
 
-/// Connects to `addr` and reads what the server says first.
+/// Connects to `addr` and reads what the server says first. The test servers are `nc` in a
+/// loop, which listens again a moment after each connection: a refusal is retried briefly.
 fn greeting(addr: &str) -> String {
     use std::io::Read;
-    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut s = loop {
+        match std::net::TcpStream::connect(addr) {
+            Ok(s) => break s,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ConnectionRefused
+                    && std::time::Instant::now() < until =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("{addr}: {e}"),
+        }
+    };
     s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
         .unwrap();
     let mut out = String::new();
@@ -657,7 +679,11 @@ fn published_ports_answer_on_loopback_and_the_hosts_addresses() {
     // From a container on another network, through the host's address.
     let other = unique("other-net");
     e.ok(&["network", "create", "--subnet", "10.231.49.0/24", &other]);
-    let script = format!("nc -w 3 {} {any}", host_address());
+    // Retried like `greeting`: the server listens again a moment after each connection.
+    let script = format!(
+        "for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 3 {} {any} && break; sleep 0.2; done",
+        host_address()
+    );
     assert_eq!(
         e.ok(&[
             "run",
@@ -729,8 +755,19 @@ fn published_ports_answer_on_loopback_and_the_hosts_addresses() {
             "{bad}: {err}"
         );
     }
-    let err = e.fails(&["create", "-p", "8080:80", &image, "true"], 125);
-    assert!(err.contains("--network NAME"), "{err}");
+    let err = e.fails(
+        &[
+            "create",
+            "--network",
+            "none",
+            "-p",
+            "8080:80",
+            &image,
+            "true",
+        ],
+        125,
+    );
+    assert!(err.contains("loopback only"), "{err}");
 
     // -P publishes what the image exposes.
     let rootfs = e.write("rootfs.tar", &common::images::busybox_rootfs());
@@ -908,4 +945,66 @@ fn containers_find_each_other_by_name_and_other_names_go_to_the_hosts_resolvers(
         e.ok(&["rm", "-f", n]);
     }
     e.ok(&["network", "rm", &net, &apart]);
+}
+
+#[test]
+fn a_container_without_a_network_is_on_the_default_bridge_and_reset_takes_it_all_away() {
+    let (e, image) = Engine::with_busybox();
+    let web = unique("web");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "-p",
+        "127.0.0.1::80",
+        &image,
+        "sh",
+        "-c",
+        "while true; do echo hi | nc -l -p 80; done",
+    ]);
+    let doc = e.inspect(&web);
+    assert_eq!(doc["HostConfig"]["NetworkMode"], "bridge");
+    let ip = ip_of(&e, &web);
+    let bridge = inspect(&e, "bridge");
+    assert_eq!(bridge["name"], "bridge");
+    let subnet = bridge["subnet"].as_str().unwrap().to_string();
+    assert!(
+        subnet.starts_with("10.") && !subnet.starts_with("172.17."),
+        "never Docker's: {subnet}"
+    );
+    let id = bridge["id"].as_str().unwrap().to_string();
+    let port = ports_of(&e, &web)[0].2;
+    assert_eq!(greeting(&format!("127.0.0.1:{port}")), "hi\n");
+    let out = e.ok(&[
+        "run",
+        "--rm",
+        &image,
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; ip route",
+    ]);
+    assert!(out.contains("default via"), "{out}");
+    assert!(!out.contains(&format!("{ip}/")), "another address: {out}");
+    // The default network stays: neither rm nor prune takes it, and --ip is for user networks.
+    let err = e.fails(&["network", "rm", "bridge"], 1);
+    assert!(err.contains("pre-defined"), "{err}");
+    assert!(!e.ok(&["network", "prune", "-f"]).contains("bridge"));
+    let err = e.fails(&["create", "--ip", "10.0.0.5", &image, "true"], 125);
+    assert!(err.contains("user-defined"), "{err}");
+    // system reset: everything of the root, and the bridge with its rules.
+    let vol = unique("vol");
+    e.ok(&["volume", "create", &vol]);
+    let out = e.ok(&["system", "reset", "-f"]);
+    assert!(
+        out.contains("Removed 1 containers, 1 networks, 1 volumes and 1 images"),
+        "{out}"
+    );
+    assert!(e.ok(&["ps", "-aq"]).is_empty() && e.ok(&["volume", "ls", "-q"]).is_empty());
+    assert!(e.ok(&["images", "-q"]).is_empty());
+    let link = bridge_of(&id);
+    assert!(sh(&format!("ip -o link show dev {link} 2>/dev/null")).is_empty());
+    assert!(rules_of(&link).is_empty(), "{:?}", rules_of(&link));
+    // Without -f and without an answer, nothing happens.
+    assert!(e.ok(&["system", "reset"]).is_empty());
 }

@@ -106,6 +106,10 @@ pub trait SystemBackend: Send + Sync {
     /// Starts what the restart policies ask for after a reboot (`system boot`). Backends
     /// whose daemon does that itself answer `Unsupported`.
     fn boot(&self) -> impl Future<Output = Result<BootReport>> + Send;
+    /// Removes every container, network (the default one too), volume and image of the
+    /// backend's own store, and what they hold on the host (bridges, rules) (`system
+    /// reset`). Backends whose store is a daemon's answer `Unsupported`.
+    fn reset(&self) -> impl Future<Output = Result<ResetReport>> + Send;
     /// What this backend does differently.
     fn capabilities(&self) -> Capabilities {
         Capabilities::default()
@@ -427,6 +431,7 @@ dispatch! {
         fn events(&self) -> ResultStream<Event>;
         fn check(&self, repair: bool) -> CheckReport;
         fn boot(&self) -> BootReport;
+        fn reset(&self) -> ResetReport;
     }
     fn capabilities(&self) -> Capabilities {
         match self {

@@ -351,6 +351,13 @@ pub enum SystemCmd {
     /// Start the engine's containers whose restart policy asks for it (after a reboot; see
     /// assets/dockhand-boot.service).
     Boot,
+    /// Remove every container, network, volume and image of the embedded engine's data root,
+    /// and the bridges and rules of its networks.
+    Reset {
+        /// Do not ask.
+        #[arg(short, long)]
+        force: bool,
+    },
     /// Verify the embedded engine's data root; with --repair, remove what is broken.
     Check {
         /// Remove broken records and content, rebuild missing links.

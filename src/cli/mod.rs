@@ -159,6 +159,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         }
         Commands::System(SystemCmd::Df) => system::df(b).await.map(ok)?,
         Commands::System(SystemCmd::Boot) => system::boot(b).await?,
+        Commands::System(SystemCmd::Reset { force }) => system::reset(b, *force).await?,
         Commands::System(SystemCmd::Check { repair }) => system::check(b, *repair).await?,
         Commands::Image(ImageCmd::Inspect { names }) => {
             system::inspect(b, names, Some("image")).await?

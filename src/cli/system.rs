@@ -175,6 +175,26 @@ pub async fn check(b: &AnyBackend, repair: bool) -> Result<i32> {
 }
 
 /// `system boot`: the embedded engine only.
+/// `system reset`: everything of the data root goes, after a question unless `force`.
+pub async fn reset(b: &AnyBackend, force: bool) -> Result<i32> {
+    if !force
+        && !super::output::confirm(
+            "WARNING! This will remove all containers, networks, volumes and images of this data root, and the bridges and rules of its networks.\nAre you sure you want to continue?",
+        )
+    {
+        return Ok(0);
+    }
+    let r = b.reset().await?;
+    println!(
+        "Removed {} containers, {} networks, {} volumes and {} images",
+        r.containers.len(),
+        r.networks.len(),
+        r.volumes.len(),
+        r.images.len()
+    );
+    Ok(0)
+}
+
 pub async fn boot(b: &AnyBackend) -> Result<i32> {
     let report = b.boot().await?;
     for name in &report.started {

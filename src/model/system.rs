@@ -188,6 +188,19 @@ pub struct CheckProblem {
     pub repaired: bool,
 }
 
+/// What `system reset` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResetReport {
+    /// Names of the containers removed.
+    pub containers: Vec<String>,
+    /// Names of the networks removed (the default one too).
+    pub networks: Vec<String>,
+    /// Names of the volumes removed.
+    pub volumes: Vec<String>,
+    /// Ids of the images removed.
+    pub images: Vec<String>,
+}
+
 /// What `system boot` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BootReport {

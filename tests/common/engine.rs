@@ -148,7 +148,8 @@ impl Drop for Engine {
         for id in String::from_utf8_lossy(&ids.stdout).lines() {
             let _ = self.run(&["rm", "-f", id]);
         }
-        // Bridges and netfilter rules are the host's: they go with the test's root.
-        let _ = self.run(&["network", "prune", "-f"]);
+        // Bridges and netfilter rules are the host's (the default network's too): they go
+        // with the test's root.
+        let _ = self.run(&["system", "reset", "-f"]);
     }
 }

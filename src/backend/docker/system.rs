@@ -108,4 +108,11 @@ impl SystemBackend for DockerBackend {
             &format!("the daemon at {}", self.url()),
         ))
     }
+
+    async fn reset(&self) -> Result<ResetReport> {
+        Err(BackendError::engine_only(
+            "system reset",
+            &format!("the daemon at {}", self.url()),
+        ))
+    }
 }

@@ -54,13 +54,15 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
             )));
         }
     }
-    let network = spec.network.clone().unwrap_or_else(|| "none".into());
+    // Empty: the default network.
+    let network = spec.network.clone().unwrap_or_default();
     let ports = spec
         .ports
         .iter()
         .map(port_request)
         .collect::<Result<Vec<_>, _>>()?;
-    let on_bridge = !matches!(network.as_str(), "none" | "host");
+    // As Docker: a fixed address and aliases only on a network the user made.
+    let user_defined = !matches!(network.as_str(), "none" | "host" | "" | "bridge");
     let ip = spec
         .ip
         .as_deref()
@@ -70,7 +72,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
             })
         })
         .transpose()?;
-    if !on_bridge && (ip.is_some() || !spec.network_aliases.is_empty()) {
+    if !user_defined && (ip.is_some() || !spec.network_aliases.is_empty()) {
         return Err(BackendError::invalid(
             "--ip and --network-alias are for user-defined networks: give one with --network NAME",
         ));

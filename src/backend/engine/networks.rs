@@ -172,7 +172,9 @@ impl NetworkBackend for EngineBackend {
             let list = me.runtime().list()?;
             let mut deleted = Vec::new();
             for n in store.list()? {
-                if list.iter().any(|s| s.config.network == n.name) {
+                if n.name == crate::engine::network::DEFAULT
+                    || list.iter().any(|s| s.config.network == n.name)
+                {
                     continue;
                 }
                 store.remove(&lock, &n)?;

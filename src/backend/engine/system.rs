@@ -156,6 +156,37 @@ impl SystemBackend for EngineBackend {
         .await
     }
 
+    async fn reset(&self) -> Result<ResetReport> {
+        let mut report = self
+            .blocking(|me| {
+                let rt = me.runtime();
+                let mut report = ResetReport::default();
+                for s in rt.list()? {
+                    rt.remove_with(&s.config.id, true, true)?;
+                    report.containers.push(s.config.name);
+                }
+                let networks = crate::engine::network::NetworkStore::new(&me.inner.root);
+                let lock = networks.lock()?;
+                for n in networks.list()? {
+                    networks.remove(&lock, &n)?;
+                    me.emit(ObjectKind::Network, "destroy", &n.id, Some(&n.name));
+                    report.networks.push(n.name);
+                }
+                drop(lock);
+                for v in rt.volumes().list()? {
+                    rt.remove_volume(&v.name, true)?;
+                    report.volumes.push(v.name);
+                }
+                Ok(report)
+            })
+            .await?;
+        for image in self.list_images(true).await? {
+            self.remove_image(&image.id, true).await?;
+            report.images.push(image.id);
+        }
+        Ok(report)
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             removes_ended_runs: true,

@@ -61,4 +61,8 @@ impl SystemBackend for FakeBackend {
     async fn boot(&self) -> Result<BootReport> {
         Err(BackendError::engine_only("system boot", "the demo"))
     }
+
+    async fn reset(&self) -> Result<ResetReport> {
+        Err(BackendError::engine_only("system reset", "the demo"))
+    }
 }

@@ -53,7 +53,7 @@ pub struct CreateRequest {
     /// Containers whose mounts this one gets too, each read-only (`Some(true)`), read-write
     /// or as it has them (`None`).
     pub volumes_from: Vec<(String, Option<bool>)>,
-    /// `none`, `host` or a bridge network's name.
+    /// `none`, `host` or a bridge network's name; empty for the default network.
     pub network: String,
     /// Address on that network.
     pub ip: Option<std::net::Ipv4Addr>,
@@ -112,9 +112,9 @@ fn published(
             }
         }
     }
-    if !out.is_empty() && matches!(request.network.as_str(), "" | "none") {
+    if !out.is_empty() && request.network == "none" {
         return Err(ContainerError::Invalid(
-            "publishing ports needs a network: give one with --network NAME (network create makes it)".into(),
+            "publishing ports needs a network: --network none has loopback only; leave --network out for the default one, or give one".into(),
         ));
     }
     Ok(out)
@@ -188,10 +188,13 @@ impl Runtime {
             limits: request.limits,
             mounts: Vec::new(),
             network: match request.network.as_str() {
-                "" => "none".into(),
                 "none" | "host" => request.network.clone(),
                 other => {
-                    let n = crate::engine::network::NetworkStore::new(&self.root).resolve(other)?;
+                    let store = crate::engine::network::NetworkStore::new(&self.root);
+                    let n = match other {
+                        "" | crate::engine::network::DEFAULT => store.ensure_default()?,
+                        name => store.resolve(name)?,
+                    };
                     if let Some(ip) = request.ip {
                         n.check_address(ip)?;
                     }

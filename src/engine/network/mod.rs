@@ -32,7 +32,10 @@ use crate::util::time::unix_now;
 const FORMAT: u32 = 1;
 
 /// Names a user cannot give a network: the ones every engine has.
-pub const BUILTIN: &[&str] = &["bridge", "host", "none"];
+pub const BUILTIN: &[&str] = &[DEFAULT, "host", "none"];
+
+/// The network of a container created without `--network`.
+pub const DEFAULT: &str = "bridge";
 
 /// Where subnets are chosen from when the user names none: 10.89.0.0/16 and up, /24 each.
 const POOL_FIRST: u32 = 0x0A59_0000;
@@ -203,8 +206,35 @@ impl NetworkStore {
                 "invalid network name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
             )));
         }
+        if BUILTIN.contains(&name) {
+            return Err(NetworkError::Conflict(format!(
+                "network with name {name} already exists"
+            )));
+        }
+        self.make(lock, request)
+    }
+
+    /// The default network `bridge`, made (with a subnet chosen clear of the host's routes)
+    /// the first time a container needs it, as Docker's docker0 is there from the start.
+    pub fn ensure_default(&self) -> Result<NetworkRecord, NetworkError> {
+        let lock = self.lock()?;
+        match self.resolve(DEFAULT) {
+            Ok(n) => Ok(n),
+            Err(NetworkError::NotFound(_)) => self.make(
+                &lock,
+                &NewNetwork {
+                    name: DEFAULT.into(),
+                    ..NewNetwork::default()
+                },
+            ),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn make(&self, lock: &Lock, request: &NewNetwork) -> Result<NetworkRecord, NetworkError> {
+        let name = request.name.as_str();
         let existing = self.list()?;
-        if BUILTIN.contains(&name) || existing.iter().any(|n| n.name == name) {
+        if existing.iter().any(|n| n.name == name) {
             return Err(NetworkError::Conflict(format!(
                 "network with name {name} already exists"
             )));
