@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Engine benchmark: the same busybox image (imported from one rootfs tarball) run by
 # dockhand's engine, by docker and by bare runc (a prepared bundle), in one run:
-#   - `run --rm IMAGE true`, median of ROUNDS,
+#   - `run --rm IMAGE true` (each on its default bridge network) and with `--network none`,
+#     median of ROUNDS,
 #   - `exec CTR true`, median of ROUNDS (dockhand and docker),
 #   - resident memory of each container's monitor (dockhand) or shim (docker), 10 running,
 #   - 100 detached starts (`run -d IMAGE sleep 600`), total time.
@@ -26,7 +27,7 @@ export DOCKHAND_ROOT=$ROOTDIR/root
 IMAGE=dh-bench-engine:1
 LABEL=dh-bench-engine
 cleanup() {
-    "$DH" ps -a -q | xargs -r "$DH" rm -f >/dev/null 2>&1 || true
+    "$DH" system reset -f >/dev/null 2>&1 || true
     docker ps -a -q --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
     docker rmi -f "$IMAGE" >/dev/null 2>&1 || true
     for c in $(runc list -q 2>/dev/null | grep '^dh-bench-' || true); do runc delete -f "$c" >/dev/null 2>&1 || true; done
@@ -55,11 +56,13 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 # Each sample starts on a quiet machine: dockerd and containerd go on working for a while
 # after a docker command returns, and on 2 cores that would be charged to whoever comes next.
 settle() { sleep 0.5; }
-dh_run=(); docker_run=(); runc_run=()
+dh_run=(); docker_run=(); runc_run=(); dh_none=(); docker_none=()
 for i in $(seq "$ROUNDS"); do
     settle; t0=$(now); "$DH" run --rm "$IMAGE" true; t1=$(now); dh_run+=("$(ms "$t0" "$t1")")
     settle; t0=$(now); docker run --rm "$IMAGE" true; t1=$(now); docker_run+=("$(ms "$t0" "$t1")")
     settle; t0=$(now); (cd "$WORK/bundle" && runc run "dh-bench-$i" </dev/null); t1=$(now); runc_run+=("$(ms "$t0" "$t1")")
+    settle; t0=$(now); "$DH" run --rm --network none "$IMAGE" true; t1=$(now); dh_none+=("$(ms "$t0" "$t1")")
+    settle; t0=$(now); docker run --rm --network none "$IMAGE" true; t1=$(now); docker_none+=("$(ms "$t0" "$t1")")
 done
 
 "$DH" run -d --name dh-bench-exec "$IMAGE" sleep 600 >/dev/null
@@ -105,6 +108,7 @@ t0=$(now); for i in $(seq 100); do docker run -d --label "$LABEL" "$IMAGE" sleep
 docker_100=$(echo "scale=2; ($t1 - $t0) / 1000000000" | bc)
 
 r_dh=$(median "${dh_run[@]}"); r_docker=$(median "${docker_run[@]}"); r_runc=$(median "${runc_run[@]}")
+n_dh=$(median "${dh_none[@]}"); n_docker=$(median "${docker_none[@]}")
 e_dh=$(median "${dh_exec[@]}"); e_docker=$(median "${docker_exec[@]}")
 h_dh=$(median "${dh_exec_hot[@]}"); h_docker=$(median "${docker_exec_hot[@]}")
 echo
@@ -112,6 +116,8 @@ echo "| what (median of $ROUNDS) | dockhand | docker | runc | dockhand/docker | 
 echo "|---|---|---|---|---|---|"
 printf '| `run --rm IMAGE true` | %s ms | %s ms | %s ms | %.3f | %.2f |\n' "$r_dh" "$r_docker" "$r_runc" \
     "$(echo "$r_dh / $r_docker" | bc -l)" "$(echo "$r_dh / $r_runc" | bc -l)"
+printf '| `run --rm --network none IMAGE true` | %s ms | %s ms | %s ms | %.3f | %.2f |\n' "$n_dh" "$n_docker" "$r_runc" \
+    "$(echo "$n_dh / $n_docker" | bc -l)" "$(echo "$n_dh / $r_runc" | bc -l)"
 printf '| `exec CTR true` | %s ms | %s ms | | %.3f | |\n' "$e_dh" "$e_docker" "$(echo "$e_dh / $e_docker" | bc -l)"
 printf '| `exec CTR true`, back to back | %s ms | %s ms | | %.3f | |\n' "$h_dh" "$h_docker" "$(echo "$h_dh / $h_docker" | bc -l)"
 printf '| RSS per running container (monitor / containerd-shim) | %s MiB | %s MiB | | %.2f | |\n' "$dh_rss" "$shim_rss" \

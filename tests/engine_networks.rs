@@ -561,12 +561,13 @@ fn addresses_are_given_once_and_nothing_is_left_behind() {
         }
         e.ok(&["rm", "-f", n]);
     }
+    // The links go with the containers' namespaces, which the kernel destroys in the
+    // background once nothing holds them.
     for cid in &ids {
         let link = host_link_of(cid);
-        assert!(
-            sh(&format!("ip -o link show dev {link} 2>/dev/null")).is_empty(),
-            "{link} left"
-        );
+        e.wait_for(&format!("{link} to go"), || {
+            sh(&format!("ip -o link show dev {link} 2>/dev/null")).is_empty()
+        });
     }
     let dir = e.root().join("networks").join(&id);
     for sub in ["ips", "endpoints"] {

@@ -126,7 +126,8 @@ impl Attachment {
         &self.network
     }
 
-    /// Leaves the network: link, address and record go.
+    /// Leaves the network: address, rules and record go; the namespace, and with it the veth
+    /// pair, go as this file closes (the container's processes are gone by now).
     pub fn leave(self) {
         self.store.detach(&self.network, &self.endpoint.container);
     }

@@ -4,7 +4,8 @@
 //! address, MAC: what inspect shows and name lookups read), and its link — a veth pair from
 //! the bridge to `eth0` in the container's network namespace, with the address, the default
 //! route (none on an internal network) and loopback up. Taking the endpoint back is
-//! idempotent: it also serves for what a dead monitor left.
+//! idempotent: it also serves for what a dead monitor left; the link itself goes with the
+//! container's network namespace.
 
 use std::net::Ipv4Addr;
 use std::os::fd::BorrowedFd;
@@ -171,12 +172,14 @@ impl NetworkStore {
         Ok(held)
     }
 
-    /// Takes the container's endpoint and address back, its port rules and its link if they
-    /// are still there.
+    /// Takes the container's endpoint, address and port rules back. Its veth pair goes with
+    /// its network namespace, which the kernel destroys (in the background, in batches) once
+    /// the container's processes are gone and its monitor closed the file: deleting the link
+    /// by hand would wait out a grace period, tens of milliseconds a container. A link left by
+    /// a run whose processes outlived their monitor is deleted by `plug` before the next one.
     pub fn detach(&self, n: &NetworkRecord, container: &str) {
         if let Some(ep) = self.endpoint(n, container) {
             super::firewall::remove_ports(&ep.ports, ep.ip);
-            unplug(&ep);
             let _ = std::fs::remove_file(self.endpoint_file(n, container));
             let claim = self.ips(n).join(ep.ip.to_string());
             if std::fs::read_to_string(&claim).is_ok_and(|c| c == container) {
@@ -192,14 +195,7 @@ impl NetworkStore {
 pub fn plug(n: &NetworkRecord, ep: &Endpoint, netns: BorrowedFd<'_>) -> Result<(), NetworkError> {
     let err = |what: &str| host(&n.name, what.to_string());
     let mut nl = Netlink::open().map_err(err("cannot open netlink"))?;
-    let bridge = nl
-        .link_index(&n.bridge)
-        .map_err(err("cannot look up its bridge"))?
-        .ok_or_else(|| NetworkError::Host {
-            name: n.name.clone(),
-            what: format!("its bridge {} is missing", n.bridge),
-            source: std::io::ErrorKind::NotFound.into(),
-        })?;
+    let bridge = super::required_link(&mut nl, &n.name, &n.bridge)?;
     if let Some(old) = nl
         .link_index(&ep.host_link)
         .map_err(err("cannot look up a link"))?
@@ -209,27 +205,13 @@ pub fn plug(n: &NetworkRecord, ep: &Endpoint, netns: BorrowedFd<'_>) -> Result<(
     let mac = parse_mac(&ep.mac);
     nl.add_veth(&ep.host_link, "eth0", &mac, netns)
         .map_err(err("cannot create the container's veth pair"))?;
-    let outer = nl
-        .link_index(&ep.host_link)
-        .map_err(err("cannot look up a link"))?
-        .ok_or_else(|| NetworkError::Host {
-            name: n.name.clone(),
-            what: format!("the link {} vanished", ep.host_link),
-            source: std::io::ErrorKind::NotFound.into(),
-        })?;
+    let outer = super::required_link(&mut nl, &n.name, &ep.host_link)?;
     nl.set_up(outer, Some(bridge))
         .map_err(err("cannot put the container's link on the bridge"))?;
     let mut inside =
         Netlink::open_in(netns).map_err(err("cannot enter the container's network namespace"))?;
     for (name, address) in [("lo", None), ("eth0", Some(ep.ip))] {
-        let index = inside
-            .link_index(name)
-            .map_err(err("cannot look up a link in the container"))?
-            .ok_or_else(|| NetworkError::Host {
-                name: n.name.clone(),
-                what: format!("the container has no {name}"),
-                source: std::io::ErrorKind::NotFound.into(),
-            })?;
+        let index = super::required_link(&mut inside, &n.name, name)?;
         if let Some(ip) = address {
             inside
                 .add_address(index, ip, n.subnet.prefix_len())
@@ -245,16 +227,6 @@ pub fn plug(n: &NetworkRecord, ep: &Endpoint, netns: BorrowedFd<'_>) -> Result<(
             .map_err(err("cannot give the container its default route"))?;
     }
     Ok(())
-}
-
-/// Deletes the host's end of the endpoint's veth pair (the container's end goes with it);
-/// gone already is fine.
-pub fn unplug(ep: &Endpoint) {
-    if let Ok(mut nl) = Netlink::open() {
-        if let Ok(Some(index)) = nl.link_index(&ep.host_link) {
-            let _ = nl.delete_link(index);
-        }
-    }
 }
 
 fn parse_mac(text: &str) -> Vec<u8> {

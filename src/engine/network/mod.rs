@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-pub use self::endpoint::{Endpoint, plug, unplug};
+pub use self::endpoint::{Endpoint, plug};
 pub use self::firewall::FirewallError;
 pub use self::ports::{PortRequest, Protocol, PublishedPort};
 use super::store::{Lock, Root, StoreError, temp_path, write_atomic};
@@ -363,13 +363,7 @@ impl NetworkStore {
                     &n.name,
                     format!("cannot create the bridge {}", n.bridge),
                 ))?;
-                nl.link_index(&n.bridge)
-                    .map_err(host(&n.name, "cannot look up its bridge"))?
-                    .ok_or_else(|| NetworkError::Host {
-                        name: n.name.clone(),
-                        what: format!("the bridge {} vanished", n.bridge),
-                        source: std::io::ErrorKind::NotFound.into(),
-                    })?
+                required_link(&mut nl, &n.name, &n.bridge)?
             }
         };
         nl.add_address(index, n.gateway, n.subnet.prefix_len())
@@ -461,6 +455,21 @@ impl NetworkRecord {
         }
         Ok(())
     }
+}
+
+/// The index of the link `link`, which network `network` needs to be there.
+fn required_link(
+    nl: &mut netlink::Netlink,
+    network: &str,
+    link: &str,
+) -> Result<u32, NetworkError> {
+    nl.link_index(link)
+        .map_err(host(network, format!("cannot look up the link {link}")))?
+        .ok_or_else(|| NetworkError::Host {
+            name: network.to_string(),
+            what: format!("the link {link} is missing"),
+            source: std::io::ErrorKind::NotFound.into(),
+        })
 }
 
 fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
