@@ -444,7 +444,9 @@ async fn volumes_and_networks_can_be_made_used_and_removed() {
             .containers
             .is_empty()
     );
-    b.connect_network(&network, &name).await.unwrap();
+    b.connect_network(&network, &name, ConnectOptions::default())
+        .await
+        .unwrap();
     b.remove_container(
         &name,
         RemoveOptions {

@@ -285,8 +285,9 @@ fn ip_of(e: &Engine, name: &str) -> String {
         .to_string()
 }
 
-fn host_link_of(id: &str) -> String {
-    format!("vh{}", &id[..13])
+/// The host's end of container `id`'s veth pair on network `network` (an id).
+fn host_link_of(id: &str, network: &str) -> String {
+    format!("vh{}{}", &id[..7], &network[..6])
 }
 
 #[test]
@@ -564,7 +565,7 @@ fn addresses_are_given_once_and_nothing_is_left_behind() {
     // The links go with the containers' namespaces, which the kernel destroys in the
     // background once nothing holds them.
     for cid in &ids {
-        let link = host_link_of(cid);
+        let link = host_link_of(cid, &id);
         e.wait_for(&format!("{link} to go"), || {
             sh(&format!("ip -o link show dev {link} 2>/dev/null")).is_empty()
         });
@@ -819,7 +820,9 @@ fn published_ports_answer_on_loopback_and_the_hosts_addresses() {
 /// A name server on a loopback address of the host that answers every A question with
 /// 10.1.2.3, for as long as the test runs: an upstream only the host's namespace can reach.
 fn fake_upstream() -> std::net::Ipv4Addr {
-    let last = (std::process::id() % 200 + 20) as u8;
+    static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let last = (std::process::id() % 100) as u8 * 2 + 20 + n;
     let ip = std::net::Ipv4Addr::new(127, 0, 53, last);
     let socket = std::net::UdpSocket::bind((ip, 53)).expect("the fake name server's address");
     std::thread::spawn(move || {
@@ -1008,4 +1011,114 @@ fn a_container_without_a_network_is_on_the_default_bridge_and_reset_takes_it_all
     assert!(rules_of(&link).is_empty(), "{:?}", rules_of(&link));
     // Without -f and without an answer, nothing happens.
     assert!(e.ok(&["system", "reset"]).is_empty());
+}
+
+#[test]
+fn a_running_container_joins_and_leaves_another_network() {
+    let (e, image) = Engine::with_busybox();
+    let upstream = fake_upstream().to_string();
+    let (front, back) = (unique("front"), unique("back"));
+    e.ok(&["network", "create", "--subnet", "10.231.53.0/24", &front]);
+    let back_id = e
+        .ok(&["network", "create", "--subnet", "10.231.54.0/24", &back])
+        .trim()
+        .to_string();
+    let (web, db) = (unique("web"), unique("db"));
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "--network",
+        &front,
+        "--dns",
+        &upstream,
+        &image,
+        "sleep",
+        "600",
+    ]);
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &db,
+        "--network",
+        &back,
+        "--dns",
+        &upstream,
+        &image,
+        "sh",
+        "-c",
+        "while true; do echo from-db | nc -l -p 5432; done",
+    ]);
+    let db_ip = ip_of(&e, &db);
+    let reach = format!("nc -w 2 {db_ip} 5432");
+    assert!(
+        !e.run(&["exec", &web, "sh", "-c", &reach]).status.success(),
+        "not yet on the same network"
+    );
+
+    e.ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "frontend",
+        "--ip",
+        "10.231.54.50",
+        &back,
+        &web,
+    ]);
+    let links = e.ok(&["exec", &web, "ip", "-4", "-o", "addr"]);
+    assert!(
+        links.contains("eth1") && links.contains("10.231.54.50/24"),
+        "{links}"
+    );
+    let routes = e.ok(&["exec", &web, "ip", "route"]);
+    assert!(
+        routes.contains("default via 10.231.53.1"),
+        "the first network keeps the default route: {routes}"
+    );
+    let out = e.ok(&[
+        "exec",
+        &web,
+        "sh",
+        "-c",
+        &format!("for i in 1 2 3 4 5; do {reach} && break; sleep 0.2; done"),
+    ]);
+    assert_eq!(out, "from-db\n");
+    // Names across the shared network, both ways, the alias too.
+    assert_eq!(lookup(&e, &web, &db).as_deref(), Some(db_ip.as_str()));
+    assert_eq!(lookup(&e, &db, "frontend").as_deref(), Some("10.231.54.50"));
+    assert_eq!(lookup(&e, &db, &web).as_deref(), Some("10.231.54.50"));
+    assert!(inspect(&e, &back)["containers"].to_string().contains(&web));
+    let err = e.fails(&["network", "rm", &back], 1);
+    assert!(err.contains(&web), "{err}");
+    let err = e.fails(&["network", "connect", &back, &web], 125);
+    assert!(err.contains("already exists"), "{err}");
+    let stopped = unique("stopped");
+    e.ok(&["create", "--name", &stopped, &image, "true"]);
+    let err = e.fails(&["network", "connect", &back, &stopped], 125);
+    assert!(err.contains("not running"), "{err}");
+
+    // Disconnected: the interface goes at once, and the names with it.
+    e.ok(&["network", "disconnect", &back, &web]);
+    assert!(!e.ok(&["exec", &web, "ip", "-o", "link"]).contains("eth1"));
+    assert_eq!(
+        lookup(&e, &db, "frontend").as_deref(),
+        Some("10.1.2.3"),
+        "the upstream's answer now"
+    );
+    let err = e.fails(&["network", "disconnect", &back, &web], 125);
+    assert!(err.contains("not connected"), "{err}");
+    // Connected again, then removed with the container: nothing of it stays on the network.
+    e.ok(&["network", "connect", &back, &web]);
+    let web_id = e.inspect(&web)["Id"].as_str().unwrap().to_string();
+    e.ok(&["rm", "-f", &web, &db, &stopped]);
+    let endpoints = e.root().join("networks").join(&back_id).join("endpoints");
+    assert_eq!(std::fs::read_dir(endpoints).unwrap().count(), 0);
+    let link = host_link_of(&web_id, &back_id);
+    e.wait_for(&format!("{link} to go"), || {
+        sh(&format!("ip -o link show dev {link} 2>/dev/null")).is_empty()
+    });
+    e.ok(&["network", "rm", &front, &back]);
 }

@@ -334,6 +334,7 @@ pub trait NetworkBackend: Send + Sync {
         &self,
         network: &str,
         container: &str,
+        options: ConnectOptions,
     ) -> impl Future<Output = Result<()>> + Send;
     /// Detaches a container from a network.
     fn disconnect_network(
@@ -512,7 +513,7 @@ dispatch! {
         fn create_network(&self, spec: NetworkSpec) -> String;
         fn remove_network(&self, reference: &str) -> ();
         fn prune_networks(&self) -> PruneReport;
-        fn connect_network(&self, network: &str, container: &str) -> ();
+        fn connect_network(&self, network: &str, container: &str, options: ConnectOptions) -> ();
         fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
     }
 }

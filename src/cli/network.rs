@@ -8,7 +8,7 @@ use super::output::{Table, confirm, print_json};
 use super::volume::labels;
 use crate::backend::AnyBackend;
 use crate::backend::prelude::*;
-use crate::model::NetworkSpec;
+use crate::model::{ConnectOptions, NetworkSpec};
 
 /// `network …`.
 #[derive(Debug, Subcommand)]
@@ -64,6 +64,12 @@ pub enum NetworkCmd {
     },
     /// Connect a container to a network.
     Connect {
+        /// Another name of the container on that network.
+        #[arg(long = "alias", value_name = "ALIAS")]
+        alias: Vec<String>,
+        /// IPv4 address on that network.
+        #[arg(long)]
+        ip: Option<String>,
         /// Network.
         network: String,
         /// Container.
@@ -148,7 +154,22 @@ pub async fn network(b: &AnyBackend, cmd: &NetworkCmd) -> Result<i32> {
                 r.deleted.iter().for_each(|d| println!("{d}"));
             }
         }
-        NetworkCmd::Connect { network, container } => b.connect_network(network, container).await?,
+        NetworkCmd::Connect {
+            alias,
+            ip,
+            network,
+            container,
+        } => {
+            b.connect_network(
+                network,
+                container,
+                ConnectOptions {
+                    aliases: alias.clone(),
+                    ip: ip.clone(),
+                },
+            )
+            .await?
+        }
         NetworkCmd::Disconnect {
             force,
             network,

@@ -43,6 +43,15 @@ impl NetworkSummary {
     }
 }
 
+/// How a container joins a network (`network connect --alias --ip`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConnectOptions {
+    /// Other names of the container on that network.
+    pub aliases: Vec<String>,
+    /// A fixed IPv4 address on it.
+    pub ip: Option<String>,
+}
+
 /// What to create a network with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NetworkSpec {

@@ -90,10 +90,24 @@ impl NetworkBackend for DockerBackend {
         })
     }
 
-    async fn connect_network(&self, network: &str, container: &str) -> Result<()> {
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        options: ConnectOptions,
+    ) -> Result<()> {
+        let endpoint =
+            (options.ip.is_some() || !options.aliases.is_empty()).then(|| m::EndpointSettings {
+                ipam_config: options.ip.map(|ip| m::EndpointIpamConfig {
+                    ipv4_address: Some(ip),
+                    ..Default::default()
+                }),
+                aliases: (!options.aliases.is_empty()).then_some(options.aliases),
+                ..Default::default()
+            });
         let request = m::NetworkConnectRequest {
             container: container.to_string(),
-            ..Default::default()
+            endpoint_config: endpoint,
         };
         self.api()
             .await?

@@ -9,18 +9,6 @@ mod convert_containers;
 mod exec_session;
 mod session_io;
 
-/// Methods of the container runtime, which this build's engine does not have.
-macro_rules! unsupported {
-    ($( fn $name:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*) => {
-        $(
-            async fn $name(&self $(, $arg: $ty)*) -> Result<$ret> {
-                $( let _ = $arg; )*
-                Err(self.unsupported(stringify!($name)))
-            }
-        )*
-    };
-}
-
 mod containers;
 mod images;
 mod networks;
@@ -196,14 +184,6 @@ impl EngineBackend {
                 message: format!("an engine task failed: {e}"),
                 source: None,
             })?
-    }
-
-    fn unsupported(&self, operation: &str) -> BackendError {
-        BackendError::Unsupported {
-            operation: operation.to_string(),
-            backend: format!("the embedded engine at {}", self.root().display()),
-            hint: "on the embedded engine of this build a container joins its network when it is created (--network NAME), and stays on it; network connect and disconnect are not there yet. Use -H docker or -H podman for them".into(),
-        }
     }
 
     /// Attach; with `starting`, a stopped container is about to be started by the caller,

@@ -1,8 +1,8 @@
 //! Networks on the embedded engine: `host` and `none`, which every engine has, and the
 //! user-defined bridge networks of the network store, with the containers on each; a
 //! container's endpoint for inspect. A container joins its network at create (the monitor
-//! plugs it in at each start); connect and disconnect of a running one answer `Unsupported`
-//! with what there is instead.
+//! plugs it in at each start); a running one can join more (`network connect`) and leave
+//! them.
 
 use super::*;
 use crate::backend::prelude::*;
@@ -66,11 +66,13 @@ impl EngineBackend {
         Some((n, ep))
     }
 
-    /// Names of the running containers on network `name`.
-    fn members(list: &[crate::engine::container::Snapshot], name: &str) -> Vec<String> {
-        list.iter()
-            .filter(|s| s.config.network == name && s.state.status.model().is_alive())
-            .map(|s| s.config.name.clone())
+    /// Names of the containers on network `n`: those with an endpoint there (running, or
+    /// connected since).
+    fn members(&self, n: &NetworkRecord) -> Vec<String> {
+        self.networks()
+            .endpoints(n)
+            .into_iter()
+            .map(|e| e.name)
             .collect()
     }
 }
@@ -84,7 +86,7 @@ impl NetworkBackend for EngineBackend {
                 .map(|name| convert_containers::builtin_network(name, &list))
                 .collect();
             for n in me.networks().list()? {
-                let members = Self::members(&list, &n.name);
+                let members = me.members(&n);
                 out.push(summary(n, members));
             }
             Ok(out)
@@ -100,7 +102,7 @@ impl NetworkBackend for EngineBackend {
                 return Ok(convert_containers::builtin_network(name, &list));
             }
             let n = me.networks().resolve(&reference)?;
-            let members = Self::members(&list, &n.name);
+            let members = me.members(&n);
             Ok(summary(n, members))
         })
         .await
@@ -145,11 +147,16 @@ impl NetworkBackend for EngineBackend {
             let lock = store.lock()?;
             let n = store.resolve(&reference)?;
             let list = me.runtime().list()?;
-            let users: Vec<String> = list
+            let mut users: Vec<String> = list
                 .iter()
                 .filter(|s| s.config.network == n.name)
                 .map(|s| s.config.name.clone())
                 .collect();
+            for m in me.members(&n) {
+                if !users.contains(&m) {
+                    users.push(m);
+                }
+            }
             if !users.is_empty() {
                 return Err(NetworkError::InUse {
                     name: n.name,
@@ -174,6 +181,7 @@ impl NetworkBackend for EngineBackend {
             for n in store.list()? {
                 if n.name == crate::engine::network::DEFAULT
                     || list.iter().any(|s| s.config.network == n.name)
+                    || !store.endpoints(&n).is_empty()
                 {
                     continue;
                 }
@@ -189,8 +197,68 @@ impl NetworkBackend for EngineBackend {
         .await
     }
 
-    unsupported! {
-        fn connect_network(&self, network: &str, container: &str) -> ();
-        fn disconnect_network(&self, network: &str, container: &str, force: bool) -> ();
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        options: ConnectOptions,
+    ) -> Result<()> {
+        let ip = options
+            .ip
+            .as_deref()
+            .map(|ip| {
+                ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
+                    BackendError::invalid(format!("invalid --ip {ip:?}: write an IPv4 address"))
+                })
+            })
+            .transpose()?;
+        let (network, container) = (network.to_string(), container.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&container)?;
+            let snap = me.runtime().get(&id)?;
+            let pid = match (snap.state.status.model().is_alive(), snap.state.pid) {
+                (true, Some(pid)) => pid,
+                _ => {
+                    return Err(BackendError::invalid(format!(
+                        "container {} is not running: on the embedded engine a stopped container joins its network when it is created (--network NAME); start it, then connect it",
+                        snap.config.name
+                    )));
+                }
+            };
+            if !crate::engine::container::network::on_bridge(&snap.config) {
+                return Err(BackendError::invalid(format!(
+                    "container {} has --network {}: only a container on a bridge network can join another",
+                    snap.config.name, snap.config.network
+                )));
+            }
+            crate::engine::container::network::connect(
+                &me.networks(),
+                &snap.config,
+                pid,
+                &network,
+                &options.aliases,
+                ip,
+            )?;
+            me.emit(ObjectKind::Network, "connect", &network, Some(&snap.config.name));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn disconnect_network(&self, network: &str, container: &str, _force: bool) -> Result<()> {
+        let (network, container) = (network.to_string(), container.to_string());
+        self.blocking(move |me| {
+            let id = me.resolve_container(&container)?;
+            let snap = me.runtime().get(&id)?;
+            crate::engine::container::network::disconnect(&me.networks(), &snap.config, &network)?;
+            me.emit(
+                ObjectKind::Network,
+                "disconnect",
+                &network,
+                Some(&snap.config.name),
+            );
+            Ok(())
+        })
+        .await
     }
 }

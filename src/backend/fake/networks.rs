@@ -126,7 +126,12 @@ impl NetworkBackend for FakeBackend {
         })
     }
 
-    async fn connect_network(&self, network: &str, container: &str) -> Result<()> {
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        _options: ConnectOptions,
+    ) -> Result<()> {
         let (net_id, net_name) = {
             let st = self.state();
             let n = &st.networks[st.network_index(network)?];

@@ -186,7 +186,9 @@ async fn volumes_and_networks_in_use_cannot_be_removed() {
         })
         .await
         .unwrap();
-    b.connect_network("test-net", "web").await.unwrap();
+    b.connect_network("test-net", "web", ConnectOptions::default())
+        .await
+        .unwrap();
     assert!(b.remove_network(&id).await.is_err());
     b.disconnect_network("test-net", "web", false)
         .await

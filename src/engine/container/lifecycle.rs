@@ -378,7 +378,7 @@ impl Runtime {
         // What a dead monitor left of its network endpoint.
         super::network::forget(
             &crate::engine::network::NetworkStore::new(&self.root),
-            &snap.config,
+            &snap.config.id,
         );
         if volumes {
             self.remove_anonymous_volumes(&snap.config);

@@ -77,7 +77,7 @@ impl Attachment {
             &config.aliases,
             config.ip,
         )?;
-        let ports = network::plug(&network, &endpoint, netns.as_fd())
+        let ports = network::plug(&network, &endpoint, netns.as_fd(), "eth0", true)
             .and_then(|()| store.publish(&network, &mut endpoint, &config.ports));
         let ports = match ports {
             Ok(p) => p,
@@ -86,12 +86,7 @@ impl Attachment {
                 return Err(e.into());
             }
         };
-        let dns = match Dns::bind(
-            netns.as_fd(),
-            store.clone(),
-            network.clone(),
-            &upstreams(config),
-        ) {
+        let dns = match Dns::bind(netns.as_fd(), store.clone(), &config.id, &upstreams(config)) {
             Ok(d) => d,
             Err(e) => {
                 store.detach(&network, &config.id);
@@ -126,19 +121,88 @@ impl Attachment {
         &self.network
     }
 
-    /// Leaves the network: address, rules and record go; the namespace, and with it the veth
-    /// pair, go as this file closes (the container's processes are gone by now).
+    /// Leaves its networks (the first and any it was connected to since): addresses, rules
+    /// and records go; the namespace, and with it the veth pairs, go as this file closes
+    /// (the container's processes are gone by now).
     pub fn leave(self) {
-        self.store.detach(&self.network, &self.endpoint.container);
+        forget(&self.store, &self.endpoint.container);
     }
 }
 
-/// Takes back a container's endpoint on its network (at `rm`, for what a dead monitor left).
-pub fn forget(store: &NetworkStore, config: &ContainerConfig) {
-    if !on_bridge(config) {
-        return;
+/// Takes back a container's endpoints on every network (at the end of its run, and at `rm`
+/// for what a dead monitor left).
+pub fn forget(store: &NetworkStore, container: &str) {
+    for (n, _) in store.networks_of(container) {
+        store.detach(&n, container);
     }
-    if let Ok(n) = store.resolve(&config.network) {
+}
+
+/// Connects the running container whose init is `pid` to another network: an endpoint
+/// there, and the next free `ethN` in its namespace (its first network keeps the default
+/// route). Refused when it is on that network already.
+pub fn connect(
+    store: &NetworkStore,
+    config: &ContainerConfig,
+    pid: i32,
+    network: &str,
+    aliases: &[String],
+    ip: Option<std::net::Ipv4Addr>,
+) -> Result<(), ContainerError> {
+    let n = store.resolve(network)?;
+    if let Some(ip) = ip {
+        n.check_address(ip)?;
+    }
+    if store.endpoint(&n, &config.id).is_some() {
+        return Err(ContainerError::Conflict(format!(
+            "endpoint with name {} already exists in network {}",
+            config.name, n.name
+        )));
+    }
+    store.ensure_bridge(&n)?;
+    let netns: OwnedFd = std::fs::File::open(format!("/proc/{pid}/ns/net"))
+        .map_err(|e| super::runtime("cannot open the container's network namespace", e))?
+        .into();
+    let ifname = free_interface(netns.as_fd())?;
+    let endpoint = store.attach(&n, &config.id, &config.name, aliases, ip)?;
+    if let Err(e) = network::plug(&n, &endpoint, netns.as_fd(), &ifname, false) {
         store.detach(&n, &config.id);
+        return Err(e.into());
     }
+    Ok(())
+}
+
+/// Disconnects the container from a network: its interface there goes at once (deleted, so
+/// the container stops seeing the network now), and its endpoint with it.
+pub fn disconnect(
+    store: &NetworkStore,
+    config: &ContainerConfig,
+    network: &str,
+) -> Result<(), ContainerError> {
+    let n = store.resolve(network)?;
+    let Some(ep) = store.endpoint(&n, &config.id) else {
+        return Err(ContainerError::Conflict(format!(
+            "container {} is not connected to network {}",
+            config.name, n.name
+        )));
+    };
+    network::unlink(&n, &ep)?;
+    store.detach(&n, &config.id);
+    Ok(())
+}
+
+/// The first `ethN` not yet in the namespace.
+fn free_interface(netns: BorrowedFd<'_>) -> Result<String, ContainerError> {
+    let mut nl = network::netlink::Netlink::open_in(netns)
+        .map_err(|e| super::runtime("cannot enter the container's network namespace", e))?;
+    for i in 0..64 {
+        let name = format!("eth{i}");
+        match nl.link_index(&name) {
+            Ok(None) => return Ok(name),
+            Ok(Some(_)) => {}
+            Err(e) => return Err(super::runtime("cannot list the container's links", e)),
+        }
+    }
+    Err(ContainerError::Conflict(
+        "the container has 64 network interfaces already".into(),
+    ))
 }

@@ -1,8 +1,8 @@
 //! Names on a user-defined network, served without a daemon: each container's monitor answers
 //! DNS on 127.0.0.11:53 inside that container's network namespace (a UDP socket opened there
 //! by a short-lived thread), from its poll loop. A name, alias or short id of a container on
-//! the same network (read from the endpoint records at each query, so it follows containers
-//! as they come and go) gets an A record; any other name is forwarded, from the host's
+//! a network it shares with this one (read from the endpoint records at each query, so it
+//! follows containers as they come, go, connect and disconnect) gets an A record; any other name is forwarded, from the host's
 //! namespace, to the host's resolvers or the container's `--dns` servers — loopback ones
 //! included, since the forwarding socket is the host's (as Docker's embedded server does).
 //!
@@ -14,8 +14,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
+use super::NetworkStore;
 use super::netlink::in_namespace;
-use super::{NetworkRecord, NetworkStore};
 
 /// Where the server listens in the container.
 pub const ADDRESS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
@@ -117,19 +117,20 @@ pub struct Dns {
     inside: UdpSocket,
     outside: UdpSocket,
     store: NetworkStore,
-    network: NetworkRecord,
+    /// The container served.
+    container: String,
     upstreams: Vec<SocketAddr>,
     pending: HashMap<u16, Pending>,
     next_id: u16,
 }
 
 impl Dns {
-    /// Listens on 127.0.0.11:53 in `netns`, answering from `network`'s endpoints and
-    /// forwarding the rest to `upstreams` (name server addresses).
+    /// Listens on 127.0.0.11:53 in `netns`, answering from the endpoints of the networks
+    /// `container` is on and forwarding the rest to `upstreams` (name server addresses).
     pub fn bind(
         netns: BorrowedFd<'_>,
         store: NetworkStore,
-        network: NetworkRecord,
+        container: &str,
         upstreams: &[std::net::IpAddr],
     ) -> std::io::Result<Dns> {
         let inside = in_namespace(netns, || UdpSocket::bind(SocketAddrV4::new(ADDRESS, 53)))?;
@@ -140,7 +141,7 @@ impl Dns {
             inside,
             outside,
             store,
-            network,
+            container: container.to_string(),
             upstreams: upstreams
                 .iter()
                 .map(|ip| SocketAddr::new(*ip, 53))
@@ -170,11 +171,13 @@ impl Dns {
         self.pending.retain(|_, p| p.since.elapsed() < FORWARD_WAIT);
     }
 
-    /// The address of a container of this network called `name` (name, alias or short id).
+    /// The address of a container called `name` (name, alias or short id) on a network this
+    /// one is on: its address there.
     fn lookup(&self, name: &str) -> Option<Ipv4Addr> {
         self.store
-            .endpoints(&self.network)
+            .networks_of(&self.container)
             .into_iter()
+            .flat_map(|(n, _)| self.store.endpoints(&n))
             .find(|e| {
                 e.name.eq_ignore_ascii_case(name)
                     || e.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))

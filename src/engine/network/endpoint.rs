@@ -63,6 +63,15 @@ impl NetworkStore {
         out
     }
 
+    /// The networks the container has an endpoint on.
+    pub fn networks_of(&self, container: &str) -> Vec<(NetworkRecord, Endpoint)> {
+        self.list()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|n| self.endpoint(&n, container).map(|ep| (n, ep)))
+            .collect()
+    }
+
     /// The container's endpoint on the network, if it has one.
     pub fn endpoint(&self, n: &NetworkRecord, container: &str) -> Option<Endpoint> {
         let text = std::fs::read(self.endpoint_file(n, container)).ok()?;
@@ -141,7 +150,12 @@ impl NetworkStore {
             aliases: aliases.to_vec(),
             ip,
             mac: format!("02:42:{:02x}:{:02x}:{:02x}:{:02x}", o[0], o[1], o[2], o[3]),
-            host_link: format!("vh{}", &container[..container.len().min(13)]),
+            // Unique on the host for a container on several networks.
+            host_link: format!(
+                "vh{}{}",
+                &container[..container.len().min(7)],
+                &n.id[..n.id.len().min(6)]
+            ),
             ports: Vec::new(),
         };
         let json = serde_json::to_vec(&endpoint).expect("an endpoint serializes");
@@ -189,10 +203,16 @@ impl NetworkStore {
     }
 }
 
-/// Links the endpoint: a veth pair from the network's bridge to `eth0` inside `netns`, with
-/// its address and MAC, loopback up, and the default route through the gateway unless the
-/// network is internal.
-pub fn plug(n: &NetworkRecord, ep: &Endpoint, netns: BorrowedFd<'_>) -> Result<(), NetworkError> {
+/// Links the endpoint: a veth pair from the network's bridge to `ifname` inside `netns`,
+/// with its address and MAC, loopback up, and — with `default_route`, for a container's first
+/// network — the default route through the gateway unless the network is internal.
+pub fn plug(
+    n: &NetworkRecord,
+    ep: &Endpoint,
+    netns: BorrowedFd<'_>,
+    ifname: &str,
+    default_route: bool,
+) -> Result<(), NetworkError> {
     let err = |what: &str| host(&n.name, what.to_string());
     let mut nl = Netlink::open().map_err(err("cannot open netlink"))?;
     let bridge = super::required_link(&mut nl, &n.name, &n.bridge)?;
@@ -203,14 +223,14 @@ pub fn plug(n: &NetworkRecord, ep: &Endpoint, netns: BorrowedFd<'_>) -> Result<(
         let _ = nl.delete_link(old);
     }
     let mac = parse_mac(&ep.mac);
-    nl.add_veth(&ep.host_link, "eth0", &mac, netns)
+    nl.add_veth(&ep.host_link, ifname, &mac, netns)
         .map_err(err("cannot create the container's veth pair"))?;
     let outer = super::required_link(&mut nl, &n.name, &ep.host_link)?;
     nl.set_up(outer, Some(bridge))
         .map_err(err("cannot put the container's link on the bridge"))?;
     let mut inside =
         Netlink::open_in(netns).map_err(err("cannot enter the container's network namespace"))?;
-    for (name, address) in [("lo", None), ("eth0", Some(ep.ip))] {
+    for (name, address) in [("lo", None), (ifname, Some(ep.ip))] {
         let index = super::required_link(&mut inside, &n.name, name)?;
         if let Some(ip) = address {
             inside
@@ -221,10 +241,24 @@ pub fn plug(n: &NetworkRecord, ep: &Endpoint, netns: BorrowedFd<'_>) -> Result<(
             .set_up(index, None)
             .map_err(err("cannot set the container's links up"))?;
     }
-    if !n.internal {
+    if default_route && !n.internal {
         inside
             .add_default_route(n.gateway)
             .map_err(err("cannot give the container its default route"))?;
+    }
+    Ok(())
+}
+
+/// Deletes the endpoint's veth pair now (`network disconnect`: the container leaves the
+/// network at once; its namespace lives on).
+pub fn unlink(n: &NetworkRecord, ep: &Endpoint) -> Result<(), NetworkError> {
+    let mut nl = Netlink::open().map_err(host(&n.name, "cannot open netlink"))?;
+    if let Some(index) = nl
+        .link_index(&ep.host_link)
+        .map_err(host(&n.name, "cannot look up a link"))?
+    {
+        nl.delete_link(index)
+            .map_err(host(&n.name, format!("cannot delete {}", ep.host_link)))?;
     }
     Ok(())
 }

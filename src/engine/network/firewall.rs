@@ -86,7 +86,8 @@ fn ensure_chains() -> Result<(), FirewallError> {
 }
 
 /// The rules of a network on bridge `bridge` with `subnet`: traffic between its containers,
-/// and, unless `internal`, out through the host (masqueraded) with the replies back in.
+/// none to other networks' containers but through their published ports, and, unless
+/// `internal`, out through the host (masqueraded) with the replies back in.
 /// An internal network's containers reach nothing beyond their bridge, and nothing beyond
 /// reaches them.
 fn network_rules(
@@ -112,6 +113,16 @@ fn network_rules(
             words(format!("! -i {bridge} -o {bridge} -j DROP")),
         ));
     } else {
+        // Isolation, as Docker has it between its networks: nothing new from this bridge to
+        // another network's, but for connections to a published port (DNAT'd), which every
+        // container may reach through the host's addresses.
+        rules.push((
+            "filter",
+            FORWARD,
+            words(format!(
+                "-i {bridge} -o dh-+ -m conntrack ! --ctstate DNAT -j DROP"
+            )),
+        ));
         rules.push((
             "filter",
             FORWARD,

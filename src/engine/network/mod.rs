@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-pub use self::endpoint::{Endpoint, plug};
+pub use self::endpoint::{Endpoint, plug, unlink};
 pub use self::firewall::FirewallError;
 pub use self::ports::{PortRequest, Protocol, PublishedPort};
 use super::store::{Lock, Root, StoreError, temp_path, write_atomic};
