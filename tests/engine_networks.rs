@@ -1122,3 +1122,65 @@ fn a_running_container_joins_and_leaves_another_network() {
     });
     e.ok(&["network", "rm", &front, &back]);
 }
+
+#[test]
+fn what_a_crash_leaves_on_a_network_is_found_and_taken_back() {
+    let (e, image) = Engine::with_busybox();
+    let net = unique("crash");
+    e.ok(&["network", "create", "--subnet", "10.231.55.0/24", &net]);
+    let victim = unique("victim");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &victim,
+        "--network",
+        &net,
+        "--ip",
+        "10.231.55.9",
+        &image,
+        "sleep",
+        "600",
+    ]);
+    let id = e.inspect(&victim)["Id"].as_str().unwrap().to_string();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(e.root().join("containers").join(&id).join("state.json")).unwrap(),
+    )
+    .unwrap();
+    // As a power cut would: the monitor and the container's process die at once.
+    for key in ["monitor_pid", "pid"] {
+        let pid = state[key].as_i64().unwrap().to_string();
+        Command::new("kill").args(["-9", &pid]).status().unwrap();
+    }
+    e.wait_for("the monitor to be gone", || {
+        !std::path::Path::new(&format!("/proc/{}", state["monitor_pid"])).exists()
+    });
+    let out = e.run(&["system", "check"]);
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        report.contains(&victim) && report.contains("10.231.55.9"),
+        "{report}"
+    );
+    assert_ne!(out.status.code(), Some(0), "an open problem: {report}");
+    let repaired = e.ok(&["system", "check", "--repair"]);
+    assert!(repaired.contains(&victim), "{repaired}");
+    e.ok(&["system", "check"]);
+    // The address is free again.
+    let next = unique("next");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &next,
+        "--network",
+        &net,
+        "--ip",
+        "10.231.55.9",
+        &image,
+        "sleep",
+        "600",
+    ]);
+    e.ok(&["rm", "-f", &next, &victim]);
+    e.ok(&["network", "rm", &net]);
+}

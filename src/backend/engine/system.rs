@@ -121,6 +121,19 @@ impl SystemBackend for EngineBackend {
     async fn check(&self, repair: bool) -> Result<CheckReport> {
         self.blocking(move |me| {
             let r = crate::engine::check::check(&me.inner.root, repair)?;
+            let rt = me.runtime();
+            let stale = if repair {
+                rt.forget_stale_endpoints()?
+            } else {
+                rt.stale_endpoints()?
+            };
+            let stale = stale.into_iter().map(|(n, ep)| CheckProblem {
+                what: format!(
+                    "network {}: the endpoint of {} ({}) has no running container",
+                    n.name, ep.name, ep.ip
+                ),
+                repaired: repair,
+            });
             Ok(CheckReport {
                 root: me.root().display().to_string(),
                 blobs: r.blobs,
@@ -133,6 +146,7 @@ impl SystemBackend for EngineBackend {
                         what: p.what,
                         repaired: p.repaired,
                     })
+                    .chain(stale)
                     .collect(),
                 unused_blobs: r.unused_blobs,
                 unused_layers: r.unused_layers,

@@ -477,6 +477,7 @@ impl Runtime {
     /// policy says they should run — `always`, `unless-stopped` unless a user stopped them,
     /// `on-failure` if they were running. Returns the names started and the failures.
     pub fn boot(&self) -> Result<BootReport, ContainerError> {
+        self.forget_stale_endpoints()?;
         let mut started = Vec::new();
         let mut failed = Vec::new();
         for id in self.containers.ids()? {

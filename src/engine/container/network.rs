@@ -137,6 +137,39 @@ pub fn forget(store: &NetworkStore, container: &str) {
     }
 }
 
+impl super::lifecycle::Runtime {
+    /// The endpoints whose container is gone or has no monitor any more (after a reboot, or
+    /// a monitor killed with its container): their addresses are held and their names resolve
+    /// for nothing.
+    pub fn stale_endpoints(&self) -> Result<Vec<(NetworkRecord, Endpoint)>, ContainerError> {
+        let store = NetworkStore::new(&self.root);
+        let mut stale = Vec::new();
+        for n in store.list()? {
+            for ep in store.endpoints(&n) {
+                let live = self
+                    .containers
+                    .state(&ep.container)
+                    .is_ok_and(|s| Self::monitor_alive(&s));
+                if !live {
+                    stale.push((n.clone(), ep));
+                }
+            }
+        }
+        Ok(stale)
+    }
+
+    /// Takes back the stale endpoints ([`Self::stale_endpoints`]): their addresses are free
+    /// again and their names no longer resolve. Returns them.
+    pub fn forget_stale_endpoints(&self) -> Result<Vec<(NetworkRecord, Endpoint)>, ContainerError> {
+        let store = NetworkStore::new(&self.root);
+        let stale = self.stale_endpoints()?;
+        for (n, ep) in &stale {
+            store.detach(n, &ep.container);
+        }
+        Ok(stale)
+    }
+}
+
 /// Connects the running container whose init is `pid` to another network: an endpoint
 /// there, and the next free `ethN` in its namespace (its first network keeps the default
 /// route). Refused when it is on that network already.
