@@ -462,3 +462,37 @@ fn cp_copies_both_ways_and_keeps_links_as_links() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("no such directory"), "{}", stderr(&o));
 }
+
+#[test]
+fn format_templates_and_filters_follow_docker() {
+    let mut left = Leftovers(Vec::new());
+    let image = load_busybox(&mut left);
+    let (box_, vol, net) = (unique("fmtbox"), unique("fmtvol"), unique("fmtnet"));
+    left.0.push(("container", box_.clone()));
+    left.0.push(("volume", vol.clone()));
+    left.0.push(("network", net.clone()));
+    ok(docker(&["volume", "create", &vol]));
+    ok(docker(&["network", "create", &net]));
+    ok(docker(&[
+        "run",
+        "-d",
+        "--name",
+        &box_,
+        "-l",
+        "tier=web",
+        "--network",
+        &net,
+        &image,
+        "sleep",
+        "600",
+    ]));
+    common::format::check(
+        |args| ok(docker(args)),
+        &common::format::Objects {
+            container: &box_,
+            image: &image,
+            volume: &vol,
+            network: &net,
+        },
+    );
+}

@@ -359,3 +359,41 @@ fn concurrent_processes_on_one_root_keep_it_consistent() {
     assert!(df.contains("Layers: 3 stored"), "{df}");
     assert!(e.ok(&["system", "check"]).contains("No problems found."));
 }
+
+#[test]
+fn format_templates_and_filters_follow_docker() {
+    let (e, image) = Engine::with_busybox();
+    let (box_, vol, net) = (
+        common::unique("fmtbox"),
+        common::unique("fmtvol"),
+        common::unique("fmtnet"),
+    );
+    e.ok(&["volume", "create", &vol]);
+    e.ok(&["network", "create", "--subnet", "10.231.56.0/24", &net]);
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &box_,
+        "-l",
+        "tier=web",
+        "--network",
+        &net,
+        &image,
+        "sleep",
+        "600",
+    ]);
+    common::format::check(
+        |args| e.ok(args),
+        &common::format::Objects {
+            container: &box_,
+            image: &image,
+            volume: &vol,
+            network: &net,
+        },
+    );
+    let err = e.fails(&["ps", "--format", "{{.Names"], 125);
+    assert!(err.contains("--format"), "{err}");
+    let err = e.fails(&["ps", "-f", "name=(["], 125);
+    assert!(err.contains("regular expression"), "{err}");
+}

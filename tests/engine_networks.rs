@@ -95,10 +95,10 @@ fn a_network_has_its_own_bridge_and_rules_until_it_is_removed() {
     assert_eq!(sh("cat /proc/sys/net/ipv4/ip_forward").trim(), "1");
 
     let doc = inspect(&e, &name);
-    assert_eq!(doc["subnet"], "10.231.41.0/24");
-    assert_eq!(doc["gateway"], "10.231.41.1");
-    assert_eq!(doc["driver"], "bridge");
-    assert_eq!(doc["labels"]["app"], "shop");
+    assert_eq!(doc["IPAM"]["Config"][0]["Subnet"], "10.231.41.0/24");
+    assert_eq!(doc["IPAM"]["Config"][0]["Gateway"], "10.231.41.1");
+    assert_eq!(doc["Driver"], "bridge");
+    assert_eq!(doc["Labels"]["app"], "shop");
     let ls = e.ok(&["network", "ls"]);
     assert!(
         ls.contains(&name) && ls.contains(&id[..12]) && ls.contains("host"),
@@ -186,8 +186,14 @@ fn chosen_subnets_avoid_the_hosts_routes_and_internal_networks_have_no_way_out()
         .trim()
         .to_string();
     let (sa, sb) = (
-        inspect(&e, &a)["subnet"].as_str().unwrap().to_string(),
-        inspect(&e, &b)["subnet"].as_str().unwrap().to_string(),
+        inspect(&e, &a)["IPAM"]["Config"][0]["Subnet"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        inspect(&e, &b)["IPAM"]["Config"][0]["Subnet"]
+            .as_str()
+            .unwrap()
+            .to_string(),
     );
     assert_ne!(sa, sb);
     for s in [&sa, &sb] {
@@ -203,7 +209,7 @@ fn chosen_subnets_avoid_the_hosts_routes_and_internal_networks_have_no_way_out()
             .collect();
         assert_eq!(via.len(), 1, "{s}: {routes}");
     }
-    assert!(inspect(&e, &b)["internal"].as_bool().unwrap());
+    assert!(inspect(&e, &b)["Internal"].as_bool().unwrap());
     let rules = rules_of(&bridge_of(&id_b));
     assert!(rules.iter().any(|r| r.contains("-j DROP")), "{rules:?}");
     assert!(!rules.iter().any(|r| r.contains("MASQUERADE")), "{rules:?}");
@@ -323,7 +329,7 @@ fn containers_on_a_network_talk_and_get_out_through_the_host() {
     assert!(mac.starts_with("02:42:0a:e7:2c:"), "{mac}");
     // The network lists it; removing the network is refused while it is attached.
     assert!(
-        inspect(&e, &net)["containers"]
+        inspect(&e, &net)["Containers"]
             .to_string()
             .contains(&server)
     );
@@ -971,13 +977,16 @@ fn a_container_without_a_network_is_on_the_default_bridge_and_reset_takes_it_all
     assert_eq!(doc["HostConfig"]["NetworkMode"], "bridge");
     let ip = ip_of(&e, &web);
     let bridge = inspect(&e, "bridge");
-    assert_eq!(bridge["name"], "bridge");
-    let subnet = bridge["subnet"].as_str().unwrap().to_string();
+    assert_eq!(bridge["Name"], "bridge");
+    let subnet = bridge["IPAM"]["Config"][0]["Subnet"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         subnet.starts_with("10.") && !subnet.starts_with("172.17."),
         "never Docker's: {subnet}"
     );
-    let id = bridge["id"].as_str().unwrap().to_string();
+    let id = bridge["Id"].as_str().unwrap().to_string();
     let port = ports_of(&e, &web)[0].2;
     assert_eq!(greeting(&format!("127.0.0.1:{port}")), "hi\n");
     let out = e.ok(&[
@@ -1090,7 +1099,7 @@ fn a_running_container_joins_and_leaves_another_network() {
     assert_eq!(lookup(&e, &web, &db).as_deref(), Some(db_ip.as_str()));
     assert_eq!(lookup(&e, &db, "frontend").as_deref(), Some("10.231.54.50"));
     assert_eq!(lookup(&e, &db, &web).as_deref(), Some("10.231.54.50"));
-    assert!(inspect(&e, &back)["containers"].to_string().contains(&web));
+    assert!(inspect(&e, &back)["Containers"].to_string().contains(&web));
     let err = e.fails(&["network", "rm", &back], 1);
     assert!(err.contains(&web), "{err}");
     let err = e.fails(&["network", "connect", &back, &web], 125);

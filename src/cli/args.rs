@@ -161,6 +161,9 @@ pub enum Commands {
         /// Only look for this kind: container, image, volume, network.
         #[arg(long = "type")]
         kind: Option<String>,
+        /// Format each document with a Go template ({{.State.Pid}}, {{json .Config}}).
+        #[arg(short, long)]
+        format: Option<String>,
         /// Names or ids.
         #[arg(required = true)]
         names: Vec<String>,
@@ -202,6 +205,9 @@ pub enum Commands {
         /// Only show image IDs.
         #[arg(short, long)]
         quiet: bool,
+        /// Format with a Go template ({{.Repository}}:{{.Tag}}, `table …`, `json`).
+        #[arg(long)]
+        format: Option<String>,
         /// Only images of this repository.
         repository: Option<String>,
     },

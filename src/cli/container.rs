@@ -35,6 +35,9 @@ pub struct PsArgs {
     /// Display total file sizes (own layer, and with the image as "virtual").
     #[arg(short, long)]
     pub size: bool,
+    /// Format with a Go template ({{.Names}}, `table …`, `json`).
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 /// `logs` options.
@@ -60,7 +63,10 @@ pub struct LogsArgs {
 fn filter_matches(c: &ContainerSummary, key: &str, value: &str) -> bool {
     match key {
         "id" => c.id.starts_with(value),
-        "name" => c.name.contains(value.trim_start_matches('/')),
+        // A regular expression, as docker has it (checked when the filter is read).
+        "name" => {
+            regex::Regex::new(value.trim_start_matches('/')).is_ok_and(|r| r.is_match(&c.name))
+        }
         "label" => match value.split_once('=') {
             Some((k, v)) => c.labels.get(k).is_some_and(|x| x == v),
             None => c.labels.contains_key(value),
@@ -90,8 +96,18 @@ pub async fn ps(b: &AnyBackend, args: &PsArgs) -> Result<()> {
                 "invalid filter {k:?}: accepted are id, name, label, exited, status and ancestor"
             );
         }
+        if k == "name" {
+            if let Err(e) = regex::Regex::new(v.trim_start_matches('/')) {
+                bail!("invalid filter name={v:?}: not a regular expression ({e})");
+            }
+        }
         filters.entry(k).or_default().push(v);
     }
+    let format = args
+        .format
+        .as_deref()
+        .map(super::format::Format::parse)
+        .transpose()?;
     // A status or exited filter looks at stopped containers too, as docker does.
     let all = args.all || filters.contains_key("status") || filters.contains_key("exited");
     let mut list = if args.size {
@@ -112,6 +128,10 @@ pub async fn ps(b: &AnyBackend, args: &PsArgs) -> Result<()> {
         return Ok(());
     }
     let now = unix_now();
+    if let Some(f) = format {
+        let rows: Vec<serde_json::Value> = list.iter().map(|c| ps_row(c, args, now)).collect();
+        return f.print(&ps_header(), &rows);
+    }
     let mut columns = vec![
         "CONTAINER ID",
         "IMAGE",
@@ -151,6 +171,38 @@ pub async fn ps(b: &AnyBackend, args: &PsArgs) -> Result<()> {
     }
     t.print();
     Ok(())
+}
+
+/// `ps --format table`'s titles, by field.
+fn ps_header() -> serde_json::Value {
+    serde_json::json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+        "RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "State": "STATE",
+        "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Networks": "NETWORKS",
+    })
+}
+
+/// A container as `ps --format` sees it: docker's field names.
+fn ps_row(c: &ContainerSummary, args: &PsArgs, now: i64) -> serde_json::Value {
+    let command = if args.no_trunc {
+        c.command.clone()
+    } else {
+        ellipsis(&c.command, 20)
+    };
+    serde_json::json!({
+        "ID": if args.no_trunc { c.id.as_str() } else { c.short_id() },
+        "Image": c.image,
+        "Command": format!("\"{command}\""),
+        "CreatedAt": crate::util::time::rfc3339(c.created),
+        "RunningFor": ago(c.created, now),
+        "Ports": c.ports_text(),
+        "Status": c.status_text(now),
+        "State": c.state.as_str(),
+        "Size": size_text(c),
+        "Names": c.name,
+        "Labels": c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+        "Networks": c.networks.join(","),
+    })
 }
 
 /// `ps -s`'s column: `12.3kB (virtual 4.1MB)`, as docker prints it.

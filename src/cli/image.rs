@@ -17,7 +17,14 @@ use crate::util::time::{ago, unix_now};
 use crate::util::units::human_size;
 
 /// `images`.
-pub async fn images(b: &AnyBackend, all: bool, quiet: bool, filter: Option<&str>) -> Result<()> {
+pub async fn images(
+    b: &AnyBackend,
+    all: bool,
+    quiet: bool,
+    filter: Option<&str>,
+    format: Option<&str>,
+) -> Result<()> {
+    let format = format.map(super::format::Format::parse).transpose()?;
     let mut list = b.list_images(all).await?;
     list.sort_by_key(|x| std::cmp::Reverse(x.created));
     if quiet {
@@ -28,6 +35,7 @@ pub async fn images(b: &AnyBackend, all: bool, quiet: bool, filter: Option<&str>
     }
     let now = unix_now();
     let mut t = Table::new(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]);
+    let mut rows = Vec::new();
     for i in &list {
         // One row per tag, as docker prints them; an untagged image gets one <none> row.
         let refs: Vec<String> = if i.repo_tags.is_empty() {
@@ -42,6 +50,12 @@ pub async fn images(b: &AnyBackend, all: bool, quiet: bool, filter: Option<&str>
             if filter.is_some_and(|f| !repo.contains(f)) {
                 continue;
             }
+            rows.push(serde_json::json!({
+                "Repository": repo, "Tag": tag, "ID": i.short_id(),
+                "CreatedSince": ago(i.created, now),
+                "CreatedAt": crate::util::time::rfc3339(i.created),
+                "Size": human_size(i.size),
+            }));
             t.row(vec![
                 repo,
                 tag,
@@ -51,8 +65,19 @@ pub async fn images(b: &AnyBackend, all: bool, quiet: bool, filter: Option<&str>
             ]);
         }
     }
-    t.print();
-    Ok(())
+    match format {
+        Some(f) => f.print(
+            &serde_json::json!({
+                "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
+                "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+            }),
+            &rows,
+        ),
+        None => {
+            t.print();
+            Ok(())
+        }
+    }
 }
 
 /// Pulls with per-layer progress: bars on a terminal, one line per layer change otherwise.

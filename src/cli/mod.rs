@@ -3,6 +3,7 @@
 
 pub mod container;
 pub mod copy;
+pub mod format;
 pub mod image;
 pub mod network;
 pub mod output;
@@ -99,7 +100,11 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
             }
         }
         Commands::Cp { src, dest } => copy::cp(b, src, dest).await.map(ok)?,
-        Commands::Inspect { kind, names } => system::inspect(b, names, kind.as_deref()).await?,
+        Commands::Inspect {
+            kind,
+            format,
+            names,
+        } => system::inspect(b, names, kind.as_deref(), format.as_deref()).await?,
         Commands::Top { container } => container::top(b, container).await.map(ok)?,
         Commands::Port { container, port } => container::port(b, container, port.as_deref())
             .await
@@ -115,8 +120,9 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         Commands::Images {
             all,
             quiet,
+            format,
             repository,
-        } => image::images(b, *all, *quiet, repository.as_deref())
+        } => image::images(b, *all, *quiet, repository.as_deref(), format.as_deref())
             .await
             .map(ok)?,
         Commands::Pull { image } => image::pull_with_progress(b, image).await.map(ok)?,
@@ -162,7 +168,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         Commands::System(SystemCmd::Reset { force }) => system::reset(b, *force).await?,
         Commands::System(SystemCmd::Check { repair }) => system::check(b, *repair).await?,
         Commands::Image(ImageCmd::Inspect { names }) => {
-            system::inspect(b, names, Some("image")).await?
+            system::inspect(b, names, Some("image"), None).await?
         }
         Commands::Image(ImageCmd::Prune { all, force }) => {
             image::prune(b, *all, *force).await.map(ok)?

@@ -1,6 +1,6 @@
 //! `network` commands: create, ls, inspect, rm, prune, connect, disconnect.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 
 use super::container::each;
@@ -8,7 +8,7 @@ use super::output::{Table, confirm, print_json};
 use super::volume::labels;
 use crate::backend::AnyBackend;
 use crate::backend::prelude::*;
-use crate::model::{ConnectOptions, NetworkSpec};
+use crate::model::{ConnectOptions, NetworkFilter, NetworkSpec};
 
 /// `network …`.
 #[derive(Debug, Subcommand)]
@@ -42,6 +42,12 @@ pub enum NetworkCmd {
         /// Only display network IDs.
         #[arg(short, long)]
         quiet: bool,
+        /// Filter: name=…, id=…, driver=…, label=KEY[=VALUE], type=builtin|custom.
+        #[arg(short, long = "filter", value_name = "FILTER")]
+        filter: Vec<String>,
+        /// Format with a Go template ({{.Name}}, `table …`, `json`).
+        #[arg(long)]
+        format: Option<String>,
     },
     /// Display detailed information on networks.
     Inspect {
@@ -112,10 +118,34 @@ pub async fn network(b: &AnyBackend, cmd: &NetworkCmd) -> Result<i32> {
                 .await?;
             println!("{id}");
         }
-        NetworkCmd::Ls { quiet } => {
+        NetworkCmd::Ls {
+            quiet,
+            filter,
+            format,
+        } => {
+            let filter = NetworkFilter::parse(filter)?;
+            let format = format
+                .as_deref()
+                .map(super::format::Format::parse)
+                .transpose()?;
             let mut list = b.list_networks().await?;
+            list.retain(|n| filter.matches(n));
             list.sort_by(|a, b| a.name.cmp(&b.name));
-            if *quiet {
+            if let Some(f) = format {
+                let rows: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|n| {
+                        let mut row = n.inspect_json();
+                        row["ID"] = serde_json::json!(n.short_id());
+                        row
+                    })
+                    .collect();
+                let header = serde_json::json!({
+                    "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+                    "Internal": "INTERNAL", "Labels": "LABELS", "Created": "CREATED",
+                });
+                f.print(&header, &rows)?;
+            } else if *quiet {
                 list.iter().for_each(|n| println!("{}", n.short_id()));
             } else {
                 let mut t = Table::new(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"]);
@@ -133,7 +163,7 @@ pub async fn network(b: &AnyBackend, cmd: &NetworkCmd) -> Result<i32> {
         NetworkCmd::Inspect { names } => {
             let mut docs = Vec::new();
             for n in names {
-                docs.push(serde_json::to_value(b.inspect_network(n).await?).context("encoding")?);
+                docs.push(b.inspect_network(n).await?.inspect_json());
             }
             print_json(&docs);
         }

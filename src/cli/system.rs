@@ -11,21 +11,21 @@ use crate::util::time::rfc3339;
 use crate::util::units::{bytes_size, human_size};
 
 /// `inspect`: containers first, then images, volumes and networks, as docker looks them up.
-pub async fn inspect(b: &AnyBackend, names: &[String], kind: Option<&str>) -> Result<i32> {
+pub async fn inspect(
+    b: &AnyBackend,
+    names: &[String],
+    kind: Option<&str>,
+    format: Option<&str>,
+) -> Result<i32> {
+    let format = format.map(super::format::Format::parse).transpose()?;
     let mut docs = Vec::new();
     let mut failed = false;
     for name in names {
         let doc = match kind {
             Some("container") => b.inspect_container(name).await.map(|c| c.inspect),
             Some("image") => b.inspect_image(name).await.map(|i| i.inspect),
-            Some("volume") => b
-                .inspect_volume(name)
-                .await
-                .map(|v| serde_json::to_value(v).unwrap_or_default()),
-            Some("network") => b
-                .inspect_network(name)
-                .await
-                .map(|n| serde_json::to_value(n).unwrap_or_default()),
+            Some("volume") => b.inspect_volume(name).await.map(|v| v.inspect_json()),
+            Some("network") => b.inspect_network(name).await.map(|n| n.inspect_json()),
             Some(other) => {
                 bail!("invalid --type {other:?}: accepted are container, image, volume and network")
             }
@@ -37,11 +37,11 @@ pub async fn inspect(b: &AnyBackend, names: &[String], kind: Option<&str>) -> Re
                 {
                     Ok(i) => Ok(i.inspect),
                     Err(BackendError::NotFound { .. }) => match b.inspect_volume(name).await {
-                        Ok(v) => Ok(serde_json::to_value(v).unwrap_or_default()),
+                        Ok(v) => Ok(v.inspect_json()),
                         Err(BackendError::NotFound { .. } | BackendError::Unsupported { .. }) => b
                             .inspect_network(name)
                             .await
-                            .map(|n| serde_json::to_value(n).unwrap_or_default())
+                            .map(|n| n.inspect_json())
                             .map_err(|_| BackendError::invalid(format!("no such object: {name}"))),
                         Err(e) => Err(e),
                     },
@@ -58,7 +58,14 @@ pub async fn inspect(b: &AnyBackend, names: &[String], kind: Option<&str>) -> Re
             }
         }
     }
-    print_json(&docs);
+    match format {
+        Some(f) => {
+            for d in &docs {
+                println!("{}", f.render(d)?);
+            }
+        }
+        None => print_json(&docs),
+    }
     Ok(i32::from(failed))
 }
 

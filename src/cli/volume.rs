@@ -38,6 +38,9 @@ pub enum VolumeCmd {
         /// Filter: dangling=true|false, name=…, label=KEY[=VALUE], driver=….
         #[arg(short, long = "filter", value_name = "FILTER")]
         filter: Vec<String>,
+        /// Format with a Go template ({{.Name}}, `table …`, `json`).
+        #[arg(long)]
+        format: Option<String>,
     },
     /// Display detailed information on volumes.
     Inspect {
@@ -100,12 +103,27 @@ pub async fn volume(b: &AnyBackend, cmd: &VolumeCmd) -> Result<i32> {
                 .await?;
             println!("{}", v.name);
         }
-        VolumeCmd::Ls { quiet, filter } => {
+        VolumeCmd::Ls {
+            quiet,
+            filter,
+            format,
+        } => {
             let filter = VolumeFilter::parse(filter)?;
+            let format = format
+                .as_deref()
+                .map(super::format::Format::parse)
+                .transpose()?;
             let mut list = b.list_volumes().await?;
             list.retain(|v| filter.matches(v));
             list.sort_by(|a, b| a.name.cmp(&b.name));
-            if *quiet {
+            if let Some(f) = format {
+                let rows: Vec<serde_json::Value> = list.iter().map(|v| v.inspect_json()).collect();
+                let header = serde_json::json!({
+                    "Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+                    "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "CreatedAt": "CREATED AT",
+                });
+                f.print(&header, &rows)?;
+            } else if *quiet {
                 list.iter().for_each(|v| println!("{}", v.name));
             } else {
                 let mut t = Table::new(&["DRIVER", "VOLUME NAME"]);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{UnixTime, short_id};
+use super::{Invalid, UnixTime, short_id};
 
 /// One network.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,6 +35,36 @@ impl NetworkSummary {
     /// The first 12 characters of the id.
     pub fn short_id(&self) -> &str {
         short_id(&self.id)
+    }
+
+    /// The network as `docker network inspect` prints it (scripts read
+    /// `.IPAM.Config`); its containers by name (the summary has no ids).
+    pub fn inspect_json(&self) -> serde_json::Value {
+        let config: Vec<serde_json::Value> = self
+            .subnet
+            .iter()
+            .map(|s| serde_json::json!({"Subnet": s, "Gateway": self.gateway}))
+            .collect();
+        let containers: serde_json::Map<String, serde_json::Value> = self
+            .containers
+            .iter()
+            .map(|c| (c.clone(), serde_json::json!({"Name": c})))
+            .collect();
+        serde_json::json!({
+            "Name": self.name,
+            "Id": self.id,
+            "Created": crate::util::time::rfc3339(self.created),
+            "Scope": self.scope,
+            "Driver": self.driver,
+            "EnableIPv6": false,
+            "IPAM": {"Driver": "default", "Options": {}, "Config": config},
+            "Internal": self.internal,
+            "Attachable": false,
+            "Ingress": false,
+            "Containers": containers,
+            "Options": {},
+            "Labels": self.labels,
+        })
     }
 
     /// Whether the network is one of the predefined ones that cannot be removed.
@@ -69,4 +99,58 @@ pub struct NetworkSpec {
     pub internal: bool,
     /// Labels.
     pub labels: BTreeMap<String, String>,
+}
+
+/// The `-f` filters of `network ls`: every one given must match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetworkFilter {
+    filters: Vec<(String, String)>,
+}
+
+impl NetworkFilter {
+    /// Reads `KEY=VALUE` filters as `network ls -f` takes them.
+    pub fn parse(items: &[String]) -> Result<NetworkFilter, Invalid> {
+        let mut filters = Vec::new();
+        for item in items {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(Invalid::new(format!(
+                    "invalid filter {item:?}: write KEY=VALUE, with KEY one of name, id, driver, label, type"
+                )));
+            };
+            if !matches!(key, "name" | "id" | "driver" | "label" | "type") {
+                return Err(Invalid::new(format!(
+                    "invalid filter {key:?}: network ls filters by name, id, driver, label or type"
+                )));
+            }
+            if key == "type" && !matches!(value, "builtin" | "custom") {
+                return Err(Invalid::new(format!(
+                    "invalid filter {item:?}: type is builtin or custom"
+                )));
+            }
+            filters.push((key.to_string(), value.to_string()));
+        }
+        Ok(NetworkFilter { filters })
+    }
+
+    /// Whether `n` passes: filters of one key match when any of their values does, and
+    /// every key given must match.
+    pub fn matches(&self, n: &NetworkSummary) -> bool {
+        let mut keys: Vec<&str> = self.filters.iter().map(|(k, _)| k.as_str()).collect();
+        keys.dedup();
+        keys.iter().all(|key| {
+            self.filters
+                .iter()
+                .filter(|(k, _)| k == key)
+                .any(|(_, v)| match *key {
+                    "name" => n.name.contains(v.as_str()),
+                    "id" => n.id.starts_with(v.as_str()),
+                    "driver" => n.driver == *v,
+                    "label" => match v.split_once('=') {
+                        Some((k, val)) => n.labels.get(k).is_some_and(|x| x == val),
+                        None => n.labels.contains_key(v.as_str()),
+                    },
+                    _ => (v == "builtin") == n.is_builtin(),
+                })
+        })
+    }
 }

@@ -161,7 +161,7 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             id.clone(),
             timed(backend.inspect_network(id))
                 .await
-                .map(|n| serde_json::to_string_pretty(&n).unwrap_or_default()),
+                .map(|n| serde_json::to_string_pretty(&n.inspect_json()).unwrap_or_default()),
         )),
         Effect::Containers(op, targets) => {
             let op = *op;

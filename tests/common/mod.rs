@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod format;
 pub mod images;
 pub mod pty;
 pub mod registry;

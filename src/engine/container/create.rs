@@ -178,7 +178,14 @@ impl Runtime {
                 .hostname
                 .clone()
                 .unwrap_or_else(|| id[..12].to_string()),
-            labels: request.labels.clone(),
+            // The image's labels, then the container's own over them, as Docker has them.
+            labels: image_config
+                .labels()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(request.labels.clone())
+                .collect(),
             tty: request.tty,
             open_stdin: request.open_stdin,
             stdin_once: request.stdin_once,
