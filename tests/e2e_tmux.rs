@@ -410,3 +410,43 @@ fn on_the_engine_run_from_the_dialog_read_logs_shell_attach_and_remove() {
     assert_eq!(t.wait_exit(), 0);
     assert_eq!(engine.ok(&["ps", "-a", "-q"]), "");
 }
+
+#[test]
+fn on_the_engine_a_port_and_a_volume_from_the_dialog_show_in_their_panes() {
+    let engine = common::engine::Engine::new();
+    let image = format!("{}:latest", common::unique("e2e-bb"));
+    let archive = engine.write("bb.tar", &common::images::busybox_archive(&image));
+    engine.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let name = common::unique("e2e-web");
+    let volume = common::unique("e2e-data");
+    let root = engine.root();
+    let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
+    t.wait_text(&format!("engine {}", root.display()));
+    // The run dialog: image, name, command, then a published port and a named volume.
+    t.send(&["c"]);
+    t.wait_text("Run a container");
+    t.send(&["-l", &image]);
+    t.send(&["Tab", "-l", &name, "Tab"]);
+    t.send(&["-l", "sh -c 'echo ready-marker; sleep 600'", "Tab"]);
+    t.send(&["-l", "127.0.0.1::80", "Tab"]);
+    t.send(&["-l", &format!("{volume}:/data"), "Enter"]);
+    t.wait_text(&format!("started {name}"));
+    t.send(&["/"]);
+    t.send(&["-l", &name]);
+    t.send(&["Enter"]);
+    t.wait_text("ready-marker");
+    // The Ports tab shows the mapping the engine made.
+    let host_port = engine.ok(&["port", &name, "80"]);
+    let host_port = host_port.trim().rsplit(':').next().unwrap().to_string();
+    t.send(&["]", "]", "]", "]"]);
+    t.wait_text("CONTAINER PORT");
+    t.wait_text(&host_port);
+    // The volume it made, and the default network it is on, in their panes.
+    t.send(&["Escape", "3"]);
+    t.wait_text(&volume);
+    t.send(&["4"]);
+    t.wait_text("bridge");
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    engine.ok(&["rm", "-f", &name]);
+}
