@@ -328,10 +328,11 @@ fn containers_on_a_network_talk_and_get_out_through_the_host() {
     let mac = settings["MacAddress"].as_str().unwrap();
     assert!(mac.starts_with("02:42:0a:e7:2c:"), "{mac}");
     // The network lists it; removing the network is refused while it is attached.
-    assert!(
-        inspect(&e, &net)["Containers"]
-            .to_string()
-            .contains(&server)
+    let members = &inspect(&e, &net)["Containers"];
+    assert_eq!(
+        members[server.as_str()]["IPv4Address"],
+        format!("{server_ip}/24").as_str(),
+        "{members}"
     );
     let err = e.fails(&["network", "rm", &net], 1);
     assert!(

@@ -25,6 +25,9 @@ pub struct NetworkSummary {
     pub internal: bool,
     /// Names of attached containers.
     pub containers: Vec<String>,
+    /// Their addresses on the network with the prefix length (`10.89.0.2/24`), by name, where
+    /// known.
+    pub addresses: BTreeMap<String, String>,
     /// Creation time.
     pub created: UnixTime,
     /// Labels.
@@ -38,7 +41,7 @@ impl NetworkSummary {
     }
 
     /// The network as `docker network inspect` prints it (scripts read
-    /// `.IPAM.Config`); its containers by name (the summary has no ids).
+    /// `.IPAM.Config`); its containers by name (the summary has no ids), with their addresses.
     pub fn inspect_json(&self) -> serde_json::Value {
         let config: Vec<serde_json::Value> = self
             .subnet
@@ -48,7 +51,13 @@ impl NetworkSummary {
         let containers: serde_json::Map<String, serde_json::Value> = self
             .containers
             .iter()
-            .map(|c| (c.clone(), serde_json::json!({"Name": c})))
+            .map(|c| {
+                let address = self.addresses.get(c).map_or("", String::as_str);
+                (
+                    c.clone(),
+                    serde_json::json!({"Name": c, "IPv4Address": address}),
+                )
+            })
             .collect();
         serde_json::json!({
             "Name": self.name,

@@ -117,4 +117,17 @@ pub fn check(run: impl Fn(&[&str]) -> String, o: &Objects<'_>) {
         o.network,
     ]);
     assert!(subnet.trim().contains('/'), "{subnet}");
+    // network inspect gives each container's address.
+    let listing = run(&["network", "inspect", o.network]);
+    let doc: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    let ip = doc[0]["Containers"]
+        .as_object()
+        .and_then(|m| m.values().find(|c| c["Name"] == o.container))
+        .and_then(|c| c["IPv4Address"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        ip.contains('.') && ip.contains('/'),
+        "each container's address: {listing}"
+    );
 }

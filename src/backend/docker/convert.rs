@@ -388,10 +388,15 @@ pub fn network(n: m::NetworkInspect, containers: Vec<String>) -> NetworkSummary 
         c.into_iter()
             .find(|c| c.subnet.as_deref().is_some_and(|s| s.contains('.')))
     });
-    let mut members: Vec<String> = n
+    let endpoints: Vec<m::EndpointResource> = n
         .containers
-        .map(|c| c.into_values().filter_map(|e| e.name).collect())
+        .map(|c| c.into_values().collect())
         .unwrap_or_default();
+    let addresses = endpoints
+        .iter()
+        .filter_map(|e| Some((e.name.clone()?, e.ipv4_address.clone()?)))
+        .collect();
+    let mut members: Vec<String> = endpoints.into_iter().filter_map(|e| e.name).collect();
     if members.is_empty() {
         members = containers;
     }
@@ -405,6 +410,7 @@ pub fn network(n: m::NetworkInspect, containers: Vec<String>) -> NetworkSummary 
         gateway: ipam.and_then(|c| c.gateway),
         internal: n.internal.unwrap_or(false),
         containers: members,
+        addresses,
         created: n.created.as_deref().and_then(parse_rfc3339).unwrap_or(0),
         labels: labels(n.labels),
     }

@@ -503,6 +503,7 @@ pub fn builtin_network(name: &str, list: &[Snapshot]) -> NetworkSummary {
             .filter(|s| s.config.network == name && s.state.status.model().is_alive())
             .map(|s| s.config.name.clone())
             .collect(),
+        addresses: BTreeMap::new(),
         created: 0,
         labels: BTreeMap::new(),
     }

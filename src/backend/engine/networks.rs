@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::backend::prelude::*;
-use crate::engine::network::{NetworkError, NetworkRecord, NetworkStore, NewNetwork};
+use crate::engine::network::{Endpoint, NetworkError, NetworkRecord, NetworkStore, NewNetwork};
 
 impl From<NetworkError> for BackendError {
     fn from(e: NetworkError) -> BackendError {
@@ -32,8 +32,14 @@ impl From<NetworkError> for BackendError {
 }
 
 /// A bridge network as the front ends see it.
-fn summary(n: NetworkRecord, containers: Vec<String>) -> NetworkSummary {
+fn summary(n: NetworkRecord, endpoints: Vec<Endpoint>) -> NetworkSummary {
+    let prefix = n.subnet.prefix_len();
     NetworkSummary {
+        containers: endpoints.iter().map(|e| e.name.clone()).collect(),
+        addresses: endpoints
+            .iter()
+            .map(|e| (e.name.clone(), format!("{}/{prefix}", e.ip)))
+            .collect(),
         id: n.id,
         name: n.name,
         driver: "bridge".into(),
@@ -41,7 +47,6 @@ fn summary(n: NetworkRecord, containers: Vec<String>) -> NetworkSummary {
         subnet: Some(n.subnet.to_string()),
         gateway: Some(n.gateway.to_string()),
         internal: n.internal,
-        containers,
         created: n.created,
         labels: n.labels,
     }
@@ -66,14 +71,10 @@ impl EngineBackend {
         Some((n, ep))
     }
 
-    /// Names of the containers on network `n`: those with an endpoint there (running, or
-    /// connected since).
-    fn members(&self, n: &NetworkRecord) -> Vec<String> {
-        self.networks()
-            .endpoints(n)
-            .into_iter()
-            .map(|e| e.name)
-            .collect()
+    /// The containers on network `n`: those with an endpoint there (running, or connected
+    /// since).
+    fn members(&self, n: &NetworkRecord) -> Vec<Endpoint> {
+        self.networks().endpoints(n)
     }
 }
 
@@ -153,8 +154,8 @@ impl NetworkBackend for EngineBackend {
                 .map(|s| s.config.name.clone())
                 .collect();
             for m in me.members(&n) {
-                if !users.contains(&m) {
-                    users.push(m);
+                if !users.contains(&m.name) {
+                    users.push(m.name);
                 }
             }
             if !users.is_empty() {

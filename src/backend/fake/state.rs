@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::backend::error::{BackendError, Result};
 use crate::model::*;
 
-use super::synth::{self, hex_id};
+use super::synth::hex_id;
 
 /// A container of the demo world.
 #[derive(Debug, Clone)]
@@ -214,7 +214,22 @@ impl State {
     }
 
     pub(super) fn network_summary(&self, n: &FakeNetwork) -> NetworkSummary {
+        let on: Vec<&FakeContainer> = self
+            .containers
+            .iter()
+            .filter(|c| c.summary.state.is_alive() && c.summary.networks.contains(&n.name))
+            .collect();
         NetworkSummary {
+            addresses: on
+                .iter()
+                .filter_map(|c| {
+                    let ep = self
+                        .endpoints(c)
+                        .into_iter()
+                        .find(|e| e.network == n.name)?;
+                    Some((c.summary.name.clone(), ep.ip_address))
+                })
+                .collect(),
             id: n.id.clone(),
             name: n.name.clone(),
             driver: n.driver.clone(),
@@ -222,12 +237,7 @@ impl State {
             subnet: n.subnet.clone(),
             gateway: n.gateway.clone(),
             internal: n.internal,
-            containers: self
-                .containers
-                .iter()
-                .filter(|c| c.summary.state.is_alive() && c.summary.networks.contains(&n.name))
-                .map(|c| c.summary.name.clone())
-                .collect(),
+            containers: on.iter().map(|c| c.summary.name.clone()).collect(),
             created: n.created,
             labels: n.labels.clone(),
         }
@@ -243,7 +253,14 @@ impl State {
                 let subnet = n.subnet.as_ref()?;
                 let (base, prefix) = subnet.split_once('/')?;
                 let octets: Vec<&str> = base.split('.').collect();
-                let host = (synth::hash64(&c.summary.id, 7) % 200 + 2) as u8;
+                // Distinct on each network, as an allocator hands them out: by the
+                // container's place among those on it (the gateway has .1).
+                let place = self
+                    .containers
+                    .iter()
+                    .filter(|o| o.summary.networks.contains(&n.name))
+                    .position(|o| o.summary.id == c.summary.id)?;
+                let host = (place % 250 + 2) as u8;
                 Some(EndpointInfo {
                     network: n.name.clone(),
                     ip_address: format!("{}.{}.0.{host}/{prefix}", octets.first()?, octets.get(1)?),
