@@ -706,6 +706,24 @@ fn published_ports_answer_on_loopback_and_the_hosts_addresses() {
         ]),
         "hello\n"
     );
+    // From a container on the same network, and from the container itself (hairpin).
+    let same = e.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        &net,
+        &image,
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(same, "hello\n");
+    // The server is busy in its own loop here: a client inside it runs beside it.
+    let mine = e.ok(&["exec", &web, "sh", "-c", &script]);
+    assert_eq!(
+        mine, "hello\n",
+        "the container reaches its own published port"
+    );
 
     // A port in use is refused, naming who has it, and the container does not run.
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

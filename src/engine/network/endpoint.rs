@@ -228,6 +228,15 @@ pub fn plug(
     let outer = super::required_link(&mut nl, &n.name, &ep.host_link)?;
     nl.set_up(outer, Some(bridge))
         .map_err(err("cannot put the container's link on the bridge"))?;
+    // Hairpin: the container reaches its own published ports through the host's addresses
+    // (the packet leaves by the port it came in by).
+    std::fs::write(
+        format!("/sys/class/net/{}/brport/hairpin_mode", ep.host_link),
+        "1",
+    )
+    .map_err(err(
+        "cannot let the container reach its own published ports",
+    ))?;
     let mut inside =
         Netlink::open_in(netns).map_err(err("cannot enter the container's network namespace"))?;
     for (name, address) in [("lo", None), (ifname, Some(ep.ip))] {

@@ -171,6 +171,30 @@ fn port_rule(p: &super::PublishedPort, container: std::net::Ipv4Addr) -> Vec<Str
     rule
 }
 
+/// The masquerade of a container's connection to its own published port (hairpin): the
+/// reply then comes back through the bridge, from the address it was sent to.
+fn hairpin_rule(p: &super::PublishedPort, container: std::net::Ipv4Addr) -> Vec<String> {
+    format!(
+        "-s {container}/32 -d {container}/32 -p {} --dport {} -j MASQUERADE",
+        p.protocol.name(),
+        p.container_port
+    )
+    .split(' ')
+    .map(str::to_string)
+    .collect()
+}
+
+/// A published port's rules: its DNAT, and its hairpin masquerade.
+fn port_rules(
+    p: &super::PublishedPort,
+    container: std::net::Ipv4Addr,
+) -> [(&'static str, Vec<String>); 2] {
+    [
+        (PORTS, port_rule(p, container)),
+        (POSTROUTING, hairpin_rule(p, container)),
+    ]
+}
+
 /// Adds the rules of a container's published ports.
 pub fn add_ports(
     ports: &[super::PublishedPort],
@@ -181,10 +205,14 @@ pub fn add_ports(
     }
     ensure_chains()?;
     for p in ports {
-        let rule = port_rule(p, container);
-        let mut args = vec!["-t", "nat", "-A", PORTS];
-        args.extend(rule.iter().map(String::as_str));
-        iptables(&args)?;
+        for (chain, rule) in port_rules(p, container) {
+            let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
+            if !exists("nat", chain, &rule) {
+                let mut args = vec!["-t", "nat", "-A", chain];
+                args.extend_from_slice(&rule);
+                iptables(&args)?;
+            }
+        }
     }
     Ok(())
 }
@@ -192,13 +220,14 @@ pub fn add_ports(
 /// Removes the rules of a container's published ports; those already gone are no error.
 pub fn remove_ports(ports: &[super::PublishedPort], container: std::net::Ipv4Addr) {
     for p in ports {
-        let rule = port_rule(p, container);
-        let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
-        while exists("nat", PORTS, &rule) {
-            let mut args = vec!["-t", "nat", "-D", PORTS];
-            args.extend_from_slice(&rule);
-            if iptables(&args).is_err() {
-                break;
+        for (chain, rule) in port_rules(p, container) {
+            let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
+            while exists("nat", chain, &rule) {
+                let mut args = vec!["-t", "nat", "-D", chain];
+                args.extend_from_slice(&rule);
+                if iptables(&args).is_err() {
+                    break;
+                }
             }
         }
     }
