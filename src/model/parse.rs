@@ -244,6 +244,13 @@ pub fn tmpfs(value: &str) -> Result<Mount> {
     Ok(m)
 }
 
+/// `--ip 10.5.0.9`: an IPv4 address.
+pub fn ipv4(value: &str) -> Result<std::net::Ipv4Addr> {
+    value
+        .parse()
+        .map_err(|_| Invalid::new(format!("invalid --ip {value:?}: write an IPv4 address")))
+}
+
 /// `--volumes-from NAME[:ro|rw]`: the container and whether its mounts become read-only
 /// (`None` keeps each mount's own mode).
 pub fn volumes_from(value: &str) -> Result<(String, Option<bool>)> {

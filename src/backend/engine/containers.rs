@@ -7,6 +7,7 @@ use crate::backend::prelude::*;
 impl ContainerBackend for EngineBackend {
     async fn list_containers(&self, all: bool) -> Result<Vec<ContainerSummary>> {
         self.blocking(move |me| {
+            let networks = crate::engine::network::NetworkStore::new(&me.inner.root).list()?;
             let mut out: Vec<ContainerSummary> = me
                 .runtime()
                 .list()?
@@ -14,7 +15,7 @@ impl ContainerBackend for EngineBackend {
                 .map(|s| {
                     let mut row = convert_containers::summary(s);
                     if s.state.status.is_active() {
-                        if let Some((_, ep)) = me.endpoint_of(&s.config) {
+                        if let Some((_, ep)) = me.endpoint_among(&networks, &s.config) {
                             row.ports = convert_containers::published(&ep);
                         }
                     }

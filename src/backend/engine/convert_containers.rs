@@ -63,15 +63,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         .collect::<Result<Vec<_>, _>>()?;
     // As Docker: a fixed address and aliases only on a network the user made.
     let user_defined = !matches!(network.as_str(), "none" | "host" | "" | "bridge");
-    let ip = spec
-        .ip
-        .as_deref()
-        .map(|ip| {
-            ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
-                BackendError::invalid(format!("invalid --ip {ip:?}: write an IPv4 address"))
-            })
-        })
-        .transpose()?;
+    let ip = spec.ip.as_deref().map(parse::ipv4).transpose()?;
     if !user_defined && (ip.is_some() || !spec.network_aliases.is_empty()) {
         return Err(BackendError::invalid(
             "--ip and --network-alias are for user-defined networks: give one with --network NAME",

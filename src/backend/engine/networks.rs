@@ -62,13 +62,22 @@ impl EngineBackend {
         &self,
         config: &crate::engine::container::record::ContainerConfig,
     ) -> Option<(NetworkRecord, crate::engine::network::Endpoint)> {
+        self.endpoint_among(&self.networks().list().ok()?, config)
+    }
+
+    /// [`Self::endpoint_of`] with the networks read already (a listing reads them once, not
+    /// once per container).
+    pub(super) fn endpoint_among(
+        &self,
+        networks: &[NetworkRecord],
+        config: &crate::engine::container::record::ContainerConfig,
+    ) -> Option<(NetworkRecord, crate::engine::network::Endpoint)> {
         if !crate::engine::container::network::on_bridge(config) {
             return None;
         }
-        let store = self.networks();
-        let n = store.resolve(&config.network).ok()?;
-        let ep = store.endpoint(&n, &config.id)?;
-        Some((n, ep))
+        let n = networks.iter().find(|n| n.name == config.network)?;
+        let ep = self.networks().endpoint(n, &config.id)?;
+        Some((n.clone(), ep))
     }
 
     /// The containers on network `n`: those with an endpoint there (running, or connected
@@ -207,11 +216,7 @@ impl NetworkBackend for EngineBackend {
         let ip = options
             .ip
             .as_deref()
-            .map(|ip| {
-                ip.parse::<std::net::Ipv4Addr>().map_err(|_| {
-                    BackendError::invalid(format!("invalid --ip {ip:?}: write an IPv4 address"))
-                })
-            })
+            .map(crate::model::parse::ipv4)
             .transpose()?;
         let (network, container) = (network.to_string(), container.to_string());
         self.blocking(move |me| {
