@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod format;
 pub mod images;
+pub mod net;
 pub mod pty;
 pub mod registry;
 
