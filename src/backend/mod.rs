@@ -296,6 +296,12 @@ pub trait ImageBackend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Removes dangling images; every unused one when `all`.
     fn prune_images(&self, all: bool) -> impl Future<Output = Result<PruneReport>> + Send;
+    /// Makes an image of a container's changes (`docker commit`) and returns its id.
+    fn commit_container(
+        &self,
+        container: &str,
+        spec: CommitSpec,
+    ) -> impl Future<Output = Result<String>> + Send;
 }
 
 /// Named volumes.
@@ -493,6 +499,7 @@ dispatch! {
         fn tag_image(&self, source: &str, target: &str) -> ();
         fn remove_image(&self, reference: &str, force: bool) -> Vec<String>;
         fn prune_images(&self, all: bool) -> PruneReport;
+        fn commit_container(&self, container: &str, spec: CommitSpec) -> String;
     }
 }
 

@@ -234,6 +234,26 @@ pub enum Commands {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Create an image from a container's changes.
+    Commit {
+        /// Author (e.g. "Jane Doe <jane@example.com>").
+        #[arg(short, long)]
+        author: Option<String>,
+        /// Commit message.
+        #[arg(short, long)]
+        message: Option<String>,
+        /// Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR).
+        #[arg(short, long = "change")]
+        change: Vec<String>,
+        /// Pause the container while committing (--pause=false to leave it running).
+        #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set,
+              num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+        pause: bool,
+        /// Container.
+        container: String,
+        /// Name for the image, REPOSITORY[:TAG].
+        reference: Option<String>,
+    },
     /// Import a root filesystem tarball (file or - for stdin) as an image.
     Import {
         /// Dockerfile instruction to apply (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR).

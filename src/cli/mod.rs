@@ -24,7 +24,7 @@ use clap_complete::Shell;
 use crate::backend::AnyBackend;
 use crate::backend::prelude::*;
 use crate::config::Config;
-use crate::model::{ExecSpec, RemoveOptions};
+use crate::model::{CommitSpec, ExecSpec, RemoveOptions};
 
 /// Runs a subcommand and returns the process exit status.
 pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
@@ -152,6 +152,24 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         } => image::import(b, file, reference.as_deref(), change)
             .await
             .map(ok)?,
+        Commands::Commit {
+            author,
+            message,
+            change,
+            pause,
+            container,
+            reference,
+        } => {
+            let spec = CommitSpec {
+                reference: reference.clone(),
+                author: author.clone().unwrap_or_default(),
+                message: message.clone().unwrap_or_default(),
+                changes: change.clone(),
+                pause: *pause,
+            };
+            println!("{}", b.commit_container(container, spec).await?);
+            0
+        }
         Commands::Tag { source, target } => b.tag_image(source, target).await.map(ok)?,
         Commands::Rmi { force, images } => image::rmi(b, images, *force).await?,
         Commands::History {

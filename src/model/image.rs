@@ -166,3 +166,18 @@ mod tests {
         assert_eq!(img.short_id(), "abababababab");
     }
 }
+
+/// What `commit` makes of a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitSpec {
+    /// `REPO[:TAG]` to name the image; untagged when `None`.
+    pub reference: Option<String>,
+    /// `-a`: the author.
+    pub author: String,
+    /// `-m`: the history entry's comment.
+    pub message: String,
+    /// `-c`: Dockerfile instructions applied to the config (those `import --change` takes).
+    pub changes: Vec<String>,
+    /// Freeze a running container while its changes are read.
+    pub pause: bool,
+}

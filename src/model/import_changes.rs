@@ -98,6 +98,83 @@ impl ImageChanges {
     }
 }
 
+impl ImageChanges {
+    /// Applies the changes over an existing `config` section (Docker's field names): what
+    /// they set replaces, environment variables and labels are merged by name, ports and
+    /// volumes added.
+    pub fn apply(&self, config: &mut serde_json::Value) {
+        use serde_json::{Value, json};
+        if !config.is_object() {
+            *config = json!({});
+        }
+        if let Some(c) = &self.cmd {
+            config["Cmd"] = json!(c);
+        }
+        if let Some(e) = &self.entrypoint {
+            config["Entrypoint"] = json!(e);
+        }
+        if !self.env.is_empty() {
+            let mut env: Vec<String> = config["Env"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for e in &self.env {
+                let key = e.split('=').next().unwrap_or(e);
+                match env.iter_mut().find(|x| x.split('=').next() == Some(key)) {
+                    Some(slot) => *slot = e.clone(),
+                    None => env.push(e.clone()),
+                }
+            }
+            config["Env"] = json!(env);
+        }
+        if let Some(w) = &self.working_dir {
+            config["WorkingDir"] = json!(w);
+        }
+        if let Some(u) = &self.user {
+            config["User"] = json!(u);
+        }
+        if let Some(s) = &self.stop_signal {
+            config["StopSignal"] = json!(s);
+        }
+        let mut merge = |key: &str, items: Vec<(String, Value)>| {
+            if items.is_empty() {
+                return;
+            }
+            if !config[key].is_object() {
+                config[key] = json!({});
+            }
+            for (k, v) in items {
+                config[key][k] = v;
+            }
+        };
+        merge(
+            "ExposedPorts",
+            self.exposed_ports
+                .iter()
+                .map(|p| (p.clone(), json!({})))
+                .collect(),
+        );
+        merge(
+            "Volumes",
+            self.volumes
+                .iter()
+                .map(|p| (p.clone(), json!({})))
+                .collect(),
+        );
+        merge(
+            "Labels",
+            self.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect(),
+        );
+    }
+}
+
 /// Parses `--change` values; an unknown or malformed instruction is refused by name.
 pub fn parse(changes: &[String]) -> Result<ImageChanges> {
     let mut out = ImageChanges::default();

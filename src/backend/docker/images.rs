@@ -299,4 +299,37 @@ impl ImageBackend for DockerBackend {
             space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64,
         })
     }
+
+    async fn commit_container(&self, container: &str, spec: CommitSpec) -> Result<String> {
+        // Refuse bad instructions here with the same words as the other backends.
+        crate::model::import_changes::parse(&spec.changes)?;
+        let mut o = q::CommitContainerOptionsBuilder::default()
+            .container(container)
+            .pause(spec.pause);
+        if let Some(r) = &spec.reference {
+            let (repo, tag) = split_reference(r)?;
+            if repo.contains('@') {
+                return Err(BackendError::invalid(format!(
+                    "{r} names a digest; a commit is named REPOSITORY[:TAG]"
+                )));
+            }
+            o = o.repo(&repo).tag(tag.as_deref().unwrap_or("latest"));
+        }
+        if !spec.author.is_empty() {
+            o = o.author(&spec.author);
+        }
+        if !spec.message.is_empty() {
+            o = o.comment(&spec.message);
+        }
+        if !spec.changes.is_empty() {
+            o = o.changes(&spec.changes.join("\n"));
+        }
+        let made = self
+            .api()
+            .await?
+            .commit_container(o.build(), bollard::models::ContainerConfig::default())
+            .await
+            .map_err(|e| self.err(e, subject(ObjectKind::Container, container)))?;
+        Ok(made.id)
+    }
 }

@@ -290,4 +290,29 @@ impl ImageBackend for EngineBackend {
         })
         .await
     }
+
+    async fn commit_container(&self, container: &str, spec: CommitSpec) -> Result<String> {
+        let changes = crate::model::import_changes::parse(&spec.changes)?;
+        let tag = spec.reference.as_deref().map(parse_reference).transpose()?;
+        if let Some(t) = tag.as_ref().filter(|t| t.digest.is_some()) {
+            return Err(BackendError::invalid(format!(
+                "{} names a digest; a commit is named REPOSITORY[:TAG]",
+                t.familiar()
+            )));
+        }
+        let container = container.to_string();
+        self.blocking(move |me| {
+            let id = me.resolve_container(&container)?;
+            let request = crate::engine::container::commit::CommitRequest {
+                author: spec.author,
+                message: spec.message,
+                changes,
+                pause: spec.pause,
+                tag: tag.clone(),
+            };
+            // The runtime records the container's `commit` event, as Docker does.
+            Ok(me.runtime().commit(&id, &request)?.to_string())
+        })
+        .await
+    }
 }

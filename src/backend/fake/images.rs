@@ -339,4 +339,70 @@ impl ImageBackend for FakeBackend {
             deleted: removed.into_iter().map(|i| i.summary.id).collect(),
         })
     }
+
+    async fn commit_container(&self, container: &str, spec: CommitSpec) -> Result<String> {
+        let changes = crate::model::import_changes::parse(&spec.changes)?;
+        if let Some(r) = &spec.reference {
+            validate_reference(r)?;
+        }
+        let now = self.now();
+        let (id, name) = {
+            let mut st = self.state();
+            let c = st.containers[st.container_index(container)?].clone();
+            let base = st.images[st.image_index(&c.summary.image)?].clone();
+            let mut img = base.clone();
+            let id = format!(
+                "sha256:{}",
+                super::synth::hex_id(&format!(
+                    "commit {} {now} {}",
+                    c.summary.id,
+                    st.images.len()
+                ))
+            );
+            img.summary.id = id.clone();
+            img.summary.repo_tags.clear();
+            img.summary.repo_digests.clear();
+            img.summary.created = now;
+            img.summary.containers = 0;
+            img.summary.labels.extend(changes.labels.clone());
+            img.cmd = changes.cmd.clone().unwrap_or_else(|| c.cmd.clone());
+            if let Some(e) = &changes.entrypoint {
+                img.entrypoint = e.clone();
+            }
+            img.env = c.env.clone();
+            for e in &changes.env {
+                let key = e.split('=').next().unwrap_or(e);
+                img.env.retain(|x| x.split('=').next() != Some(key));
+                img.env.push(e.clone());
+            }
+            img.working_dir = changes
+                .working_dir
+                .clone()
+                .unwrap_or_else(|| c.working_dir.clone());
+            img.exposed_ports.extend(changes.exposed_ports.clone());
+            img.layers
+                .push(format!("sha256:{}", super::synth::hex_id(&id)));
+            img.history.insert(
+                0,
+                HistoryEntry {
+                    id: id.clone(),
+                    created: now,
+                    created_by: c.cmd.join(" "),
+                    size: 0,
+                    comment: spec.message.clone(),
+                },
+            );
+            if let Some(r) = &spec.reference {
+                let tag = normalize_reference(r);
+                for other in &mut st.images {
+                    other.summary.repo_tags.retain(|t| *t != tag);
+                }
+                img.summary.repo_tags.push(tag);
+            }
+            st.images.push(img);
+            (id, (c.summary.id.clone(), c.summary.name.clone()))
+        };
+        self.emit(ObjectKind::Container, "commit", &name.0, Some(&name.1));
+        Ok(id)
+    }
 }

@@ -232,6 +232,8 @@ impl Runtime {
             cap_add: request.cap_add.clone(),
             cap_drop: request.cap_drop.clone(),
             read_only: request.read_only,
+            layers: None,
+            build: None,
             id: id.clone(),
         };
         capabilities(&config)?;

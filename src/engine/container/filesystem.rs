@@ -31,8 +31,7 @@ impl Runtime {
                 None => f(&rootfs),
             };
         }
-        let image_id = Digest::parse(&snap.config.image_id)?;
-        let chain = self.images.record(&image_id)?.chain();
+        let chain = super::layers_of(&self.images, &snap.config)?;
         let snapshots = self.snapshots();
         let rootfs = snapshots.prepare(&chain, &dir)?;
         let result = f(&rootfs);
@@ -74,13 +73,12 @@ impl Runtime {
 
     /// The changes, the directory they were read from (upper dir or copy) and the image's
     /// layers.
-    fn changes_in(
+    pub(super) fn changes_in(
         &self,
         id: &str,
     ) -> Result<(PathBuf, Vec<FileChange>, Vec<Digest>), ContainerError> {
         let snap = self.get(id)?;
-        let image_id = Digest::parse(&snap.config.image_id)?;
-        let chain = self.images.record(&image_id)?.chain();
+        let chain = super::layers_of(&self.images, &snap.config)?;
         let layers = self.images.layers();
         let image = ImageView::new(chain.iter().map(|c| layers.diff_dir(c)).collect());
         let dir = self.containers.dir(id);

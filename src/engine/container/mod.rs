@@ -5,6 +5,7 @@
 
 pub mod attach;
 pub mod cgroupfs;
+pub mod commit;
 mod create;
 pub mod etc_files;
 pub mod exec;
@@ -48,6 +49,23 @@ pub fn clear_runtime_state(id: &str) {
             let _ = c.delete(true);
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// The layers of a container's root filesystem, bottom first: its own list (a build
+/// step's) or its image's.
+pub fn layers_of(
+    images: &crate::engine::image::ImageStore,
+    config: &ContainerConfig,
+) -> Result<Vec<crate::engine::store::Digest>, ContainerError> {
+    match &config.layers {
+        Some(chain) => chain
+            .iter()
+            .map(|c| crate::engine::store::Digest::parse(c).map_err(ContainerError::from))
+            .collect(),
+        None => Ok(images
+            .record(&crate::engine::store::Digest::parse(&config.image_id)?)?
+            .chain()),
     }
 }
 

@@ -151,8 +151,7 @@ impl Monitor {
         let containers = ContainerStore::new(&root);
         let images = ImageStore::new(&root);
         let config = containers.config(id)?;
-        let image_id = Digest::parse(&config.image_id)?;
-        let chain = images.record(&image_id)?.chain();
+        let chain = super::layers_of(&images, &config)?;
         let (relay, failed) = Relay::bind(id, config.stdin_once);
         if let Some(e) = failed {
             eprintln!("dockhand: cannot serve the attach socket: {e}");

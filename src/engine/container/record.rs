@@ -232,6 +232,39 @@ pub struct ContainerConfig {
     /// Root filesystem mounted read-only.
     #[serde(default)]
     pub read_only: bool,
+    /// The root filesystem's layers (chain ids, bottom first) when they are not its image's:
+    /// a build step runs on the layers its build has made so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<String>>,
+    /// Set on a build step's container: the process that builds, which removes it. Such
+    /// containers are not listed; one whose builder is gone is a leftover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<Builder>,
+}
+
+/// The process that made a build step's container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Builder {
+    /// Its pid.
+    pub pid: i32,
+    /// Its start time (clock ticks after boot), so a reused pid is told apart.
+    pub start: u64,
+}
+
+impl Builder {
+    /// This process.
+    pub fn this() -> Builder {
+        let pid = std::process::id() as i32;
+        Builder {
+            pid,
+            start: super::monitor::start_time(pid).unwrap_or(0),
+        }
+    }
+
+    /// Whether the builder still runs.
+    pub fn alive(&self) -> bool {
+        super::monitor::start_time(self.pid) == Some(self.start)
+    }
 }
 
 /// Where a container is in its life.

@@ -2,6 +2,7 @@
 //! sources images come from (archives, registries).
 
 pub mod archive;
+pub mod compose;
 pub mod import;
 pub mod store;
 

@@ -77,6 +77,26 @@ impl fmt::Display for Digest {
     }
 }
 
+/// A writer that hashes what passes through it.
+struct HashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A reader that hashes what passes through it (a layer's diff id is the digest of its
 /// uncompressed tar stream).
 pub struct HashReader<R> {
@@ -221,6 +241,40 @@ impl BlobStore {
             std::fs::rename(&tmp, &target).map_err(io_err("cannot rename into", &target))?;
             sync_dir(&self.dir)?;
             Ok((digest, size))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Stores what `write` writes under the digest it hashes to, and returns that digest and
+    /// the size: content made here (a layer tarball) goes to disk once, hashed on the way.
+    pub fn put_written(
+        &self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(Digest, u64), StoreError> {
+        let tmp = temp_path(&self.tmp, "blob");
+        let result = (|| {
+            let file = std::fs::File::create(&tmp).map_err(io_err("cannot create", &tmp))?;
+            let mut out = HashWriter {
+                inner: std::io::BufWriter::with_capacity(1 << 16, file),
+                hasher: Sha256::new(),
+                count: 0,
+            };
+            write(&mut out).map_err(io_err("cannot write", &tmp))?;
+            let file = out
+                .inner
+                .into_inner()
+                .map_err(|e| io_err("cannot write", &tmp)(e.into_error()))?;
+            file.sync_all().map_err(io_err("cannot sync", &tmp))?;
+            let digest = Digest {
+                hex: format!("{:x}", out.hasher.finalize()),
+            };
+            let target = self.path(&digest);
+            std::fs::rename(&tmp, &target).map_err(io_err("cannot rename into", &target))?;
+            sync_dir(&self.dir)?;
+            Ok((digest, out.count))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
