@@ -43,6 +43,22 @@ pub struct Session {
     pub input: Option<SessionInput>,
 }
 
+/// The `.dockerignore` that applies: `<Dockerfile>.dockerignore` beside the Dockerfile,
+/// else the context's.
+pub fn ignore_file(spec: &BuildSpec) -> Result<crate::model::dockerignore::Ignore> {
+    let beside = spec
+        .dockerfile_path
+        .as_ref()
+        .map(|p| std::path::PathBuf::from(format!("{}.dockerignore", p.display())));
+    let in_context = spec.context.as_ref().map(|c| c.join(".dockerignore"));
+    for p in beside.into_iter().chain(in_context) {
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            return Ok(crate::model::dockerignore::Ignore::parse(&text)?);
+        }
+    }
+    Ok(Default::default())
+}
+
 /// Reads a byte stream to the end.
 pub async fn collect_bytes(mut stream: ByteStream) -> std::io::Result<Vec<u8>> {
     use futures::StreamExt;
@@ -296,6 +312,12 @@ pub trait ImageBackend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Removes dangling images; every unused one when `all`.
     fn prune_images(&self, all: bool) -> impl Future<Output = Result<PruneReport>> + Send;
+    /// Builds an image from a Dockerfile; the build's progress, ending with
+    /// [`BuildEvent::Built`]. Dropping the stream stops the build.
+    fn build_image(
+        &self,
+        spec: BuildSpec,
+    ) -> impl Future<Output = Result<ResultStream<BuildEvent>>> + Send;
     /// Makes an image of a container's changes (`docker commit`) and returns its id.
     fn commit_container(
         &self,
@@ -500,6 +522,7 @@ dispatch! {
         fn remove_image(&self, reference: &str, force: bool) -> Vec<String>;
         fn prune_images(&self, all: bool) -> PruneReport;
         fn commit_container(&self, container: &str, spec: CommitSpec) -> String;
+        fn build_image(&self, spec: BuildSpec) -> ResultStream<BuildEvent>;
     }
 }
 

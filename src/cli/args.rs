@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use clap_complete::Shell;
 
-use super::{container, network, run, volume};
+use super::{build, container, network, run, volume};
 
 /// Keyboard-driven terminal UI for containers, images, volumes and networks.
 #[derive(Debug, Parser)]
@@ -234,6 +234,8 @@ pub enum Commands {
         #[arg(required = true)]
         images: Vec<String>,
     },
+    /// Build an image from a Dockerfile.
+    Build(build::BuildArgs),
     /// Create an image from a container's changes.
     Commit {
         /// Author (e.g. "Jane Doe <jane@example.com>").

@@ -1,6 +1,7 @@
 //! Command-line interface: global options, subcommands (docker's flags and output), and
 //! choosing the backend. Every command goes through the `Backend` seam.
 
+pub mod build;
 pub mod container;
 pub mod copy;
 pub mod format;
@@ -152,6 +153,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
         } => image::import(b, file, reference.as_deref(), change)
             .await
             .map(ok)?,
+        Commands::Build(a) => build::build(b, a).await?,
         Commands::Commit {
             author,
             message,

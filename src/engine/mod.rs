@@ -5,6 +5,7 @@
 //! their sources (archives, registries), containers with their per-container monitor, the
 //! events journal and host facts, and named volumes. Networks follow.
 
+pub mod build;
 pub mod cgroup;
 pub mod check;
 pub mod container;

@@ -6,7 +6,9 @@
 //! a front end, and nothing here does I/O: the engine, every backend, the CLI and the TUI
 //! depend on this module, never the other way round.
 
+pub mod build;
 pub mod container;
+pub mod dockerignore;
 pub mod event;
 pub mod image;
 pub mod import_changes;
@@ -19,6 +21,7 @@ pub mod state;
 pub mod system;
 pub mod volume;
 
+pub use build::*;
 pub use container::*;
 pub use event::*;
 pub use image::*;

@@ -332,4 +332,8 @@ impl ImageBackend for DockerBackend {
             .map_err(|e| self.err(e, subject(ObjectKind::Container, container)))?;
         Ok(made.id)
     }
+
+    async fn build_image(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
+        self.start_build(spec).await
+    }
 }

@@ -2,6 +2,7 @@
 //! socket or tcp, with TLS when given. The API version is negotiated on first use, so an
 //! unreachable endpoint does not delay start-up; it fails requests as `Unavailable` instead.
 
+mod build;
 mod containers;
 mod convert;
 pub mod endpoint;

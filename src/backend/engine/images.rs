@@ -315,4 +315,8 @@ impl ImageBackend for EngineBackend {
         })
         .await
     }
+
+    async fn build_image(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
+        self.start_build(spec).await
+    }
 }

@@ -4,6 +4,7 @@
 //! runs on a blocking thread so that the caller's runtime never waits on disk. This file opens
 //! a data root and holds what the trait files share.
 
+mod build;
 mod convert;
 mod convert_containers;
 mod exec_session;

@@ -405,4 +405,79 @@ impl ImageBackend for FakeBackend {
         self.emit(ObjectKind::Container, "commit", &name.0, Some(&name.1));
         Ok(id)
     }
+
+    async fn build_image(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
+        for t in &spec.tags {
+            validate_reference(t)?;
+        }
+        let lines: Vec<String> = spec
+            .dockerfile
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        let base = lines
+            .iter()
+            .find_map(|l| l.strip_prefix("FROM ").or_else(|| l.strip_prefix("from ")))
+            .and_then(|b| b.split_whitespace().next())
+            .ok_or_else(|| {
+                BackendError::invalid(
+                    "the Dockerfile has no FROM: start it with FROM IMAGE (or FROM scratch)",
+                )
+            })?
+            .to_string();
+        let now = self.now();
+        let id = format!(
+            "sha256:{}",
+            super::synth::hex_id(&format!("build {} {now}", spec.dockerfile))
+        );
+        let mut img = {
+            let st = self.state();
+            match st.image_index(&base) {
+                Ok(i) => st.images[i].clone(),
+                Err(_) if base == "scratch" => super::sample::image("scratch", now, 0, 0, 0),
+                Err(e) => return Err(e),
+            }
+        };
+        img.summary.id = id.clone();
+        img.summary.repo_tags = spec.tags.iter().map(|t| normalize_reference(t)).collect();
+        img.summary.repo_digests.clear();
+        img.summary.created = now;
+        img.summary.containers = 0;
+        img.summary.labels.extend(spec.labels.clone());
+        let mut events = Vec::new();
+        let total = lines.len();
+        for (n, l) in lines.iter().enumerate() {
+            events.push(Ok(BuildEvent::Step {
+                step: n + 1,
+                name: format!("[{}/{total}] {l}", n + 1),
+            }));
+            events.push(Ok(BuildEvent::Done {
+                step: n + 1,
+                seconds: 0.0,
+            }));
+        }
+        {
+            let mut st = self.state();
+            for other in &mut st.images {
+                other
+                    .summary
+                    .repo_tags
+                    .retain(|t| !img.summary.repo_tags.contains(t));
+            }
+            st.images.push(img);
+        }
+        self.emit(
+            ObjectKind::Image,
+            "build",
+            &id,
+            spec.tags.first().map(String::as_str),
+        );
+        events.push(Ok(BuildEvent::Built {
+            id,
+            tags: spec.tags.clone(),
+        }));
+        Ok(futures::stream::iter(events).boxed())
+    }
 }

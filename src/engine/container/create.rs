@@ -276,6 +276,19 @@ impl Runtime {
         written
     }
 
+    /// Creates a build step's container from the configuration its build made (layers,
+    /// command, environment, user), named `buildstep-<short id>`, on the default network
+    /// unless it asks for `none` or `host`.
+    pub fn create_build_step(&self, mut config: ContainerConfig) -> Result<String, ContainerError> {
+        if !matches!(config.network.as_str(), "none" | "host") {
+            config.network = crate::engine::network::NetworkStore::new(&self.root)
+                .ensure_default()?
+                .name;
+        }
+        let name = format!("buildstep-{}", &config.id[..12]);
+        self.write_record(config, Some(&name))
+    }
+
     /// Names the container (as asked, or generated) and writes its records.
     fn write_record(
         &self,

@@ -44,6 +44,13 @@ impl Runtime {
         Ok(self.changes_in(id)?.1)
     }
 
+    /// What the container changed and the directory the changes were read from (its upper
+    /// dir, or its copy), for a new layer made of them.
+    pub fn changes_of(&self, id: &str) -> Result<(PathBuf, Vec<FileChange>), ContainerError> {
+        let (base, found, _) = self.changes_in(id)?;
+        Ok((base, found))
+    }
+
     /// `docker ps -s`'s two sizes: the bytes of the files the container added or changed (the
     /// regular files among its changes, each counted once however many links it has), and
     /// those plus its image's layers.

@@ -68,6 +68,21 @@ impl Runtime {
         }
     }
 
+    /// The data root.
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// How root filesystems are made.
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    /// The image store.
+    pub fn images(&self) -> &ImageStore {
+        &self.images
+    }
+
     /// The record store.
     pub fn store(&self) -> &ContainerStore {
         &self.containers

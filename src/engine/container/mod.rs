@@ -156,6 +156,27 @@ pub(crate) fn runtime(what: impl Into<String>, cause: impl Into<Cause>) -> Conta
     }
 }
 
+/// Runs `f` on a short-lived thread in a mount namespace of its own (a slave of the host's):
+/// what `f` mounts is seen by nobody else and goes away with the thread however it ends.
+pub(crate) fn in_own_mount_namespace<T: Send, E: Send + From<ContainerError>>(
+    f: impl FnOnce() -> Result<T, E> + Send,
+) -> Result<T, E> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            monitor::own_mount_namespace()
+                .map_err(|e| runtime("cannot make a mount namespace of its own", e))?;
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(ContainerError::runtime(
+                "a thread working in a mount namespace of its own panicked",
+            )
+            .into())
+        })
+    })
+}
+
 /// Runs `f` on a short-lived thread that has entered the mount namespace of process `pid`.
 /// The thread first stops sharing its filesystem context with the others, as the kernel
 /// requires; the rest of the process stays where it is.

@@ -85,7 +85,7 @@ pub fn main(args: &[String]) -> i32 {
 /// root filesystem is mounted there, so the host's mount table (which libcontainer, systemd,
 /// dockerd and every reader of mountinfo walk) does not grow with each running container,
 /// and the mount goes with the monitor however it ends. Host mounts still propagate in.
-fn own_mount_namespace() -> nix::Result<()> {
+pub(crate) fn own_mount_namespace() -> nix::Result<()> {
     use nix::mount::MsFlags;
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
     nix::mount::mount(

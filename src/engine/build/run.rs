@@ -1,0 +1,185 @@
+//! RUN: the command runs in a container of the engine's own (its monitor, namespaces,
+//! cgroup, network and logs as for any container) whose root filesystem is the build's
+//! layers so far plus a fresh upper directory; what it changed becomes the step's layer. The
+//! container is hidden from listings, and removed when the step ends however it ends; one a
+//! dead build left is removed by the next build.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::BuildError;
+use super::state::State;
+use crate::engine::container::Runtime;
+use crate::engine::container::record::{Builder, ContainerConfig, MountConfig, MountKind};
+use crate::engine::image::{LayerRef, compose};
+use crate::model::{BuildEvent, Signal};
+use crate::util::time::unix_now;
+
+/// Lines of output kept to explain a failure.
+const TAIL: usize = 8;
+
+/// One RUN step.
+pub struct RunStep<'a> {
+    /// The process: argv.
+    pub argv: Vec<String>,
+    /// Its environment.
+    pub env: Vec<String>,
+    /// `bridge`, `host` or `none`.
+    pub network: String,
+    /// Files bound read-only into the container (heredoc scripts): host path, path inside.
+    pub files: Vec<(PathBuf, String)>,
+    /// The step number, for its output.
+    pub step: usize,
+    /// The line, for errors.
+    pub line: usize,
+    /// Where output goes.
+    pub events: &'a (dyn Fn(BuildEvent) + Sync),
+    /// Set to stop the build.
+    pub cancel: &'a AtomicBool,
+}
+
+/// Removes the step containers of builds that no longer run.
+pub fn remove_leftovers(runtime: &Runtime) {
+    if let Ok(list) = runtime.list() {
+        for s in list {
+            if s.config.build.is_some_and(|b| !b.alive()) {
+                let _ = runtime.remove(&s.config.id, true);
+            }
+        }
+    }
+}
+
+impl RunStep<'_> {
+    /// Runs the step on `state`; the layer of its changes.
+    pub fn run(&self, runtime: &Runtime, state: &State) -> Result<LayerRef, BuildError> {
+        let chain = state.chain();
+        let id = crate::util::random::random_id();
+        let config = ContainerConfig {
+            format: crate::engine::container::record::CONFIG_FORMAT,
+            id: id.clone(),
+            name: String::new(),
+            image: "(build step)".into(),
+            image_id: state
+                .base_image
+                .as_ref()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            created: unix_now(),
+            args: self.argv.clone(),
+            entrypoint: Vec::new(),
+            cmd: self.argv.clone(),
+            env: self.env.clone(),
+            working_dir: state.workdir(),
+            user: state.user(),
+            hostname: id[..12].to_string(),
+            labels: Default::default(),
+            tty: false,
+            open_stdin: false,
+            stdin_once: false,
+            auto_remove: false,
+            ephemeral: false,
+            restart: Default::default(),
+            limits: Default::default(),
+            mounts: self
+                .files
+                .iter()
+                .map(|(host, inside)| MountConfig {
+                    kind: MountKind::Bind,
+                    source: host.display().to_string(),
+                    destination: inside.clone(),
+                    read_only: true,
+                    options: String::new(),
+                })
+                .collect(),
+            network: self.network.clone(),
+            ip: None,
+            aliases: Vec::new(),
+            dns: Vec::new(),
+            extra_hosts: Vec::new(),
+            ports: Vec::new(),
+            stop_signal: Signal::TERM.to_string(),
+            stop_timeout: 0,
+            privileged: false,
+            cap_add: Vec::new(),
+            cap_drop: Vec::new(),
+            read_only: false,
+            layers: Some(chain.iter().map(|c| c.to_string()).collect()),
+            build: Some(Builder::this()),
+        };
+        let id = runtime.create_build_step(config)?;
+        let result = self.run_in(runtime, &id, chain.last());
+        let _ = runtime.remove(&id, true);
+        result
+    }
+
+    fn run_in(
+        &self,
+        runtime: &Runtime,
+        id: &str,
+        parent: Option<&crate::engine::store::Digest>,
+    ) -> Result<LayerRef, BuildError> {
+        let logs = runtime.store().dir(id).join("logs");
+        runtime.start(id)?;
+        let (history, mut follow) = crate::engine::container::logs::open(&logs);
+        let mut tail: Vec<String> = Vec::new();
+        let mut show = |records: Vec<crate::engine::container::logs::Record>| {
+            for r in records {
+                let line = r.log.trim_end_matches('\n').to_string();
+                (self.events)(BuildEvent::Output {
+                    step: self.step,
+                    line: line.clone(),
+                });
+                tail.push(line);
+                if tail.len() > TAIL {
+                    tail.remove(0);
+                }
+            }
+        };
+        show(history);
+        let mut pause = Duration::from_millis(2);
+        let code = loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                let _ = runtime.kill(id, Signal::KILL);
+                return Err(BuildError::Cancelled);
+            }
+            let snap = runtime.get(id)?;
+            if !snap.state.status.is_active() {
+                show(follow.poll());
+                break snap.state.exit_code.unwrap_or(255);
+            }
+            show(follow.poll());
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        };
+        if code != 0 {
+            let mut message = format!(
+                "RUN {} exited with status {code}",
+                shown_command(&self.argv)
+            );
+            if !tail.is_empty() {
+                message.push_str("; its last output:\n  ");
+                message.push_str(&tail.join("\n  "));
+            }
+            return Err(BuildError::Step {
+                line: self.line,
+                message,
+            });
+        }
+        let (base, changes) = runtime.changes_of(id)?;
+        Ok(compose::add_layer(
+            runtime.images(),
+            parent,
+            &base,
+            &changes,
+        )?)
+    }
+}
+
+/// The command as a user wrote it: the shell's script, or the JSON form.
+fn shown_command(argv: &[String]) -> String {
+    match argv {
+        [sh, c, script] if c == "-c" && sh.ends_with("sh") => script.clone(),
+        _ => serde_json::to_string(argv).unwrap_or_default(),
+    }
+}
