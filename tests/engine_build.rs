@@ -21,6 +21,22 @@ fn context(e: &Engine, dockerfile: &str) -> std::path::PathBuf {
     dir
 }
 
+/// `build --progress plain` of the test context with the usual arguments; its output.
+fn build_app(e: &Engine, tag: &str, base_arg: &str, ctx: &str) -> std::process::Output {
+    e.run(&[
+        "build",
+        "-t",
+        tag,
+        "--build-arg",
+        base_arg,
+        "--build-arg",
+        "GREETING=hello",
+        "--progress",
+        "plain",
+        ctx,
+    ])
+}
+
 const MULTI: &str = r#"# syntax=docker/dockerfile:1
 ARG BASE
 FROM ${BASE} AS build
@@ -55,18 +71,7 @@ fn multi_stage_build_with_cache_and_target() {
     let ctx = ctx.to_str().unwrap();
     let tag = format!("{}:1", common::unique("app"));
     let base_arg = format!("BASE={image}");
-    let out = e.run(&[
-        "build",
-        "-t",
-        &tag,
-        "--build-arg",
-        &base_arg,
-        "--build-arg",
-        "GREETING=hello",
-        "--progress",
-        "plain",
-        ctx,
-    ]);
+    let out = build_app(&e, &tag, &base_arg, ctx);
     let log = common::stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(
@@ -118,18 +123,7 @@ fn multi_stage_build_with_cache_and_target() {
     let ran = e.ok(&["run", "--rm", "--network", "none", &tag, "cat", "/dist/ran"]);
 
     // A rebuild comes from the cache: the RUN does not run again, the image is the same.
-    let out = e.run(&[
-        "build",
-        "-t",
-        &tag,
-        "--build-arg",
-        &base_arg,
-        "--build-arg",
-        "GREETING=hello",
-        "--progress",
-        "plain",
-        ctx,
-    ]);
+    let out = build_app(&e, &tag, &base_arg, ctx);
     let log = common::stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.matches("CACHED").count() >= 8, "{log}");
@@ -141,18 +135,7 @@ fn multi_stage_build_with_cache_and_target() {
 
     // A changed source file misses from its COPY on: the RUN after it runs again.
     std::fs::write(e.dir.path().join("ctx/src/a.txt"), "changed\n").unwrap();
-    let out = e.run(&[
-        "build",
-        "-t",
-        &tag,
-        "--build-arg",
-        &base_arg,
-        "--build-arg",
-        "GREETING=hello",
-        "--progress",
-        "plain",
-        ctx,
-    ]);
+    let out = build_app(&e, &tag, &base_arg, ctx);
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert_ne!(e.inspect(&tag)["Id"], first_id);
     assert_ne!(

@@ -1,13 +1,15 @@
 //! Image builds from a Dockerfile on the engine. The text is parsed (`parse`, `words`) and
 //! split into stages; the stages the target needs are built, those that do not depend on
 //! each other at the same time, each step on the state the one before left (`state`): RUN
-//! in a container of the engine (`run`), COPY/ADD/WORKDIR as a file step (`copy`), the
-//! other instructions on the config alone (`step`). Every step's result is kept in the cache
+//! in a container of the engine (`run`), COPY/ADD/WORKDIR as a file step (`copy_step`,
+//! `copy`), the other instructions on the config alone (`step`, `health`). Every step's result is kept in the cache
 //! (`cache`) under a key made of what it depends on. The image is recorded, and named, only
 //! when every step succeeded.
 
 pub mod cache;
 pub mod copy;
+mod copy_step;
+mod health;
 pub mod parse;
 mod run;
 pub mod state;

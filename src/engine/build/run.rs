@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::BuildError;
+use super::cache::next_key;
+use super::parse::{Args, Raw};
 use super::state::State;
+use super::step::{Scope, flag, one_line};
+use super::{Build, BuildError, PROXY_ARGS};
 use crate::engine::container::Runtime;
 use crate::engine::container::record::{Builder, ContainerConfig, MountConfig, MountKind};
 use crate::engine::image::{LayerRef, compose};
@@ -181,5 +184,126 @@ fn shown_command(argv: &[String]) -> String {
     match argv {
         [sh, c, script] if c == "-c" && sh.ends_with("sh") => script.clone(),
         _ => serde_json::to_string(argv).unwrap_or_default(),
+    }
+}
+
+impl Build<'_> {
+    pub(super) fn run(
+        &self,
+        _stage: usize,
+        state: &mut State,
+        scope: &mut Scope,
+        raw: &Raw,
+        key: String,
+        now: &str,
+    ) -> Result<(), BuildError> {
+        let at = |e: String| BuildError::at(raw.line, e);
+        let network = match flag(raw, "network").flatten() {
+            None | Some("default") => self.request.network.clone(),
+            Some(n @ ("none" | "host")) => n.to_string(),
+            Some(other) => {
+                return Err(at(format!(
+                    "RUN --network={other}: use default, none or host"
+                )));
+            }
+        };
+        let mut files = Vec::new();
+        let argv = match &raw.args {
+            Args::Json(v) => v.clone(),
+            Args::Shell(text) if raw.heredocs.is_empty() => {
+                let mut c = state.shell();
+                c.push(text.clone());
+                c
+            }
+            Args::Shell(text) => {
+                let only_marker = raw.heredocs.len() == 1
+                    && text.split_whitespace().count() == 1
+                    && text.trim().contains("<<");
+                let h = &raw.heredocs[0];
+                if only_marker && h.body.starts_with("#!") {
+                    let script = crate::engine::store::temp_path(&self.tmp, "heredoc");
+                    std::fs::write(&script, &h.body)
+                        .map_err(|e| at(format!("cannot write the heredoc: {e}")))?;
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ =
+                        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755));
+                    let inside = format!("/dev/pipes/{}", h.name);
+                    files.push((script, inside.clone()));
+                    vec![inside]
+                } else if only_marker {
+                    let mut c = state.shell();
+                    c.push(h.body.clone());
+                    c
+                } else {
+                    let mut script = text.clone();
+                    for h in &raw.heredocs {
+                        script.push('\n');
+                        script.push_str(&h.body);
+                        script.push_str(&h.name);
+                    }
+                    let mut c = state.shell();
+                    c.push(script);
+                    c
+                }
+            }
+        };
+        let mut env = state.env();
+        for (k, v) in &scope.args {
+            if !env.iter().any(|e| e.split('=').next() == Some(k)) {
+                env.push(format!("{k}={v}"));
+            }
+        }
+        for p in PROXY_ARGS {
+            if let Some(v) = self.request.args.get(*p) {
+                self.used.lock().expect("used").insert(p.to_string());
+                if !env.iter().any(|e| e.split('=').next() == Some(p)) {
+                    env.push(format!("{p}={v}"));
+                }
+            }
+        }
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(
+                0,
+                format!("PATH={}", crate::engine::container::spec::DEFAULT_PATH),
+            );
+        }
+        let args_text: Vec<String> = scope.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let key = next_key(
+            &key,
+            &format!("network={network} args={}", args_text.join(" ")),
+        );
+        let created_by = if args_text.is_empty() {
+            format!("RUN {}", argv.join(" "))
+        } else {
+            format!(
+                "RUN |{} {} {}",
+                args_text.len(),
+                args_text.join(" "),
+                argv.join(" ")
+            )
+        };
+        let shown = self.begin(scope, format!("RUN {}", one_line(raw)));
+        let result = self.cached(state, key, Some(shown.0), |s| {
+            let step = RunStep {
+                argv,
+                env,
+                network,
+                files: files.clone(),
+                step: shown.0,
+                line: raw.line,
+                events: self.events,
+                cancel: self.cancel,
+            };
+            let layer = step.run(self.runtime, s)?;
+            s.push_layer(layer);
+            s.history(&created_by, false, now);
+            Ok(())
+        });
+        for (f, _) in &files {
+            let _ = std::fs::remove_file(f);
+        }
+        result?;
+        self.done(shown);
+        Ok(())
     }
 }

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::BuildError;
 use crate::engine::image::{ImageStore, LayerRef};
-use crate::engine::layer::chain_ids;
 use crate::engine::store::Digest;
 
 /// Layers, config and cache key after a step.
@@ -69,13 +68,7 @@ impl State {
 
     /// The chain ids of the layers, bottom first.
     pub fn chain(&self) -> Vec<Digest> {
-        chain_ids(
-            &self
-                .layers
-                .iter()
-                .map(|l| l.diff_id.clone())
-                .collect::<Vec<_>>(),
-        )
+        crate::engine::image::store::layer_chain(&self.layers)
     }
 
     /// The `config` section.

@@ -1,21 +1,20 @@
 //! The steps of a stage: every instruction checked when the Dockerfile is read (a known
 //! keyword, flags it takes, arguments), then applied in order to the stage's state with
 //! variables replaced where Docker replaces them, each result looked up in and written to
-//! the cache. RUN goes to `run`, COPY/ADD/WORKDIR to `copy`'s file step; the rest change
-//! only the config.
+//! the cache. RUN goes to `run`, COPY and ADD to `copy_step` (and WORKDIR's directory to
+//! `copy`'s file step), HEALTHCHECK's form to `health`; the rest change only the config.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::cache::next_key;
-use super::copy::{self, Ownership, Plan, Tree};
+use super::copy;
 use super::parse::{Args, Raw};
-use super::run::RunStep;
 use super::state::State;
-use super::{Base, Build, BuildError, PROXY_ARGS, arg_words, words};
+use super::{Base, Build, BuildError, arg_words, words};
 use crate::model::{BuildEvent, Signal};
 use crate::util::time::{rfc3339, unix_now};
 
@@ -112,16 +111,16 @@ pub fn flag<'a>(raw: &'a Raw, name: &str) -> Option<Option<&'a str>> {
 }
 
 /// What a stage keeps besides its state: its ARGs, whether CMD was set in it, its steps.
-struct Scope {
-    args: BTreeMap<String, String>,
-    cmd_set: bool,
-    label: String,
-    shown: usize,
-    total: usize,
+pub(super) struct Scope {
+    pub(super) args: BTreeMap<String, String>,
+    pub(super) cmd_set: bool,
+    pub(super) label: String,
+    pub(super) shown: usize,
+    pub(super) total: usize,
 }
 
 /// The instruction as text, for cache keys.
-fn describe(raw: &Raw) -> String {
+pub(super) fn describe(raw: &Raw) -> String {
     let mut s = raw.keyword.clone();
     for (k, v) in &raw.flags {
         s.push_str(&format!(" --{k}={}", v.as_deref().unwrap_or("")));
@@ -137,7 +136,7 @@ fn describe(raw: &Raw) -> String {
     s
 }
 
-fn one_line(raw: &Raw) -> String {
+pub(super) fn one_line(raw: &Raw) -> String {
     match &raw.args {
         Args::Json(v) => json!(v).to_string(),
         Args::Shell(t) => t.split_whitespace().collect::<Vec<_>>().join(" "),
@@ -186,46 +185,12 @@ fn pairs(
         .collect()
 }
 
-/// A duration of HEALTHCHECK's flags (`30s`, `1m30s`, `500ms`) in nanoseconds.
-fn duration(value: &str) -> Option<u64> {
-    let mut total = 0u64;
-    let mut number = String::new();
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        while let Some(&n) = chars.peek() {
-            if n.is_ascii_alphabetic() {
-                unit.push(n);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let n: u64 = std::mem::take(&mut number).parse().ok()?;
-        let scale = match unit.as_str() {
-            "ns" => 1,
-            "us" | "µs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        total += n * scale;
-    }
-    (number.is_empty() && !value.is_empty()).then_some(total)
-}
-
 impl Build<'_> {
-    fn now() -> String {
+    pub(super) fn now() -> String {
         rfc3339(unix_now())
     }
 
-    fn begin(&self, scope: &mut Scope, text: String) -> (usize, Instant) {
+    pub(super) fn begin(&self, scope: &mut Scope, text: String) -> (usize, Instant) {
         scope.shown += 1;
         let n = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
         let name = if scope.label.is_empty() {
@@ -237,7 +202,7 @@ impl Build<'_> {
         (n, Instant::now())
     }
 
-    fn done(&self, (step, start): (usize, Instant)) {
+    pub(super) fn done(&self, (step, start): (usize, Instant)) {
         (self.events)(BuildEvent::Done {
             step,
             seconds: start.elapsed().as_secs_f64(),
@@ -245,7 +210,7 @@ impl Build<'_> {
     }
 
     /// Applies a step through the cache: its result under `key` when there, else `run`'s.
-    fn cached(
+    pub(super) fn cached(
         &self,
         state: &mut State,
         key: String,
@@ -271,7 +236,7 @@ impl Build<'_> {
     }
 
     /// The state a stage or image reference names.
-    fn state_of(&self, base: &Base, line: usize) -> Result<State, BuildError> {
+    pub(super) fn state_of(&self, base: &Base, line: usize) -> Result<State, BuildError> {
         match base {
             Base::Scratch => Ok(State::scratch()),
             Base::Stage(i) => self
@@ -376,31 +341,23 @@ impl Build<'_> {
                 }
                 Ok(())
             }
-            "ENV" => {
-                let kv = pairs(raw, escape, &lookup, false)?;
+            "ENV" | "LABEL" => {
+                let is_env = raw.keyword == "ENV";
+                let kv = pairs(raw, escape, &lookup, !is_env)?;
                 let text = kv
                     .iter()
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(" ");
                 self.cached(state, key, None, |s| {
-                    for (k, v) in &kv {
-                        s.set_env(k, v);
+                    if is_env {
+                        for (k, v) in &kv {
+                            s.set_env(k, v);
+                        }
+                    } else {
+                        s.add_to("Labels", kv.iter().map(|(k, v)| (k.clone(), json!(v))));
                     }
-                    s.history(&format!("ENV {text}"), true, &now);
-                    Ok(())
-                })
-            }
-            "LABEL" => {
-                let kv = pairs(raw, escape, &lookup, true)?;
-                let text = kv
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                self.cached(state, key, None, |s| {
-                    s.add_to("Labels", kv.iter().map(|(k, v)| (k.clone(), json!(v))));
-                    s.history(&format!("LABEL {text}"), true, &now);
+                    s.history(&format!("{} {text}", raw.keyword), true, &now);
                     Ok(())
                 })
             }
@@ -506,7 +463,7 @@ impl Build<'_> {
                 })
             }
             "HEALTHCHECK" => {
-                let hc = self.healthcheck(raw, state)?;
+                let hc = self.healthcheck(raw)?;
                 self.cached(state, key, None, |s| {
                     s.config_mut()["Healthcheck"] = hc.clone();
                     s.history(&format!("HEALTHCHECK {}", one_line(raw)), true, &now);
@@ -576,361 +533,5 @@ impl Build<'_> {
             "COPY" | "ADD" => self.copy(stage, state, scope, raw, &lookup, &now),
             other => Err(at(format!("{other} is not allowed here"))),
         }
-    }
-
-    fn healthcheck(&self, raw: &Raw, _state: &State) -> Result<Value, BuildError> {
-        let at = |e: String| BuildError::at(raw.line, e);
-        let text = match &raw.args {
-            Args::Shell(t) => t.trim().to_string(),
-            Args::Json(_) => {
-                return Err(at(
-                    "HEALTHCHECK: write HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE"
-                        .into(),
-                ));
-            }
-        };
-        if text.eq_ignore_ascii_case("none") {
-            return Ok(json!({"Test": ["NONE"]}));
-        }
-        let Some(rest) = text
-            .split_once(char::is_whitespace)
-            .filter(|(c, _)| c.eq_ignore_ascii_case("cmd"))
-            .map(|(_, r)| r.trim())
-        else {
-            return Err(at(
-                "HEALTHCHECK: write HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE".into(),
-            ));
-        };
-        let test = match serde_json::from_str::<Vec<String>>(rest) {
-            Ok(v) if rest.starts_with('[') => std::iter::once("CMD".to_string()).chain(v).collect(),
-            _ => vec!["CMD-SHELL".to_string(), rest.to_string()],
-        };
-        let mut hc = json!({"Test": test});
-        for (name, field) in [
-            ("interval", "Interval"),
-            ("timeout", "Timeout"),
-            ("start-period", "StartPeriod"),
-            ("start-interval", "StartInterval"),
-        ] {
-            if let Some(v) = flag(raw, name) {
-                let v = v.unwrap_or("");
-                let ns = duration(v).ok_or_else(|| {
-                    at(format!(
-                        "--{name}={v}: write a duration such as 30s or 1m30s"
-                    ))
-                })?;
-                hc[field] = json!(ns);
-            }
-        }
-        if let Some(v) = flag(raw, "retries") {
-            let n: u64 = v
-                .unwrap_or("")
-                .parse()
-                .map_err(|_| at("--retries takes a number".into()))?;
-            hc["Retries"] = json!(n);
-        }
-        Ok(hc)
-    }
-
-    fn run(
-        &self,
-        _stage: usize,
-        state: &mut State,
-        scope: &mut Scope,
-        raw: &Raw,
-        key: String,
-        now: &str,
-    ) -> Result<(), BuildError> {
-        let at = |e: String| BuildError::at(raw.line, e);
-        let network = match flag(raw, "network").flatten() {
-            None | Some("default") => self.request.network.clone(),
-            Some(n @ ("none" | "host")) => n.to_string(),
-            Some(other) => {
-                return Err(at(format!(
-                    "RUN --network={other}: use default, none or host"
-                )));
-            }
-        };
-        let mut files = Vec::new();
-        let argv = match &raw.args {
-            Args::Json(v) => v.clone(),
-            Args::Shell(text) if raw.heredocs.is_empty() => {
-                let mut c = state.shell();
-                c.push(text.clone());
-                c
-            }
-            Args::Shell(text) => {
-                let only_marker = raw.heredocs.len() == 1
-                    && text.split_whitespace().count() == 1
-                    && text.trim().contains("<<");
-                let h = &raw.heredocs[0];
-                if only_marker && h.body.starts_with("#!") {
-                    let script = crate::engine::store::temp_path(&self.tmp, "heredoc");
-                    std::fs::write(&script, &h.body)
-                        .map_err(|e| at(format!("cannot write the heredoc: {e}")))?;
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ =
-                        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755));
-                    let inside = format!("/dev/pipes/{}", h.name);
-                    files.push((script, inside.clone()));
-                    vec![inside]
-                } else if only_marker {
-                    let mut c = state.shell();
-                    c.push(h.body.clone());
-                    c
-                } else {
-                    let mut script = text.clone();
-                    for h in &raw.heredocs {
-                        script.push('\n');
-                        script.push_str(&h.body);
-                        script.push_str(&h.name);
-                    }
-                    let mut c = state.shell();
-                    c.push(script);
-                    c
-                }
-            }
-        };
-        let mut env = state.env();
-        for (k, v) in &scope.args {
-            if !env.iter().any(|e| e.split('=').next() == Some(k)) {
-                env.push(format!("{k}={v}"));
-            }
-        }
-        for p in PROXY_ARGS {
-            if let Some(v) = self.request.args.get(*p) {
-                self.used.lock().expect("used").insert(p.to_string());
-                if !env.iter().any(|e| e.split('=').next() == Some(p)) {
-                    env.push(format!("{p}={v}"));
-                }
-            }
-        }
-        if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.insert(
-                0,
-                format!("PATH={}", crate::engine::container::spec::DEFAULT_PATH),
-            );
-        }
-        let args_text: Vec<String> = scope.args.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let key = next_key(
-            &key,
-            &format!("network={network} args={}", args_text.join(" ")),
-        );
-        let created_by = if args_text.is_empty() {
-            format!("RUN {}", argv.join(" "))
-        } else {
-            format!(
-                "RUN |{} {} {}",
-                args_text.len(),
-                args_text.join(" "),
-                argv.join(" ")
-            )
-        };
-        let shown = self.begin(scope, format!("RUN {}", one_line(raw)));
-        let result = self.cached(state, key, Some(shown.0), |s| {
-            let step = RunStep {
-                argv,
-                env,
-                network,
-                files: files.clone(),
-                step: shown.0,
-                line: raw.line,
-                events: self.events,
-                cancel: self.cancel,
-            };
-            let layer = step.run(self.runtime, s)?;
-            s.push_layer(layer);
-            s.history(&created_by, false, now);
-            Ok(())
-        });
-        for (f, _) in &files {
-            let _ = std::fs::remove_file(f);
-        }
-        result?;
-        self.done(shown);
-        Ok(())
-    }
-
-    fn copy(
-        &self,
-        stage: usize,
-        state: &mut State,
-        scope: &mut Scope,
-        raw: &Raw,
-        lookup: words::Lookup,
-        now: &str,
-    ) -> Result<(), BuildError> {
-        let escape = self.plan.escape;
-        let at = |e: String| BuildError::at(raw.line, e);
-        let mut list = match &raw.args {
-            Args::Json(v) => v.clone(),
-            Args::Shell(t) => words::words(t, escape, lookup).map_err(at)?,
-        };
-        if list.len() < 2 {
-            return Err(at(format!(
-                "{} needs a source and a destination",
-                raw.keyword
-            )));
-        }
-        let dest_given = list.pop().expect("two words");
-        let sources = list;
-        let mut dest = if dest_given.starts_with('/') {
-            dest_given.clone()
-        } else {
-            format!("{}/{dest_given}", state.workdir().trim_end_matches('/'))
-        };
-        let several = sources.len() > 1 || sources.iter().any(|s| s.contains(['*', '?', '[']));
-        if several && !dest.ends_with('/') {
-            return Err(at(format!(
-                "{} with several sources needs a directory as destination: end {dest_given} with /",
-                raw.keyword
-            )));
-        }
-        let dest_is_dir = dest.ends_with('/');
-        if dest.len() > 1 {
-            dest = dest.trim_end_matches('/').to_string();
-        }
-        let own = Ownership {
-            chown: flag(raw, "chown")
-                .flatten()
-                .map(|c| words::word(c, escape, lookup))
-                .transpose()
-                .map_err(at)?,
-            chmod: flag(raw, "chmod")
-                .flatten()
-                .map(copy::parse_chmod)
-                .transpose()
-                .map_err(at)?,
-            keep: flag(raw, "from").is_some(),
-        };
-        let from = match flag(raw, "from").flatten() {
-            Some(v) => {
-                let v = words::word(v, escape, lookup).map_err(at)?;
-                let base = self.plan.from_ref(&v, stage);
-                if base == super::Base::Image("scratch".into()) {
-                    Some(State::scratch())
-                } else {
-                    Some(self.state_of(&base, raw.line)?)
-                }
-            }
-            None => None,
-        };
-        // The files from the context (known now, for the cache key) or a heredoc.
-        let mut plan = Plan::default();
-        let context = match (&from, &self.request.context) {
-            (None, Some(dir)) => Some(Tree {
-                root: dir.clone(),
-                ignore: Some(self.request.ignore.clone()),
-            }),
-            _ => None,
-        };
-        let heredoc = |word: &str| {
-            raw.heredocs.iter().find(|h| {
-                word.trim_start_matches(|c: char| c.is_ascii_digit())
-                    .trim_start_matches("<<")
-                    .trim_start_matches('-')
-                    .trim_matches(['"', '\''])
-                    == h.name
-                    && word.contains("<<")
-            })
-        };
-        let mut from_patterns = Vec::new();
-        for src in &sources {
-            if let Some(h) = heredoc(src) {
-                let body = if h.expand {
-                    words::heredoc(&h.body, escape, lookup).map_err(at)?
-                } else {
-                    h.body.clone()
-                };
-                plan.add_data(&h.name, dest_is_dir || several, body.into_bytes());
-                continue;
-            }
-            if src.starts_with("http://") || src.starts_with("https://") {
-                return Err(at(format!(
-                    "{} {src}: sources from URLs are not fetched by this builder; download them in a RUN step or COPY a local file",
-                    raw.keyword
-                )));
-            }
-            if from.is_some() {
-                from_patterns.push(src.clone());
-                continue;
-            }
-            let Some(tree) = &context else {
-                return Err(at(format!(
-                    "{} {src}: this build has no context; give a directory to build from",
-                    raw.keyword
-                )));
-            };
-            for found in tree.resolve(src).map_err(at)? {
-                let host = tree.root.join(&found.rel);
-                if raw.keyword == "ADD" && host.is_file() && copy::is_tarball(&host) {
-                    plan.add_tar(host);
-                } else {
-                    plan.add_source(tree, &found, dest_is_dir || several);
-                }
-            }
-        }
-        let extra = match &from {
-            Some(f) => format!("from={} {}", f.key, from_patterns.join(" ")),
-            None => plan.digest(),
-        };
-        let key = next_key(
-            &next_key(&state.key, &describe(raw)),
-            &format!("{extra} workdir={}", state.workdir()),
-        );
-        let created_by = format!("{} {} {}", raw.keyword, sources.join(" "), dest_given);
-        let shown = self.begin(scope, format!("{} {}", raw.keyword, one_line(raw)));
-        self.cached(state, key, Some(shown.0), |s| {
-            let layer = copy::file_step(
-                self.runtime.images(),
-                self.runtime.driver(),
-                &self.tmp,
-                s,
-                from.as_ref(),
-                |rootfs, from_root| {
-                    let mut plan = plan;
-                    if let Some(fr) = from_root {
-                        let tree = Tree {
-                            root: fr.to_path_buf(),
-                            ignore: None,
-                        };
-                        for p in &from_patterns {
-                            for found in tree.resolve(p).map_err(at)? {
-                                plan.add_source(&tree, &found, dest_is_dir || several);
-                            }
-                        }
-                    }
-                    let into_dir = dest_is_dir
-                        || several
-                        || crate::engine::container::files::stat(rootfs, &dest)?.unwrap_or(false)
-                        || plan_is_dir(&plan);
-                    copy::write(rootfs, &plan, &dest, into_dir, &own).map_err(at)
-                },
-            )?;
-            s.push_layer(layer);
-            s.history(&created_by, false, now);
-            Ok(())
-        })?;
-        self.done(shown);
-        Ok(())
-    }
-}
-
-/// Whether a plan copies a directory's contents (its entries lie below the destination).
-fn plan_is_dir(plan: &Plan) -> bool {
-    !plan.is_empty() && !plan.writes_destination()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration("30s"), Some(30_000_000_000));
-        assert_eq!(duration("1m30s"), Some(90_000_000_000));
-        assert_eq!(duration("500ms"), Some(500_000_000));
-        assert_eq!(duration("10"), None);
-        assert_eq!(duration("5x"), None);
     }
 }

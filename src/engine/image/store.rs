@@ -64,6 +64,11 @@ pub struct LayerRef {
     pub size: u64,
 }
 
+/// The chain ids of a stack of layers, bottom first.
+pub fn layer_chain(layers: &[LayerRef]) -> Vec<Digest> {
+    chain_ids(&layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>())
+}
+
 /// What the store keeps of an image besides its config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRecord {
@@ -81,13 +86,7 @@ pub struct ImageRecord {
 impl ImageRecord {
     /// The chain ids of its layers, bottom first.
     pub fn chain(&self) -> Vec<Digest> {
-        chain_ids(
-            &self
-                .layers
-                .iter()
-                .map(|l| l.diff_id.clone())
-                .collect::<Vec<_>>(),
-        )
+        layer_chain(&self.layers)
     }
 }
 
