@@ -45,7 +45,7 @@ ENV APP=/app
 WORKDIR $APP
 COPY src/ ./
 COPY . /all/
-RUN echo "$GREETING from build" > out.txt && date +%s%N > /app/ran
+RUN echo "$GREETING from build" > out.txt && cat /proc/sys/kernel/random/uuid > /app/ran
 RUN <<EOF
 echo heredoc ran > /app/heredoc.txt
 EOF
@@ -324,4 +324,262 @@ fn commit_makes_a_layer_of_the_changes() {
     // Bad changes are refused by name, making nothing.
     let err = e.fails(&["commit", "-c", "RUN make", &name, "bad:1"], 125);
     assert!(err.contains("RUN"), "{err}");
+}
+
+/// A two-stage Dockerfile within what dockerd 20.10's built-in BuildKit frontend reads (no
+/// heredocs, no `# syntax` line, which would pull a frontend image).
+const COMPARED: &str = r#"ARG BASE
+FROM ${BASE} AS build
+ARG GREETING=hi
+ENV APP=/app
+WORKDIR $APP
+COPY src/ ./
+COPY . /all/
+RUN echo "$GREETING from build" > out.txt && mkdir -p sub/deep && echo x > sub/deep/y && chmod 750 sub
+
+FROM ${BASE}
+ARG BASE
+ENV MODE=prod PATH=/dist/bin:$PATH
+LABEL org.example.kind=compared
+COPY --from=build /app/out.txt /dist/
+COPY --from=build /app/sub /dist/sub
+COPY --from=build /all /all
+COPY --chown=1000:1000 src/a.txt /dist/owned.txt
+RUN mkdir /state && echo seeded > /state/seed && rm /etc/motd /data/keep.txt
+WORKDIR /dist/work
+USER 1000:1000
+EXPOSE 8080 53/udp
+VOLUME /state
+ENTRYPOINT ["sh", "-c"]
+CMD ["cat /dist/out.txt"]
+"#;
+
+/// What a built image is made of, as far as the builders must agree: its config and every
+/// file outside the mounts a container gets.
+#[derive(Debug, PartialEq)]
+struct Made {
+    config: Vec<(String, serde_json::Value)>,
+    files: String,
+    output: String,
+}
+
+/// The listing run inside the image: path, type, mode, owner and size of every file, but
+/// for what the runtimes add to a container (docker's init layer has /etc/mtab and
+/// /.dockerenv).
+const LIST: &str = "find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print \
+    | grep -v -e '^/etc/hosts$' -e '^/etc/hostname$' -e '^/etc/resolv.conf$' -e '^/.dockerenv$' \
+      -e '^/etc/mtab$' -e '^/proc$' -e '^/sys$' -e '^/dev$' \
+    | sort | while read -r f; do stat -c '%n %F %a %u:%g %s' \"$f\"; done";
+
+fn made(inspect: &serde_json::Value, files: String, output: String) -> Made {
+    let config = &inspect["Config"];
+    let config = [
+        "Env",
+        "WorkingDir",
+        "User",
+        "Cmd",
+        "Entrypoint",
+        "ExposedPorts",
+        "Volumes",
+        "Labels",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), config[k].clone()))
+    .collect();
+    Made {
+        config,
+        files,
+        output,
+    }
+}
+
+/// `/usr/bin/docker` (Debian's docker.io client, whose BuildKit is built in) with `args`.
+fn docker_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("/usr/bin/docker")
+        .args(args)
+        .env("DOCKER_BUILDKIT", "1")
+        .env_remove("DOCKER_HOST")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("docker (Debian docker.io; scripts/test.sh installs it)")
+}
+
+/// Images and containers a test made on the test dockerd, removed when dropped.
+struct OnDocker(Vec<String>);
+
+impl Drop for OnDocker {
+    fn drop(&mut self) {
+        for image in &self.0 {
+            let _ = docker_cli(&["rmi", "-f", image]);
+        }
+    }
+}
+
+#[test]
+fn the_engine_and_docker_build_the_same_image() {
+    let (e, image) = Engine::with_busybox();
+    let ctx = context(&e, COMPARED);
+    let ctx = ctx.to_str().unwrap();
+    let base_arg = format!("BASE={image}");
+    let mut on_docker = OnDocker(vec![image.clone()]);
+    let archive = e.dir.path().join("busybox.tar");
+    common::ok(docker_cli(&["load", "-i", archive.to_str().unwrap()]));
+
+    // The engine.
+    let tag = format!("{}:1", common::unique("same"));
+    let out = build_app(&e, &tag, &base_arg, ctx);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--rm", "--network", "none"];
+        all.extend_from_slice(args);
+        e.ok(&all)
+    };
+    let engine = made(
+        &e.inspect(&tag),
+        run(&["--entrypoint", "sh", &tag, "-c", LIST]),
+        run(&[&tag]),
+    );
+    assert_eq!(engine.output, "hello from build\n");
+
+    // docker build, with BuildKit.
+    let kit = format!("{}:1", common::unique("buildkit"));
+    on_docker.0.push(kit.clone());
+    let built = docker_cli(&[
+        "build",
+        "-t",
+        &kit,
+        "--build-arg",
+        &base_arg,
+        "--build-arg",
+        "GREETING=hello",
+        ctx,
+    ]);
+    assert!(built.status.success(), "{}", common::stderr(&built));
+    let inspected = common::ok(docker_cli(&["image", "inspect", &kit]));
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    let docker_run = |args: &[&str]| {
+        let mut all = vec!["run", "--rm", "--network", "none"];
+        all.extend_from_slice(args);
+        common::ok(docker_cli(&all))
+    };
+    let buildkit = made(
+        &inspected[0],
+        docker_run(&["--entrypoint", "sh", &kit, "-c", LIST]),
+        docker_run(&[&kit]),
+    );
+    assert_eq!(engine, buildkit, "the engine's build and BuildKit's differ");
+
+    // The same command on the Docker backend (the daemon's builder, through the API).
+    let api = format!("{}:1", common::unique("api"));
+    on_docker.0.push(api.clone());
+    let out = e.run(&[
+        "-H",
+        "docker",
+        "build",
+        "-t",
+        &api,
+        "--build-arg",
+        &base_arg,
+        "--build-arg",
+        "GREETING=hello",
+        "--progress",
+        "plain",
+        ctx,
+    ]);
+    let log = common::stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("from build"), "RUN output is streamed: {log}");
+    let inspected = common::ok(docker_cli(&["image", "inspect", &api]));
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    let through_api = made(
+        &inspected[0],
+        docker_run(&["--entrypoint", "sh", &api, "-c", LIST]),
+        docker_run(&[&api]),
+    );
+    assert_eq!(engine, through_api, "-H docker build and the engine differ");
+    // A failing build on Docker names its step and exits 1, tagging nothing.
+    std::fs::write(
+        e.dir.path().join("ctx/Dockerfile"),
+        format!("FROM {image}\nRUN echo failing; exit 4\n"),
+    )
+    .unwrap();
+    let never = format!("{}:1", common::unique("never"));
+    let out = e.run(&["-H", "docker", "build", "-t", &never, ctx]);
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("exit 4") || err.contains("code: 4"), "{err}");
+    assert!(!docker_cli(&["image", "inspect", &never]).status.success());
+    // A Dockerfile from outside the context is sent along, but no COPY sees it.
+    let outside = e.write(
+        "outside.Dockerfile",
+        format!("FROM {image}\nCOPY . /all/\nCMD [\"ls\", \"-a\", \"/all\"]\n").as_bytes(),
+    );
+    let other = format!("{}:1", common::unique("outside"));
+    on_docker.0.push(other.clone());
+    let out = e.run(&[
+        "-H",
+        "docker",
+        "build",
+        "-q",
+        "-t",
+        &other,
+        "-f",
+        outside.to_str().unwrap(),
+        ctx,
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let listed = docker_run(&[&other]);
+    assert!(
+        listed.contains("src") && !listed.contains(".dockhand"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn the_build_cache_outlives_its_images_until_pruned() {
+    let (e, image) = Engine::with_busybox();
+    let ctx = context(
+        &e,
+        &format!("FROM {image}\nRUN head -c 300000 /dev/urandom > /blob\nCMD [\"true\"]\n"),
+    );
+    let ctx = ctx.to_str().unwrap();
+    let tag = format!("{}:1", common::unique("cached"));
+    let build = || {
+        let out = e.run(&["build", "--progress", "plain", "-t", &tag, ctx]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        common::stderr(&out)
+    };
+    assert!(!build().contains("CACHED"));
+    e.ok(&["rmi", &tag]);
+    // The image is gone, but not what the cache holds: the rebuild is all cached.
+    let df = e.ok(&["system", "df"]);
+    let line = df
+        .lines()
+        .find(|l| l.starts_with("Build Cache"))
+        .unwrap_or_else(|| panic!("no Build Cache row: {df}"));
+    assert!(line.contains("kB") || line.contains("MB"), "{line}");
+    let check = e.ok(&["system", "check"]);
+    assert!(
+        check.contains("No problems found") && !check.contains("unused"),
+        "{check}"
+    );
+    let log = build();
+    assert!(
+        log.contains("#2 CACHED"),
+        "the RUN comes from the cache: {log}"
+    );
+
+    // While an image holds the layers, a plain prune leaves the entries (they free nothing);
+    // --all drops them, and the next build runs every step again.
+    let out = e.ok(&["builder", "prune", "-f"]);
+    assert!(out.contains("Total reclaimed space: 0B"), "{out}");
+    assert!(build().contains("CACHED"));
+    e.ok(&["rmi", &tag]);
+    let out = e.ok(&["builder", "prune", "-f"]);
+    assert!(out.contains("Deleted build cache objects:"), "{out}");
+    assert!(!out.contains("Total reclaimed space: 0B"), "{out}");
+    assert!(!build().contains("CACHED"));
+    let out = e.ok(&["builder", "prune", "-a", "-f"]);
+    assert!(out.contains("Deleted build cache objects:"), "{out}");
+    assert!(!build().contains("CACHED"));
 }

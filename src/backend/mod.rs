@@ -312,6 +312,9 @@ pub trait ImageBackend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Removes dangling images; every unused one when `all`.
     fn prune_images(&self, all: bool) -> impl Future<Output = Result<PruneReport>> + Send;
+    /// Removes the build cache's entries that keep something no image keeps (every entry
+    /// when `all`) and what only they kept.
+    fn prune_build_cache(&self, all: bool) -> impl Future<Output = Result<PruneReport>> + Send;
     /// Builds an image from a Dockerfile; the build's progress, ending with
     /// [`BuildEvent::Built`]. Dropping the stream stops the build.
     fn build_image(
@@ -521,6 +524,7 @@ dispatch! {
         fn tag_image(&self, source: &str, target: &str) -> ();
         fn remove_image(&self, reference: &str, force: bool) -> Vec<String>;
         fn prune_images(&self, all: bool) -> PruneReport;
+        fn prune_build_cache(&self, all: bool) -> PruneReport;
         fn commit_container(&self, container: &str, spec: CommitSpec) -> String;
         fn build_image(&self, spec: BuildSpec) -> ResultStream<BuildEvent>;
     }

@@ -321,6 +321,9 @@ pub enum Commands {
     /// Manage images.
     #[command(subcommand)]
     Image(ImageCmd),
+    /// Manage the build cache.
+    #[command(subcommand)]
+    Builder(build::BuilderCmd),
     /// Disk use and the engine's data root.
     #[command(subcommand)]
     System(SystemCmd),

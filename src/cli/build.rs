@@ -237,3 +237,42 @@ pub async fn build(b: &AnyBackend, a: &BuildArgs) -> Result<i32> {
     }
     Ok(0)
 }
+
+/// `builder …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum BuilderCmd {
+    /// Remove build cache.
+    Prune {
+        /// Remove all build cache, not just what no image uses.
+        #[arg(short, long)]
+        all: bool,
+        /// Do not ask.
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+/// `builder prune`.
+pub async fn builder(b: &AnyBackend, cmd: &BuilderCmd) -> Result<i32> {
+    let BuilderCmd::Prune { all, force } = cmd;
+    let warning = if *all {
+        "WARNING! This will remove all build cache."
+    } else {
+        "WARNING! This will remove all dangling build cache."
+    };
+    if !force && !super::output::confirm(&format!("{warning}\nAre you sure you want to continue?"))
+    {
+        return Ok(0);
+    }
+    let r = b.prune_build_cache(*all).await?;
+    if !r.deleted.is_empty() {
+        println!("Deleted build cache objects:");
+        r.deleted.iter().for_each(|d| println!("{d}"));
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        crate::util::units::human_size(r.space_reclaimed)
+    );
+    Ok(0)
+}

@@ -154,6 +154,7 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
             .await
             .map(ok)?,
         Commands::Build(a) => build::build(b, a).await?,
+        Commands::Builder(cmd) => build::builder(b, cmd).await?,
         Commands::Commit {
             author,
             message,

@@ -126,11 +126,13 @@ pub async fn version(b: &AnyBackend) -> Result<()> {
 pub async fn df(b: &AnyBackend) -> Result<()> {
     let u = b.disk_usage().await?;
     let mut t = Table::new(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
-    for (kind, row) in [
-        ("Images", u.images),
-        ("Containers", u.containers),
-        ("Local Volumes", u.volumes),
-    ] {
+    let rows = [
+        ("Images", Some(u.images)),
+        ("Containers", Some(u.containers)),
+        ("Local Volumes", Some(u.volumes)),
+        ("Build Cache", u.build_cache),
+    ];
+    for (kind, row) in rows.into_iter().filter_map(|(k, r)| Some((k, r?))) {
         let pct = (row.reclaimable * 100).checked_div(row.size).unwrap_or(0);
         t.row(vec![
             kind.to_string(),

@@ -1,7 +1,8 @@
 //! `system check`: verifies the data root — every blob hashes to its name, every layer is
 //! whole with its parent present, every image record has its config, blobs and layers, every
-//! name points at an image — and with `repair` removes or rebuilds what is broken. Content no
-//! image uses (left by an interrupted pull, kept to resume it) is reported, not a problem.
+//! name points at an image, every build cache entry has its layers — and with `repair`
+//! removes or rebuilds what is broken. Content no image uses (left by an interrupted pull,
+//! kept to resume it) is reported, not a problem.
 
 use std::collections::BTreeSet;
 
@@ -208,11 +209,29 @@ pub fn check(root: &Root, repair: bool) -> Result<CheckReport, ImageError> {
         }
     }
 
+    // The build cache's entries keep their layers; one that lost some is dropped.
+    for (key, held) in crate::engine::image::held::stacks(root) {
+        let chain = crate::engine::image::store::layer_chain(&held);
+        let whole = chain.iter().all(|c| good_layers.contains(c))
+            && held.iter().all(|l| good_blobs.contains(&l.blob));
+        if whole {
+            used_layers.extend(chain);
+            used_blobs.extend(held.into_iter().map(|l| l.blob));
+        } else {
+            let fixed = repair && crate::engine::image::held::release(root, &key).is_ok();
+            problem(
+                &mut report,
+                format!("build cache entry {key} refers to layers that are gone"),
+                fixed,
+            );
+        }
+    }
+
     // Content no image uses.
     for d in &good_blobs {
         if !used_blobs.contains(d) {
             report.unused_blobs.0 += 1;
-            report.unused_blobs.1 += std::fs::metadata(blobs.path(d)).map_or(0, |m| m.len());
+            report.unused_blobs.1 += blobs.size(d);
         }
     }
     report.unused_layers = good_layers.difference(&used_layers).count();

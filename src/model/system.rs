@@ -72,6 +72,8 @@ pub struct DiskUsage {
     pub containers: UsageRow,
     /// Named volumes.
     pub volumes: UsageRow,
+    /// The build cache's entries and the bytes only it keeps, when the backend knows them.
+    pub build_cache: Option<UsageRow>,
     /// Layers stored, when the backend knows them.
     pub layers: Option<usize>,
     /// Layers used by more than one image, and their bytes.

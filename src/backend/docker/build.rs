@@ -1,5 +1,5 @@
-//! Builds through the Docker API: the context tarred with its `.dockerignore` applied (the
-//! Dockerfile added under a name of its own), sent to `/build`, and the daemon's progress
+//! Builds through the Docker API: the context tarred with its `.dockerignore` applied (a
+//! Dockerfile from elsewhere added under a name of its own), sent to `/build`, and the daemon's progress
 //! read back into the project's build events.
 
 use std::path::Path;
@@ -10,14 +10,27 @@ use super::*;
 use crate::backend::prelude::*;
 use crate::model::dockerignore::Ignore;
 
-/// Where the Dockerfile goes in the context tarball.
+/// Where the Dockerfile goes in the context tarball when the context does not hold it.
 const DOCKERFILE: &str = ".dockhand.Dockerfile";
 
-/// The context directory as a tarball, what `ignore` leaves out skipped, and the Dockerfile.
-fn context_tar(dir: Option<&Path>, ignore: &Ignore, dockerfile: &str) -> std::io::Result<Vec<u8>> {
+/// The context directory as a tarball, what `ignore` leaves out skipped, and the name of the
+/// Dockerfile in it. A Dockerfile the context holds as it was read is sent as it is; any
+/// other goes in under a name of its own, listed in the tarball's `.dockerignore` so that
+/// the daemon takes it out of the context once read (as the docker client does), and no
+/// `COPY .` sees it.
+fn context_tar(spec: &BuildSpec, ignore: &Ignore) -> std::io::Result<(Vec<u8>, String)> {
     let mut b = tar::Builder::new(Vec::new());
     b.follow_symlinks(false);
-    if let Some(dir) = dir {
+    let mut own = None;
+    let mut dockerignore = None;
+    if let Some(dir) = spec.context.as_deref() {
+        own = spec
+            .dockerfile_path
+            .as_deref()
+            .and_then(|p| in_context(dir, p, ignore))
+            .filter(|rel| {
+                std::fs::read(dir.join(rel)).ok() == Some(spec.dockerfile.clone().into())
+            });
         let mut todo = vec![std::path::PathBuf::new()];
         while let Some(rel) = todo.pop() {
             let mut names: Vec<_> = std::fs::read_dir(dir.join(&rel))?
@@ -30,7 +43,9 @@ fn context_tar(dir: Option<&Path>, ignore: &Ignore, dockerfile: &str) -> std::io
                 let text = child.display().to_string();
                 let meta = std::fs::symlink_metadata(dir.join(&child))?;
                 let excluded = ignore.excludes(&text);
-                if !excluded {
+                if text == ".dockerignore" && meta.is_file() {
+                    dockerignore = Some(std::fs::read(dir.join(&child))?);
+                } else if !excluded {
                     b.append_path_with_name(dir.join(&child), &child)?;
                 }
                 if meta.is_dir() && (!excluded || ignore.has_exceptions()) {
@@ -39,24 +54,47 @@ fn context_tar(dir: Option<&Path>, ignore: &Ignore, dockerfile: &str) -> std::io
             }
         }
     }
-    let mut h = tar::Header::new_gnu();
-    h.set_size(dockerfile.len() as u64);
-    h.set_mode(0o644);
-    b.append_data(&mut h, DOCKERFILE, dockerfile.as_bytes())?;
-    b.into_inner()
+    let name = match own {
+        Some(rel) => rel,
+        None => {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(spec.dockerfile.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, DOCKERFILE, spec.dockerfile.as_bytes())?;
+            let mut text = dockerignore.take().unwrap_or_default();
+            text.extend_from_slice(format!("\n{DOCKERFILE}\n").as_bytes());
+            dockerignore = Some(text);
+            DOCKERFILE.to_string()
+        }
+    };
+    if let Some(text) = dockerignore {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, ".dockerignore", text.as_slice())?;
+    }
+    Ok((b.into_inner()?, name))
+}
+
+/// The path of `file` inside the context `dir`, when it is there and not left out.
+fn in_context(dir: &Path, file: &Path, ignore: &Ignore) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let file = file.canonicalize().ok()?;
+    let rel = file.strip_prefix(&dir).ok()?.display().to_string();
+    (!rel.is_empty() && !ignore.excludes(&rel)).then_some(rel)
 }
 
 impl DockerBackend {
     /// Starts a build on the daemon; its progress.
     pub(super) async fn start_build(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
         let ignore = crate::backend::ignore_file(&spec)?;
-        let tar = context_tar(spec.context.as_deref(), &ignore, &spec.dockerfile)
+        let (tar, dockerfile) = context_tar(&spec, &ignore)
             .map_err(|e| BackendError::invalid(format!("cannot read the build context: {e}")))?;
         let mut tags = spec.tags.iter();
         let first = tags.next().cloned();
         let rest: Vec<String> = tags.cloned().collect();
         let o = bollard::query_parameters::BuildImageOptions {
-            dockerfile: DOCKERFILE.into(),
+            dockerfile,
             t: first.clone(),
             nocache: spec.no_cache,
             pull: spec.pull.then(|| "1".to_string()),

@@ -333,6 +333,20 @@ impl ImageBackend for DockerBackend {
         Ok(made.id)
     }
 
+    async fn prune_build_cache(&self, all: bool) -> Result<PruneReport> {
+        let o = q::PruneBuildOptionsBuilder::default().all(all).build();
+        let r = self
+            .api()
+            .await?
+            .prune_build(Some(o))
+            .await
+            .map_err(|e| self.err(e, None))?;
+        Ok(PruneReport {
+            deleted: r.caches_deleted.unwrap_or_default(),
+            space_reclaimed: r.space_reclaimed.unwrap_or(0).max(0) as u64,
+        })
+    }
+
     async fn build_image(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
         self.start_build(spec).await
     }

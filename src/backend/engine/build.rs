@@ -26,6 +26,27 @@ impl From<BuildError> for BackendError {
 }
 
 impl EngineBackend {
+    /// `builder prune`: drops the cache entries that keep something no image keeps (every
+    /// entry when `all`), then collects what they alone kept.
+    pub(super) fn prune_build_cache_now(&self, all: bool) -> Result<PruneReport> {
+        let store = self.images();
+        let lock = store.lock()?;
+        let usage = store.build_cache()?;
+        let dropped = if all { usage.entries } else { usage.costly };
+        let mut report = PruneReport::default();
+        for key in dropped {
+            crate::engine::image::held::release(&self.inner.root, &key).map_err(|e| {
+                BackendError::Internal {
+                    message: format!("cannot drop build cache entry {key}: {e}"),
+                    source: Some(Box::new(e)),
+                }
+            })?;
+            report.deleted.push(key[..12.min(key.len())].to_string());
+        }
+        report.space_reclaimed = store.collect(&lock, &Default::default())?;
+        Ok(report)
+    }
+
     /// Checks and starts a build; its progress as a stream.
     pub(super) async fn start_build(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
         let mut tags = Vec::new();

@@ -12,6 +12,8 @@ impl ContainerBackend for EngineBackend {
                 .runtime()
                 .list()?
                 .iter()
+                // A build's step containers belong to the build, not to the user's list.
+                .filter(|s| s.config.build.is_none())
                 .map(|s| {
                     let mut row = convert_containers::summary(s);
                     if s.state.status.is_active() {

@@ -316,6 +316,10 @@ impl ImageBackend for EngineBackend {
         .await
     }
 
+    async fn prune_build_cache(&self, all: bool) -> Result<PruneReport> {
+        self.blocking(move |me| me.prune_build_cache_now(all)).await
+    }
+
     async fn build_image(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
         self.start_build(spec).await
     }

@@ -55,6 +55,18 @@ impl SystemBackend for EngineBackend {
                 layers: Some(metas.len()),
                 ..DiskUsage::default()
             };
+            // Layers only the build cache keeps are its row's, not the images'.
+            let cache = store.build_cache()?;
+            let metas: Vec<_> = metas
+                .into_iter()
+                .filter(|m| !cache.layers.contains(&m.chain_id))
+                .collect();
+            usage.build_cache = Some(UsageRow {
+                total: cache.entries.len(),
+                active: cache.entries.len() - cache.costly.len(),
+                size: cache.bytes,
+                reclaimable: cache.bytes,
+            });
             let (mut shared, mut shared_bytes) = (0, 0);
             for m in &metas {
                 usage.images.size += m.size;

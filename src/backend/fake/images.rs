@@ -406,6 +406,11 @@ impl ImageBackend for FakeBackend {
         Ok(id)
     }
 
+    /// The demo's builds keep no cache: there is never anything to prune.
+    async fn prune_build_cache(&self, _all: bool) -> Result<PruneReport> {
+        Ok(PruneReport::default())
+    }
+
     async fn build_image(&self, spec: BuildSpec) -> Result<ResultStream<BuildEvent>> {
         for t in &spec.tags {
             validate_reference(t)?;

@@ -31,7 +31,7 @@ impl Cache {
     /// The cache of `root`.
     pub fn new(root: &Root) -> Cache {
         Cache {
-            dir: root.path().join("build").join("cache"),
+            dir: crate::engine::image::held::dir(root),
             tmp: root.tmp(),
         }
     }
@@ -62,26 +62,5 @@ impl Cache {
             return;
         }
         let _ = std::fs::remove_file(&tmp);
-    }
-
-    /// Every entry's layers' blobs and chain ids, so garbage collection keeps them.
-    pub fn entries(&self) -> Vec<State> {
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        dir.flatten()
-            .filter_map(|e| std::fs::read(e.path()).ok())
-            .filter_map(|d| serde_json::from_slice(&d).ok())
-            .collect()
-    }
-
-    /// Removes every entry; returns how many there were.
-    pub fn clear(&self) -> usize {
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return 0;
-        };
-        dir.flatten()
-            .filter(|e| std::fs::remove_file(e.path()).is_ok())
-            .count()
     }
 }

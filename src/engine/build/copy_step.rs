@@ -7,7 +7,7 @@ use super::cache::next_key;
 use super::copy::{self, Ownership, Plan, Tree};
 use super::parse::{Args, Raw};
 use super::state::State;
-use super::step::{Scope, describe, flag, one_line};
+use super::step::{Scope, describe, flag, shown};
 use super::{Build, BuildError, words};
 
 impl Build<'_> {
@@ -139,7 +139,7 @@ impl Build<'_> {
             &format!("{extra} workdir={}", state.workdir()),
         );
         let created_by = format!("{} {} {}", raw.keyword, sources.join(" "), dest_given);
-        let shown = self.begin(scope, format!("{} {}", raw.keyword, one_line(raw)));
+        let shown = self.begin(scope, shown(raw));
         self.cached(state, key, Some(shown.0), |s| {
             let layer = copy::file_step(
                 self.runtime.images(),

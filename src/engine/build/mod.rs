@@ -116,7 +116,7 @@ pub struct Stage {
     pub base: Base,
     /// The FROM line.
     pub line: usize,
-    /// The FROM as written.
+    /// The FROM's words, build arguments replaced.
     pub from_text: String,
     /// The instructions after FROM.
     pub instructions: Vec<Raw>,
@@ -240,7 +240,7 @@ pub fn plan(text: &str, args: &BTreeMap<String, String>) -> Result<Plan, BuildEr
                 name,
                 base,
                 line: raw.line,
-                from_text: text.clone(),
+                from_text: w.join(" "),
                 instructions: Vec::new(),
             });
             continue;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::cache::next_key;
 use super::parse::{Args, Raw};
 use super::state::State;
-use super::step::{Scope, flag, one_line};
+use super::step::{Scope, flag, shown};
 use super::{Build, BuildError, PROXY_ARGS};
 use crate::engine::container::Runtime;
 use crate::engine::container::record::{Builder, ContainerConfig, MountConfig, MountKind};
@@ -282,7 +282,7 @@ impl Build<'_> {
                 argv.join(" ")
             )
         };
-        let shown = self.begin(scope, format!("RUN {}", one_line(raw)));
+        let shown = self.begin(scope, shown(raw));
         let result = self.cached(state, key, Some(shown.0), |s| {
             let step = RunStep {
                 argv,

@@ -143,6 +143,22 @@ pub(super) fn one_line(raw: &Raw) -> String {
     }
 }
 
+/// An instruction as the progress shows it: keyword, flags and arguments on one line.
+pub(super) fn shown(raw: &Raw) -> String {
+    let mut out = raw.keyword.clone();
+    for (k, v) in &raw.flags {
+        out.push_str(" --");
+        out.push_str(k);
+        if let Some(v) = v {
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+    out.push(' ');
+    out.push_str(&one_line(raw));
+    out
+}
+
 /// `KEY=value` pairs of ENV and LABEL (or ENV's old `KEY value`), expanded.
 fn pairs(
     raw: &Raw,

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod compose;
+pub mod held;
 pub mod import;
 pub mod store;
 

@@ -359,53 +359,139 @@ impl ImageStore {
         Ok(self.root.try_lock("leases")?)
     }
 
-    /// Removes layers and blobs that no image record and no chain in `in_use` needs. Returns
-    /// the bytes freed. Skipped (0) while a pull or load holds a lease; the next run collects.
+    /// What image records (and, with `held`, the build cache's entries) keep, with every
+    /// layer stored: the chains kept (their parents included) and the blobs kept.
+    fn kept(&self, held: bool) -> Result<Kept, ImageError> {
+        let mut stacks: Vec<Vec<LayerRef>> = Vec::new();
+        let mut blobs: BTreeSet<Digest> = BTreeSet::new();
+        for r in self.records()? {
+            blobs.insert(r.id.clone());
+            stacks.push(r.layers);
+        }
+        if held {
+            stacks.extend(super::held::stacks(&self.root).into_iter().map(|(_, l)| l));
+        }
+        let mut chains = BTreeSet::new();
+        for layers in &stacks {
+            blobs.extend(layers.iter().map(|l| l.blob.clone()));
+            chains.extend(layer_chain(layers));
+        }
+        let all = self.layers().list()?;
+        Ok(Kept {
+            chains: closed_over_parents(&all, chains),
+            blobs,
+            all,
+        })
+    }
+
+    /// Removes layers and blobs that no image record, no build cache entry and no chain in
+    /// `in_use` needs. Returns the bytes freed. Skipped (0) while a pull, load or build holds
+    /// a lease; the next run collects.
     pub fn collect(&self, _lock: &Lock, in_use: &BTreeSet<Digest>) -> Result<u64, ImageError> {
         let Some(_collecting) = self.exclusive_lease()? else {
             return Ok(0);
         };
-        let records = self.records()?;
-        let mut chains: BTreeSet<Digest> = in_use.clone();
-        let mut blobs: BTreeSet<Digest> = BTreeSet::new();
-        for r in &records {
-            chains.extend(r.chain());
-            blobs.insert(r.id.clone());
-            blobs.extend(r.layers.iter().map(|l| l.blob.clone()));
-        }
-        // A chain in use keeps the layers under it.
+        let mut kept = self.kept(true)?;
+        let in_use = closed_over_parents(&kept.all, in_use.clone());
+        kept.chains.extend(in_use);
         let layers = self.layers();
-        let all = layers.list()?;
-        let parents: BTreeMap<Digest, Option<Digest>> = all
-            .iter()
-            .map(|m| (m.chain_id.clone(), m.parent.clone()))
-            .collect();
-        let mut keep = BTreeSet::new();
-        for c in &chains {
-            let mut cur = Some(c.clone());
-            while let Some(c) = cur {
-                if !keep.insert(c.clone()) {
-                    break;
-                }
-                cur = parents.get(&c).cloned().flatten();
-            }
-        }
         let mut freed = 0;
-        for meta in all {
-            if !keep.contains(&meta.chain_id) {
+        for meta in std::mem::take(&mut kept.all) {
+            if !kept.chains.contains(&meta.chain_id) {
                 freed += meta.size;
                 layers.remove(&meta.chain_id)?;
             }
         }
         let store = self.blobs();
         for d in store.list()? {
-            if !blobs.contains(&d) {
-                freed += std::fs::metadata(store.path(&d)).map_or(0, |m| m.len());
+            if !kept.blobs.contains(&d) {
+                freed += store.size(&d);
                 store.remove(&d)?;
             }
         }
         Ok(freed)
     }
+
+    /// The build cache: its entries, how many of them keep something no image keeps, and the
+    /// bytes only the cache keeps (what `builder prune` frees).
+    pub fn build_cache(&self) -> Result<BuildCacheUsage, ImageError> {
+        let images = self.kept(false)?;
+        let with_cache = self.kept(true)?;
+        let entries = super::held::stacks(&self.root);
+        let costly = entries
+            .iter()
+            .filter(|(_, layers)| !self.held_by(&images, layers))
+            .map(|(key, _)| key.clone())
+            .collect();
+        let store = self.blobs();
+        let only: Vec<_> = with_cache
+            .all
+            .iter()
+            .filter(|m| {
+                with_cache.chains.contains(&m.chain_id) && !images.chains.contains(&m.chain_id)
+            })
+            .collect();
+        let bytes = only.iter().map(|m| m.size).sum::<u64>()
+            + with_cache
+                .blobs
+                .difference(&images.blobs)
+                .map(|d| store.size(d))
+                .sum::<u64>();
+        Ok(BuildCacheUsage {
+            entries: entries.into_iter().map(|(k, _)| k).collect(),
+            costly,
+            layers: only.into_iter().map(|m| m.chain_id.clone()).collect(),
+            bytes,
+        })
+    }
+
+    /// Whether everything `layers` needs is kept by `kept` already.
+    fn held_by(&self, kept: &Kept, layers: &[LayerRef]) -> bool {
+        layer_chain(layers).iter().all(|c| kept.chains.contains(c))
+            && layers.iter().all(|l| kept.blobs.contains(&l.blob))
+    }
+}
+
+/// What garbage collection keeps, and every layer stored.
+struct Kept {
+    chains: BTreeSet<Digest>,
+    blobs: BTreeSet<Digest>,
+    all: Vec<crate::engine::layer::LayerMeta>,
+}
+
+/// The build cache's entries as [`ImageStore::build_cache`] counts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildCacheUsage {
+    /// Every entry's key.
+    pub entries: Vec<String>,
+    /// The entries that keep something no image keeps.
+    pub costly: Vec<String>,
+    /// The layers only the cache keeps.
+    pub layers: BTreeSet<Digest>,
+    /// The bytes only the cache keeps.
+    pub bytes: u64,
+}
+
+/// `chains` and every layer under them.
+fn closed_over_parents(
+    all: &[crate::engine::layer::LayerMeta],
+    chains: BTreeSet<Digest>,
+) -> BTreeSet<Digest> {
+    let parents: BTreeMap<&Digest, Option<&Digest>> = all
+        .iter()
+        .map(|m| (&m.chain_id, m.parent.as_ref()))
+        .collect();
+    let mut keep = BTreeSet::new();
+    for c in chains {
+        let mut cur = Some(c);
+        while let Some(c) = cur {
+            cur = parents.get(&c).copied().flatten().cloned();
+            if !keep.insert(c) {
+                break;
+            }
+        }
+    }
+    keep
 }
 
 /// Parses an image config, naming the image when it is malformed.

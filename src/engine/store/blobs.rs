@@ -160,6 +160,11 @@ impl BlobStore {
         self.dir.join(digest.hex())
     }
 
+    /// The blob's size in bytes; 0 when it is not stored.
+    pub fn size(&self, digest: &Digest) -> u64 {
+        std::fs::metadata(self.path(digest)).map_or(0, |m| m.len())
+    }
+
     /// Whether the blob is stored.
     pub fn has(&self, digest: &Digest) -> bool {
         self.path(digest).is_file()
