@@ -583,3 +583,62 @@ fn the_build_cache_outlives_its_images_until_pruned() {
     assert!(out.contains("Deleted build cache objects:"), "{out}");
     assert!(!build().contains("CACHED"));
 }
+
+/// Whether a process runs `sleep SECONDS`.
+fn sleeping(seconds: &str) -> bool {
+    let wanted = format!("sleep\0{seconds}\0");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|p| std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c == wanted.as_bytes()))
+}
+
+#[tokio::test]
+async fn dropping_a_build_stops_its_silent_run_and_tags_nothing() {
+    use dockhand::backend::prelude::*;
+    use futures::StreamExt;
+    let (e, image) = Engine::with_busybox();
+    let seconds = format!("{}", 3000 + std::process::id() % 1000);
+    let backend = dockhand::backend::EngineBackend::open(
+        &e.root(),
+        dockhand::backend::engine::EngineOptions {
+            exe: Some(env!("CARGO_BIN_EXE_dockhand").into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let tag = format!("{}:1", common::unique("cancelled"));
+    let spec = dockhand::model::BuildSpec {
+        dockerfile: format!("FROM {image}\nRUN sleep {seconds}\n"),
+        tags: vec![tag.clone()],
+        network: Some("none".into()),
+        ..Default::default()
+    };
+    let mut events = backend.build_image(spec).await.unwrap();
+    while let Some(event) = events.next().await {
+        if let dockhand::model::BuildEvent::Step { name, .. } = event.unwrap() {
+            if name.contains("RUN") {
+                break;
+            }
+        }
+    }
+    // The engine's tasks run on this test's runtime: wait without blocking it.
+    async fn until(what: &str, mut done: impl FnMut() -> bool) {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed().as_secs() < 30, "timed out: {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    until("the RUN to start", || sleeping(&seconds)).await;
+    drop(events);
+    until("the step to be killed and removed", || {
+        !sleeping(&seconds)
+            && std::fs::read_dir(e.root().join("containers"))
+                .unwrap()
+                .flatten()
+                .all(|d| !d.path().join("config.json").exists())
+    })
+    .await;
+    assert!(e.run(&["image", "inspect", &tag]).status.code() != Some(0));
+}

@@ -92,6 +92,10 @@ impl Harness {
                             .collect()
                             .await
                     }
+                    // So does a build's.
+                    Effect::Build(request) => {
+                        streams::build(&self.backend, request).await.collect().await
+                    }
                     // Saved logs go to the harness's own directory, not the checkout.
                     Effect::SaveLogs(path, lines) => {
                         let path = self.dir.path().join(path);
@@ -779,4 +783,165 @@ async fn inspect_search_jumps_to_matching_lines() {
     t.key(KeyCode::Enter).await;
     t.key(KeyCode::Char('n')).await;
     assert!(t.screen().contains("no line matches \"zzzz-nothing\""));
+}
+
+#[tokio::test]
+async fn the_build_form_shows_the_steps_and_lists_the_image() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        let ctx = t.dir.path().join("app");
+        std::fs::create_dir_all(&ctx).unwrap();
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            "FROM busybox:1.36\nRUN echo built\nCMD [\"sh\"]\n",
+        )
+        .unwrap();
+        t.key(KeyCode::Char('2')).await;
+        t.key(KeyCode::Char('b')).await;
+        snapshot!("form_build", t);
+        // The context is "." until changed.
+        t.key(KeyCode::Backspace).await;
+        t.keys(ctx.to_str().unwrap()).await;
+        t.key(KeyCode::Tab).await;
+        t.key(KeyCode::Tab).await;
+        t.keys("myapp:1").await;
+        t.key(KeyCode::Enter).await;
+        let Some(Dialog::Build(state)) = &t.app.dialog else {
+            panic!("expected the build dialog, got {:?}", t.app.dialog);
+        };
+        assert_eq!(state.steps.len(), 3, "{state:?}");
+        assert!(matches!(state.finished, Some(Ok(_))), "{state:?}");
+        snapshot!("build_done", t);
+        t.key(KeyCode::Enter).await;
+        assert!(t.app.dialog.is_none());
+        assert!(
+            t.app
+                .images
+                .rows()
+                .iter()
+                .any(|i| i.repo_tags == ["myapp:1"]),
+            "the Images pane shows the new image"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_build_is_refused_or_reported_and_esc_cancels_one_running() {
+    let mut t = Harness::new(120, 40).await;
+    let images = t.app.images.rows().len();
+    t.key(KeyCode::Char('b')).await;
+    t.key(KeyCode::Tab).await;
+    t.key(KeyCode::Tab).await;
+    t.keys("Bad:Tag!").await;
+    t.key(KeyCode::Enter).await;
+    let Some(Dialog::Form(form)) = &t.app.dialog else {
+        panic!("the form stays open");
+    };
+    assert!(
+        form.error.as_deref().unwrap().starts_with("Tags:"),
+        "{form:?}"
+    );
+    t.key(KeyCode::Esc).await;
+    // A context without a Dockerfile: the dialog says which file it could not read.
+    t.key(KeyCode::Char('b')).await;
+    t.key(KeyCode::Backspace).await;
+    t.keys(t.dir.path().to_str().unwrap().to_string().as_str())
+        .await;
+    t.key(KeyCode::Enter).await;
+    let Some(Dialog::Build(state)) = &t.app.dialog else {
+        panic!("expected the build dialog, got {:?}", t.app.dialog);
+    };
+    let Some(Err(e)) = &state.finished else {
+        panic!("expected a failure: {state:?}");
+    };
+    assert!(e.starts_with("Dockerfile: cannot read"), "{e}");
+    assert!(t.screen().contains("failed: Dockerfile: cannot read"));
+    t.key(KeyCode::Esc).await;
+    assert_eq!(t.app.images.rows().len(), images);
+    // Esc while a build runs stops it.
+    t.app.dialog = Some(Dialog::Build(dockhand::tui::build::BuildState::new(
+        "app:1".into(),
+    )));
+    let effects = t
+        .app
+        .update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert_eq!(effects, [Effect::CancelBuild]);
+    assert!(t.app.dialog.is_none());
+    assert!(t.screen().contains("build cancelled; nothing was tagged"));
+}
+
+#[tokio::test]
+async fn commit_from_the_containers_pane_asks_for_the_name() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        let name = t.selected_name();
+        t.key(KeyCode::Char('C')).await;
+        snapshot!("form_commit", t);
+        t.keys("snap:1").await;
+        t.key(KeyCode::Tab).await;
+        t.keys("my change").await;
+        t.key(KeyCode::Tab).await;
+        t.key(KeyCode::Tab).await;
+        t.keys("ENV A=1; CMD [\"true\"]").await;
+        t.key(KeyCode::Enter).await;
+        assert!(t.app.dialog.is_none(), "{:?}", t.app.dialog);
+        assert!(
+            t.screen().contains(&format!("committed {name} as image")),
+            "{}",
+            t.screen()
+        );
+        assert!(
+            t.app
+                .images
+                .rows()
+                .iter()
+                .any(|i| i.repo_tags == ["snap:1"])
+        );
+        // A bad change keeps the form open, naming the field.
+        t.key(KeyCode::Char('C')).await;
+        t.key(KeyCode::Tab).await;
+        t.key(KeyCode::Tab).await;
+        t.key(KeyCode::Tab).await;
+        t.keys("RUN make").await;
+        t.key(KeyCode::Enter).await;
+        let Some(Dialog::Form(form)) = &t.app.dialog else {
+            panic!("the form stays open");
+        };
+        assert!(
+            form.error.as_deref().unwrap().starts_with("Changes:"),
+            "{form:?}"
+        );
+        t.key(KeyCode::Esc).await;
+        // Other panes point to the Containers pane.
+        t.key(KeyCode::Char('2')).await;
+        t.key(KeyCode::Char('C')).await;
+        assert!(t.app.dialog.is_none());
+        assert!(t.screen().contains("that key acts on containers"));
+    }
+}
+
+#[tokio::test]
+async fn help_shows_every_binding_at_80x24_by_scrolling() {
+    let mut t = Harness::new(80, 24).await;
+    t.key(KeyCode::Char('?')).await;
+    let top = t.screen();
+    assert!(top.contains("more below"), "{top}");
+    t.key(KeyCode::Char('G')).await;
+    let bottom = t.screen();
+    assert!(bottom.contains("more above"), "{bottom}");
+    for c in dockhand::tui::keymap::Command::ALL {
+        assert!(
+            top.contains(c.help()) || bottom.contains(c.help()),
+            "{:?} ({}) is not shown whole",
+            c,
+            c.help()
+        );
+    }
+    // Scrolling stops at the ends: j at the bottom changes nothing.
+    t.key(KeyCode::Char('j')).await;
+    assert_eq!(t.screen(), bottom);
+    t.key(KeyCode::Char('g')).await;
+    assert_eq!(t.screen(), top);
+    t.key(KeyCode::Esc).await;
+    assert!(t.app.dialog.is_none());
 }

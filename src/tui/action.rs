@@ -6,8 +6,8 @@ use crossterm::event::KeyEvent;
 use crate::backend::BackendError;
 
 use crate::model::{
-    ContainerDetails, ContainerSummary, Event, HistoryEntry, ImageDetails, ImageSummary, LogLine,
-    NetworkSummary, PullProgress, StatsSample, TopOutput, VolumeSummary,
+    BuildEvent, ContainerDetails, ContainerSummary, Event, HistoryEntry, ImageDetails,
+    ImageSummary, LogLine, NetworkSummary, PullProgress, StatsSample, TopOutput, VolumeSummary,
 };
 
 /// A failed request as the UI keeps it.
@@ -95,6 +95,10 @@ pub enum Action {
         /// One message per failed object.
         failures: Vec<String>,
     },
+    /// Progress of the build started from the TUI, or why it failed.
+    Building(Result<BuildEvent, String>),
+    /// A commit of the container named `.0` finished: the new image's id.
+    Committed(String, Outcome<String>),
     /// Progress of a pull started from the TUI.
     Pulled(String, Result<PullProgress, String>),
     /// A change reported by the backend.

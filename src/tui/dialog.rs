@@ -1,8 +1,9 @@
 //! Modal dialogs: confirmation of destructive actions, the help overlay, error messages,
-//! forms (run, pull, create volume or network) and pull progress.
+//! forms (run, pull, build, commit, create volume or network), pull and build progress.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::build::BuildState;
 use super::effect::Effect;
 use super::form::{Form, FormResult};
 use crate::model::{PullProgress, PullStatus};
@@ -60,14 +61,16 @@ impl PullState {
 pub enum Dialog {
     /// Asks before a destructive action.
     Confirm(Confirm),
-    /// Lists the key bindings in force.
-    Help,
+    /// Lists the key bindings in force, scrolled down this many rows.
+    Help(usize),
     /// Shows a failure until dismissed.
     Error(String),
     /// A form to fill in.
     Form(Form),
     /// A pull's progress.
     Pull(PullState),
+    /// A build's progress.
+    Build(BuildState),
 }
 
 /// What a key did to the dialog on top.
@@ -100,13 +103,22 @@ impl Dialog {
                     Reply::Stays(Dialog::Confirm(confirm))
                 }
             }
-            Dialog::Help => {
-                if key.code == KeyCode::Esc || plain('q') || is_help {
-                    Reply::Closed
-                } else {
-                    Reply::Stays(Dialog::Help)
-                }
-            }
+            // Scrolling past the end is undone by the app, which knows the screen.
+            Dialog::Help(scroll) => match key.code {
+                KeyCode::Esc => Reply::Closed,
+                _ if plain('q') || is_help => Reply::Closed,
+                KeyCode::Down => Reply::Stays(Dialog::Help(scroll + 1)),
+                KeyCode::Up => Reply::Stays(Dialog::Help(scroll.saturating_sub(1))),
+                KeyCode::PageDown => Reply::Stays(Dialog::Help(scroll + 10)),
+                KeyCode::PageUp => Reply::Stays(Dialog::Help(scroll.saturating_sub(10))),
+                KeyCode::Home => Reply::Stays(Dialog::Help(0)),
+                KeyCode::End => Reply::Stays(Dialog::Help(usize::MAX)),
+                _ if plain('j') => Reply::Stays(Dialog::Help(scroll + 1)),
+                _ if plain('k') => Reply::Stays(Dialog::Help(scroll.saturating_sub(1))),
+                _ if plain('g') => Reply::Stays(Dialog::Help(0)),
+                _ if plain('G') => Reply::Stays(Dialog::Help(usize::MAX)),
+                _ => Reply::Stays(Dialog::Help(scroll)),
+            },
             Dialog::Error(text) => {
                 if matches!(key.code, KeyCode::Esc | KeyCode::Enter) || plain('q') {
                     Reply::Closed
@@ -122,8 +134,27 @@ impl Dialog {
                     Some(Dialog::Pull(PullState::new(reference.clone()))),
                     Effect::Pull(reference),
                 ),
+                // So does a build.
+                FormResult::Submit(Effect::Build(request)) => Reply::Then(
+                    Some(Dialog::Build(BuildState::new(request.title()))),
+                    Effect::Build(request),
+                ),
                 FormResult::Submit(effect) => Reply::Then(None, effect),
             },
+            Dialog::Build(state) => {
+                // Esc stops a running build (nothing is tagged); a finished one closes.
+                if state.running() {
+                    if key.code == KeyCode::Esc {
+                        Reply::Then(None, Effect::CancelBuild)
+                    } else {
+                        Reply::Stays(Dialog::Build(state))
+                    }
+                } else if matches!(key.code, KeyCode::Esc | KeyCode::Enter) || plain('q') {
+                    Reply::Closed
+                } else {
+                    Reply::Stays(Dialog::Build(state))
+                }
+            }
             Dialog::Pull(state) => {
                 // Esc hides the dialog; the pull goes on and reports when done.
                 let closes = key.code == KeyCode::Esc
@@ -180,10 +211,14 @@ mod tests {
     #[test]
     fn help_and_errors_close_on_their_keys() {
         let help = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE);
-        assert!(matches!(Dialog::Help.key(help, true), Reply::Closed));
+        assert!(matches!(Dialog::Help(0).key(help, true), Reply::Closed));
         assert!(matches!(
-            press(Dialog::Help, KeyCode::Char('j')),
-            Reply::Stays(Dialog::Help)
+            press(Dialog::Help(0), KeyCode::Char('j')),
+            Reply::Stays(Dialog::Help(1))
+        ));
+        assert!(matches!(
+            press(Dialog::Help(0), KeyCode::Up),
+            Reply::Stays(Dialog::Help(0))
         ));
         assert!(matches!(
             press(Dialog::Error("no".into()), KeyCode::Enter),
@@ -192,6 +227,26 @@ mod tests {
         assert!(matches!(
             press(Dialog::Error("no".into()), KeyCode::Char('j')),
             Reply::Stays(Dialog::Error(_))
+        ));
+    }
+
+    #[test]
+    fn esc_cancels_a_running_build_and_closes_a_finished_one() {
+        let building = || Dialog::Build(BuildState::new("app:1".into()));
+        assert!(matches!(
+            press(building(), KeyCode::Esc),
+            Reply::Then(None, Effect::CancelBuild)
+        ));
+        assert!(matches!(press(building(), KeyCode::Enter), Reply::Stays(_)));
+        let mut done = BuildState::new("app:1".into());
+        done.finished = Some(Ok("sha256:00".into()));
+        assert!(matches!(
+            press(Dialog::Build(done.clone()), KeyCode::Esc),
+            Reply::Closed
+        ));
+        assert!(matches!(
+            press(Dialog::Build(done), KeyCode::Enter),
+            Reply::Closed
         ));
     }
 

@@ -9,11 +9,14 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::action::{Action, Failure, Lists, Loaded, Outcome};
+use super::build::BuildRequest;
 use super::panes::PaneKind;
 use super::streams;
 use crate::backend::prelude::*;
 use crate::backend::{AnyBackend, BackendError};
-use crate::model::{ContainerSpec, LogOptions, NetworkSpec, ObjectKind, RemoveOptions, VolumeSpec};
+use crate::model::{
+    CommitSpec, ContainerSpec, LogOptions, NetworkSpec, ObjectKind, RemoveOptions, VolumeSpec,
+};
 use crate::util::units::human_size;
 
 /// Longest wait for a one-shot request before it is reported as failed.
@@ -88,6 +91,19 @@ pub enum Effect {
     Run(Box<ContainerSpec>),
     /// Pull an image, reporting progress.
     Pull(String),
+    /// Build an image, reporting progress (replacing any build running).
+    Build(BuildRequest),
+    /// Stop the build running: nothing is tagged.
+    CancelBuild,
+    /// Make an image of a container's changes.
+    Commit {
+        /// Container id.
+        id: String,
+        /// Container name, for messages.
+        name: String,
+        /// What to make.
+        spec: CommitSpec,
+    },
     /// Create a volume.
     CreateVolume(VolumeSpec),
     /// Create a network.
@@ -242,6 +258,10 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
                 Err(f) => failed(f.message),
             }
         }
+        Effect::Commit { id, name, spec } => Action::Committed(
+            name.clone(),
+            timed(backend.commit_container(id, spec.clone())).await,
+        ),
         Effect::CreateVolume(spec) => match timed(backend.create_volume(spec.clone())).await {
             Ok(v) => done(format!("created volume {}", v.name)),
             Err(f) => failed(f.message),
@@ -269,6 +289,8 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
             }
         }
         Effect::Pull(_)
+        | Effect::Build(_)
+        | Effect::CancelBuild
         | Effect::WatchLogs(_)
         | Effect::WatchStats(_)
         | Effect::WatchEvents
@@ -332,13 +354,15 @@ where
     }
 }
 
-/// Runs effects in background tasks and keeps at most one log, stats and events stream.
+/// Runs effects in background tasks and keeps at most one log, stats and events stream, and
+/// one build.
 pub struct Runner {
     backend: AnyBackend,
     tx: UnboundedSender<Action>,
     logs: Option<JoinHandle<()>>,
     stats: Option<JoinHandle<()>>,
     events: Option<JoinHandle<()>>,
+    build: Option<JoinHandle<()>>,
 }
 
 impl Runner {
@@ -350,6 +374,7 @@ impl Runner {
             logs: None,
             stats: None,
             events: None,
+            build: None,
         }
     }
 
@@ -378,6 +403,22 @@ impl Runner {
                 tokio::spawn(
                     async move { forward(streams::pull(&backend, reference).await, tx).await },
                 );
+            }
+            Effect::Build(request) => {
+                if let Some(task) = self.build.take() {
+                    task.abort();
+                }
+                let backend = self.backend.clone();
+                let tx = self.tx.clone();
+                self.build = Some(tokio::spawn(async move {
+                    forward(streams::build(&backend, request).await, tx).await
+                }));
+            }
+            // Dropping the build's stream stops it.
+            Effect::CancelBuild => {
+                if let Some(task) = self.build.take() {
+                    task.abort();
+                }
             }
             Effect::WatchEvents => {
                 if self.events.as_ref().is_some_and(|t| !t.is_finished()) {
@@ -431,10 +472,13 @@ async fn forward(
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        for task in [self.logs.take(), self.stats.take(), self.events.take()]
-            .into_iter()
-            .flatten()
-        {
+        let tasks = [
+            self.logs.take(),
+            self.stats.take(),
+            self.events.take(),
+            self.build.take(),
+        ];
+        for task in tasks.into_iter().flatten() {
             task.abort();
         }
     }

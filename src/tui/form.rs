@@ -1,5 +1,5 @@
-//! Form dialogs (tui-textarea fields): run a container, pull an image, create a volume or a
-//! network. Each form turns its fields into a request with the same parsers as the CLI, and a
+//! Form dialogs (tui-textarea fields): run a container, pull or build an image, commit a
+//! container, create a volume or a network. Each form turns its fields into a request with the same parsers as the CLI, and a
 //! bad value keeps the form open with a message naming the field; nothing is created.
 
 use std::collections::BTreeMap;
@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
+use super::build::BuildRequest;
 use super::effect::Effect;
 use crate::backend::BackendError;
-use crate::model::{ContainerSpec, NetworkSpec, Resources, VolumeSpec, parse};
+use crate::model::{CommitSpec, ContainerSpec, NetworkSpec, Resources, VolumeSpec, parse};
 
 /// What a form makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,10 @@ pub enum FormKind {
     Volume,
     /// Create a network.
     Network,
+    /// Build an image from a Dockerfile.
+    Build,
+    /// Make an image of a container's changes.
+    Commit,
 }
 
 /// One labelled single-line field.
@@ -46,6 +51,8 @@ pub struct Form {
     pub focus: usize,
     /// Why the last submit was refused.
     pub error: Option<String>,
+    /// The object the form acts on, as (id, name): the container of a commit.
+    pub subject: Option<(String, String)>,
 }
 
 /// What a key did to the form.
@@ -104,22 +111,54 @@ impl Form {
                 field("Gateway", "first address of the subnet when empty", ""),
                 field("Internal", "yes to cut outbound access", ""),
             ],
+            FormKind::Build => vec![
+                field("Context", "the directory to build from", "."),
+                field(
+                    "Dockerfile",
+                    "relative to the context; Dockerfile when empty",
+                    "",
+                ),
+                field("Tags", "app:1, app:latest (untagged when empty)", ""),
+                field("Args", "build arguments: KEY=value, OTHER=x", ""),
+                field("Target", "the stage to build; the last when empty", ""),
+            ],
+            FormKind::Commit => vec![
+                field("Image", "REPOSITORY[:TAG] (untagged when empty)", image),
+                field("Message", "commit message", ""),
+                field("Author", "e.g. Jane Doe <jane@example.com>", ""),
+                field("Changes", "CMD [\"app\"]; ENV A=1 (separated by ;)", ""),
+            ],
         };
         Form {
             kind,
             fields,
             focus: 0,
             error: None,
+            subject: None,
+        }
+    }
+
+    /// A commit form for the container `(id, name)`.
+    pub fn commit(id: String, name: String) -> Form {
+        Form {
+            subject: Some((id, name)),
+            ..Form::new(FormKind::Commit, "")
         }
     }
 
     /// The title of the dialog.
-    pub fn title(&self) -> &'static str {
-        match self.kind {
-            FormKind::Run => " Run a container ",
-            FormKind::Pull => " Pull an image ",
-            FormKind::Volume => " Create a volume ",
-            FormKind::Network => " Create a network ",
+    pub fn title(&self) -> String {
+        let title = match self.kind {
+            FormKind::Run => "Run a container",
+            FormKind::Pull => "Pull an image",
+            FormKind::Volume => "Create a volume",
+            FormKind::Network => "Create a network",
+            FormKind::Build => "Build an image",
+            FormKind::Commit => "Commit a container",
+        };
+        match (&self.subject, self.kind) {
+            (Some((_, name)), FormKind::Commit) => format!(" Commit {name} to an image "),
+            _ => format!(" {title} "),
         }
     }
 
@@ -254,6 +293,63 @@ impl Form {
                     internal,
                     labels: BTreeMap::new(),
                 }))
+            }
+            FormKind::Build => {
+                let context = self.value("Context");
+                if context.is_empty() {
+                    return Err(BackendError::invalid(
+                        "Context: give the directory to build from (. for this one)",
+                    ));
+                }
+                let tags: Vec<String> = items(&self.value("Tags")).map(str::to_string).collect();
+                for t in &tags {
+                    named(
+                        "Tags",
+                        crate::model::Reference::parse(t)
+                            .map_err(|e| BackendError::invalid(e.to_string())),
+                    )?;
+                }
+                Ok(Effect::Build(BuildRequest {
+                    context: context.into(),
+                    dockerfile: Some(self.value("Dockerfile"))
+                        .filter(|d| !d.is_empty())
+                        .map(Into::into),
+                    tags,
+                    build_args: named("Args", labels(&self.value("Args")))?,
+                    target: Some(self.value("Target")).filter(|t| !t.is_empty()),
+                }))
+            }
+            FormKind::Commit => {
+                let Some((id, name)) = self.subject.clone() else {
+                    return Err(BackendError::invalid("no container to commit"));
+                };
+                let reference = Some(self.value("Image")).filter(|r| !r.is_empty());
+                if let Some(r) = &reference {
+                    named(
+                        "Image",
+                        crate::model::Reference::parse(r)
+                            .map_err(|e| BackendError::invalid(e.to_string())),
+                    )?;
+                }
+                let changes: Vec<String> = self
+                    .value("Changes")
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                named("Changes", crate::model::import_changes::parse(&changes))?;
+                Ok(Effect::Commit {
+                    id,
+                    name,
+                    spec: CommitSpec {
+                        reference,
+                        author: self.value("Author"),
+                        message: self.value("Message"),
+                        changes,
+                        pause: true,
+                    },
+                })
             }
         }
     }

@@ -259,6 +259,8 @@ commands! {
     Kill kill ["ctrl-k"] "kill (asks first)";
     Create create ["c"] "run or create new";
     Pull pull ["P"] "pull an image";
+    Build build ["b"] "build an image (Dockerfile)";
+    Commit commit ["C"] "commit a container to an image";
     Prune prune ["X"] "prune the pane (asks first)";
     Shell shell ["e"] "open a shell inside";
     Attach attach ["a"] "attach to main process";

@@ -45,3 +45,43 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         h,
     )
 }
+
+/// How the help overlay is laid out on a screen of `area`: the popup, whether the commands
+/// go in two columns, how many go in each column, and how many rows of them show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelpLayout {
+    /// The popup.
+    pub popup: Rect,
+    /// Two columns (on screens 70 wide or more).
+    pub two_columns: bool,
+    /// Commands per column.
+    pub per_column: usize,
+    /// Rows of commands that fit.
+    pub visible: usize,
+}
+
+/// The help overlay's layout for `commands` entries.
+pub fn help(area: Rect, commands: usize) -> HelpLayout {
+    let two_columns = area.width >= 70;
+    let per_column = if two_columns {
+        commands.div_ceil(2)
+    } else {
+        commands
+    };
+    let width = if two_columns { 78 } else { 40 };
+    // Border, footer line and the scroll line take four rows.
+    let popup = centered(area, width, per_column as u16 + 4);
+    HelpLayout {
+        popup,
+        two_columns,
+        per_column,
+        visible: (popup.height.saturating_sub(4) as usize).min(per_column),
+    }
+}
+
+impl HelpLayout {
+    /// The furthest the list can scroll.
+    pub fn max_scroll(&self) -> usize {
+        self.per_column - self.visible
+    }
+}

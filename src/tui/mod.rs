@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod app;
+pub mod build;
 pub mod detail;
 pub mod dialog;
 pub mod draw;

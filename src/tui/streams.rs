@@ -1,4 +1,4 @@
-//! The backend's streams (logs, stats, pull progress, events) as the [`Action`]s the UI gets
+//! The backend's streams (logs, stats, pull and build progress, events) as the [`Action`]s the UI gets
 //! from them: opened with the one-shot timeout, log lines batched as they are ready, each
 //! stream's end or failure said once. The [`Runner`](super::effect::Runner) forwards these to
 //! the UI; the UI tests read the same streams.
@@ -7,10 +7,11 @@ use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 
 use super::action::{Action, Failure};
+use super::build::BuildRequest;
 use super::effect::timed;
 use crate::backend::AnyBackend;
 use crate::backend::prelude::*;
-use crate::model::{LogOptions, PullProgress, PullStatus};
+use crate::model::{BuildEvent, LogOptions, PullProgress, PullStatus};
 
 /// Most lines sent in one batch: a burst of lines costs one redraw.
 const LOG_BATCH: usize = 1024;
@@ -90,6 +91,32 @@ pub async fn pull(backend: &AnyBackend, reference: String) -> BoxStream<'static,
         );
         let action = Action::Pulled(reference.clone(), item);
         Some((action, (!end).then_some((progress, reference))))
+    })
+    .boxed()
+}
+
+/// A build's progress, ending with the image made or why the build failed. The Dockerfile
+/// is read off the UI thread.
+pub async fn build(backend: &AnyBackend, request: BuildRequest) -> BoxStream<'static, Action> {
+    let spec = tokio::task::spawn_blocking(move || request.spec())
+        .await
+        .unwrap_or_else(|e| Err(format!("reading the Dockerfile failed: {e}")));
+    let spec = match spec {
+        Ok(s) => s,
+        Err(e) => return stream::iter([Action::Building(Err(e))]).boxed(),
+    };
+    let progress = match timed(backend.build_image(spec)).await {
+        Ok(s) => s,
+        Err(f) => return stream::iter([Action::Building(Err(f.message))]).boxed(),
+    };
+    stream::unfold(Some(progress), |state| async move {
+        let mut progress = state?;
+        let item = match progress.next().await {
+            Some(item) => item.map_err(|e| Failure::from(e).message),
+            None => Err("the build ended without an image".to_string()),
+        };
+        let end = matches!(&item, Err(_) | Ok(BuildEvent::Built { .. }));
+        Some((Action::Building(item), (!end).then_some(progress)))
     })
     .boxed()
 }

@@ -123,7 +123,13 @@ impl DockerBackend {
             let mut step = 0;
             let mut id = None;
             let mut partial = String::new();
-            while let Some(item) = stream.next().await {
+            loop {
+                // A reader that went away stops the build: the request is dropped with it.
+                let item = tokio::select! {
+                    item = stream.next() => item,
+                    () = tx.closed() => return,
+                };
+                let Some(item) = item else { break };
                 let info = match item {
                     Ok(i) => i,
                     Err(bollard::errors::Error::DockerStreamError { error }) => {

@@ -94,6 +94,9 @@ impl EngineBackend {
         let me = self.clone();
         tokio::spawn(async move {
             for (n, base) in bases.iter().enumerate() {
+                if tx.is_closed() {
+                    return;
+                }
                 let here = me.images().resolve(base).is_ok();
                 if here && !spec.pull {
                     continue;
@@ -124,6 +127,13 @@ impl EngineBackend {
                 let _ = tx.send(Ok(BuildEvent::Done { step, seconds: 0.0 })).await;
             }
             let cancel = Arc::new(AtomicBool::new(false));
+            // The reader may go away while a step is silent: that stops the build too.
+            let watched = tx.clone();
+            let on_close = cancel.clone();
+            let watcher = tokio::spawn(async move {
+                watched.closed().await;
+                on_close.store(true, Ordering::Relaxed);
+            });
             let events_tx = tx.clone();
             let runner = me.clone();
             let flag = cancel.clone();
@@ -137,6 +147,7 @@ impl EngineBackend {
                 crate::engine::build::build(runner.runtime(), &request, &events, &flag)
             })
             .await;
+            watcher.abort();
             match built {
                 Ok(Ok(id)) => {
                     for t in &spec.tags {

@@ -26,6 +26,12 @@ impl App {
     pub(super) fn on_dialog_key(&mut self, dialog: Dialog, key: KeyEvent) -> Vec<Effect> {
         let is_help = self.keymap.command(key) == Some(Command::Help);
         match dialog.key(key, is_help) {
+            Reply::Stays(Dialog::Help(scroll)) => {
+                let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+                let max = super::layout::help(area, Command::ALL.len()).max_scroll();
+                self.dialog = Some(Dialog::Help(scroll.min(max)));
+                Vec::new()
+            }
             Reply::Stays(dialog) => {
                 self.dialog = Some(dialog);
                 Vec::new()
@@ -40,6 +46,9 @@ impl App {
             }
             Reply::Then(next, effect) => {
                 self.dialog = next;
+                if effect == Effect::CancelBuild {
+                    self.say("build cancelled; nothing was tagged".into(), false);
+                }
                 vec![effect]
             }
         }
@@ -135,7 +144,7 @@ impl App {
                 Vec::new()
             }
             Command::Help => {
-                self.dialog = Some(Dialog::Help);
+                self.dialog = Some(Dialog::Help(0));
                 Vec::new()
             }
             Command::NextPane => self.switch_pane(self.pane.step(1)),
@@ -237,6 +246,8 @@ impl App {
                 self.dialog = Some(Dialog::Form(Form::new(FormKind::Pull, &image)));
                 Vec::new()
             }
+            Command::Build => self.open_build(),
+            Command::Commit => self.open_commit(),
             Command::Prune => self.confirm_prune(),
             Command::Shell => self.handover(false),
             Command::Attach => self.handover(true),

@@ -151,6 +151,7 @@ macro_rules! with_pane {
 }
 
 mod keys;
+mod making;
 mod operations;
 
 impl App {
@@ -290,6 +291,8 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::Building(item) => self.on_building(item),
+            Action::Committed(name, outcome) => self.on_committed(name, outcome),
             Action::Pulled(reference, item) => {
                 self.dirty = true;
                 let finished = match &item {

@@ -16,7 +16,7 @@ fn freed(bytes: u64) -> String {
 
 impl App {
     /// Whether the Containers pane is in front; if not, says how to get there.
-    fn on_containers_pane(&mut self) -> bool {
+    pub(super) fn on_containers_pane(&mut self) -> bool {
         if self.pane == PaneKind::Containers {
             return true;
         }

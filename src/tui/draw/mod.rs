@@ -26,11 +26,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
     detail::draw(frame, app, areas.detail);
     status(frame, app, areas.status);
     match &app.dialog {
-        Some(Dialog::Help) => popup::help(frame, app),
+        Some(Dialog::Help(scroll)) => popup::help(frame, app, *scroll),
         Some(Dialog::Confirm(c)) => popup::confirm(frame, app, c),
         Some(Dialog::Error(text)) => popup::error(frame, app, text),
         Some(Dialog::Form(form)) => popup::form(frame, app, form),
         Some(Dialog::Pull(state)) => popup::pull(frame, app, state),
+        Some(Dialog::Build(state)) => popup::build(frame, app, state),
         None => {}
     }
 }

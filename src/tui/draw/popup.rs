@@ -1,4 +1,4 @@
-//! Drawing of the dialogs: help, confirmation, error.
+//! Drawing of the dialogs: help, confirmation, error, forms, pull and build progress.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Padding, Paragraph, Wr
 
 use crate::model::PullStatus;
 use crate::tui::app::App;
+use crate::tui::build::{BuildState, StepStatus};
 use crate::tui::dialog::{Confirm, PullState};
 use crate::tui::form::Form;
 use crate::tui::keymap::Command;
@@ -22,45 +23,65 @@ fn frame_block<'a>(title: &'a str, border: Style) -> Block<'a> {
         .title(Span::styled(title, border.add_modifier(Modifier::BOLD)))
 }
 
-/// The help overlay: every command with the keys bound to it now.
-pub fn help(frame: &mut Frame, app: &App) {
+/// The help overlay: every command with the keys bound to it now, scrolled down `scroll`
+/// rows when they do not all fit.
+pub fn help(frame: &mut Frame, app: &App, scroll: usize) {
     let t = &app.theme;
-    let area = frame.area();
-    let two_columns = area.width >= 70;
-    let per_column = if two_columns {
-        Command::ALL.len().div_ceil(2)
-    } else {
-        Command::ALL.len()
-    };
-    let width = if two_columns { 78 } else { 40 };
-    let popup = centered(area, width, per_column as u16 + 4);
+    let layout = crate::tui::layout::help(frame.area(), Command::ALL.len());
+    let scroll = scroll.min(layout.max_scroll());
+    let popup = layout.popup;
     frame.render_widget(Clear, popup);
     let block = frame_block(" Help: keys in force ", Style::default().fg(t.accent.0));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
-    let [body, footer] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    let entry = |c: &Command| {
-        let keys = app.keymap.label(*c);
-        let keys = if keys.is_empty() {
-            "(unbound)".to_string()
-        } else {
-            keys
-        };
-        Line::from(vec![
-            Span::styled(format!("{keys:>12} "), t.key()),
-            Span::raw(c.help()),
-        ])
-    };
-    let columns: Vec<&[Command]> = Command::ALL.chunks(per_column).collect();
+    let [body, more, footer] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let columns: Vec<&[Command]> = Command::ALL.chunks(layout.per_column).collect();
     let areas = Layout::horizontal(vec![
         Constraint::Ratio(1, columns.len() as u32);
         columns.len()
     ])
     .split(body);
     for (chunk, area) in columns.iter().zip(areas.iter()) {
-        let lines: Vec<Line> = chunk.iter().map(entry).collect();
+        let labels: Vec<String> = chunk
+            .iter()
+            .map(|c| {
+                let keys = app.keymap.label(*c);
+                if keys.is_empty() {
+                    "(unbound)".to_string()
+                } else {
+                    keys
+                }
+            })
+            .collect();
+        // Each column's keys as wide as its widest, so the texts get the rest.
+        let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let lines: Vec<Line> = chunk
+            .iter()
+            .zip(&labels)
+            .skip(scroll)
+            .take(layout.visible)
+            .map(|(c, keys)| {
+                Line::from(vec![
+                    Span::styled(format!(" {keys:>width$} "), t.key()),
+                    Span::raw(c.help()),
+                ])
+            })
+            .collect();
         frame.render_widget(Paragraph::new(lines), *area);
     }
+    let below = layout.per_column - layout.visible - scroll;
+    let position = match (scroll, below) {
+        (0, 0) => String::new(),
+        (_, 0) => format!(" ↑ {scroll} more above (k/↑)"),
+        (0, _) => format!(" ↓ {below} more below (j/↓)"),
+        _ => format!(" ↑ {scroll} more above, ↓ {below} below (j/k)"),
+    };
+    frame.render_widget(Paragraph::new(Span::styled(position, t.key())), more);
     frame.render_widget(
         Paragraph::new(Span::styled(
             " dialogs: y/enter yes · n/esc no   filter: enter keep · esc clear",
@@ -124,7 +145,8 @@ pub fn form(frame: &mut Frame, app: &App, form: &Form) {
     let height = form.fields.len() as u16 + 6;
     let popup = centered(frame.area(), 76, height);
     frame.render_widget(Clear, popup);
-    let block = frame_block(form.title(), Style::default().fg(t.accent.0));
+    let title = form.title();
+    let block = frame_block(&title, Style::default().fg(t.accent.0));
     let inner = block.inner(popup).inner(ratatui::layout::Margin::new(1, 0));
     frame.render_widget(block, popup);
     let mut rows = vec![Constraint::Length(1); form.fields.len()];
@@ -134,13 +156,17 @@ pub fn form(frame: &mut Frame, app: &App, form: &Form) {
         Constraint::Length(1),
     ]);
     let areas = Layout::vertical(rows).split(inner);
+    let label_width = form.fields.iter().map(|f| f.label.len()).max().unwrap_or(0);
     for (i, f) in form.fields.iter().enumerate() {
-        let [label, value] =
-            Layout::horizontal([Constraint::Length(10), Constraint::Min(1)]).areas(areas[i]);
+        let [label, value] = Layout::horizontal([
+            Constraint::Length(label_width as u16 + 2),
+            Constraint::Min(1),
+        ])
+        .areas(areas[i]);
         let focused = i == form.focus;
         let style = if focused { t.key() } else { t.muted() };
         frame.render_widget(
-            Paragraph::new(Span::styled(format!("{:>8}: ", f.label), style)),
+            Paragraph::new(Span::styled(format!("{:>label_width$}: ", f.label), style)),
             label,
         );
         if focused {
@@ -250,4 +276,94 @@ fn layer_line<'a>(id: &'a str, status: &PullStatus, t: &crate::tui::theme::Theme
         Span::styled(format!("{word:<15}"), Style::default().fg(colour)),
         Span::raw(detail),
     ])
+}
+
+/// A build in progress: its steps (the latest that fit), the latest output, the outcome.
+pub fn build(frame: &mut Frame, app: &App, state: &BuildState) {
+    let t = &app.theme;
+    let mut footer_lines: Vec<Line> = Vec::new();
+    if let Some(w) = state.warnings.last() {
+        footer_lines.push(Line::styled(format!("warning: {w}"), t.muted()));
+    }
+    match &state.finished {
+        None => footer_lines.push(Line::from(vec![
+            Span::styled("esc", t.key()),
+            Span::raw(" cancels the build (nothing is tagged)"),
+        ])),
+        Some(Ok(id)) => footer_lines.push(Line::from(vec![
+            Span::styled("built ", Style::default().fg(t.running.0)),
+            Span::styled(short_id(id), t.muted()),
+            Span::raw("  "),
+            Span::styled("enter", t.key()),
+            Span::raw(" close"),
+        ])),
+        Some(Err(e)) => {
+            let mut first = true;
+            for l in e.lines().take(8) {
+                let text = if first {
+                    format!("failed: {l}")
+                } else {
+                    l.to_string()
+                };
+                first = false;
+                footer_lines.push(Line::styled(text, t.error()));
+            }
+        }
+    }
+    // As tall as what it shows, up to the screen: steps take what the output (up to a third)
+    // and the footer leave.
+    let area = frame.area();
+    let wanted = state.steps.len().max(1) + state.output.len().min(8) + footer_lines.len() + 2;
+    let height = (wanted as u16).min(area.height.saturating_sub(2)).max(6);
+    let popup = centered(area, 96.min(area.width), height);
+    frame.render_widget(Clear, popup);
+    let title = format!(" Building {} ", state.title);
+    let block =
+        frame_block(&title, Style::default().fg(t.accent.0)).padding(Padding::horizontal(1));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let footer_rows = (footer_lines.len() as u16).min(inner.height / 2);
+    let output_rows = (inner.height / 3).min(state.output.len() as u16);
+    let [steps_area, output_area, footer] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(output_rows),
+        Constraint::Length(footer_rows),
+    ])
+    .areas(inner);
+    let shown = steps_area.height as usize;
+    let mut lines: Vec<Line> = state
+        .steps
+        .iter()
+        .skip(state.steps.len().saturating_sub(shown))
+        .map(|s| {
+            let (word, style) = match s.status {
+                StepStatus::Running => ("…".to_string(), Style::default().fg(t.accent.0)),
+                StepStatus::Cached => ("CACHED".to_string(), Style::default().fg(t.running.0)),
+                StepStatus::Done(secs) => (format!("{secs:.1}s"), t.muted()),
+            };
+            Line::from(vec![
+                Span::styled(format!("#{:<3}", s.number), t.muted()),
+                Span::styled(format!("{word:>7} "), style),
+                Span::raw(s.name.clone()),
+            ])
+        })
+        .collect();
+    if state.steps.is_empty() && state.running() {
+        lines.push(Line::styled("reading the Dockerfile…", t.muted()));
+    }
+    frame.render_widget(Paragraph::new(lines), steps_area);
+    let output: Vec<Line> = state
+        .output
+        .iter()
+        .skip(state.output.len().saturating_sub(output_rows as usize))
+        .map(|l| Line::styled(format!("  {l}"), t.muted()))
+        .collect();
+    frame.render_widget(Paragraph::new(output), output_area);
+    frame.render_widget(Paragraph::new(footer_lines), footer);
+}
+
+/// `sha256:` and the first 12 digits of an id.
+fn short_id(id: &str) -> String {
+    let hex = id.trim_start_matches("sha256:");
+    format!("sha256:{}", &hex[..hex.len().min(12)])
 }
