@@ -345,6 +345,7 @@ COPY --from=build /app/out.txt /dist/
 COPY --from=build /app/sub /dist/sub
 COPY --from=build /all /all
 COPY --chown=1000:1000 src/a.txt /dist/owned.txt
+ADD @URL@ /dist/
 RUN mkdir /state && echo seeded > /state/seed && rm /etc/motd /data/keep.txt
 WORKDIR /dist/work
 USER 1000:1000
@@ -418,7 +419,12 @@ impl Drop for OnDocker {
 #[test]
 fn the_engine_and_docker_build_the_same_image() {
     let (e, image) = Engine::with_busybox();
-    let ctx = context(&e, COMPARED);
+    let server = common::http::Server::start();
+    server.put("/files/fetched.txt", b"from a server\n");
+    let ctx = context(
+        &e,
+        &COMPARED.replace("@URL@", &server.url("/files/fetched.txt")),
+    );
     let ctx = ctx.to_str().unwrap();
     let base_arg = format!("BASE={image}");
     let mut on_docker = OnDocker(vec![image.clone()]);
@@ -468,6 +474,23 @@ fn the_engine_and_docker_build_the_same_image() {
         docker_run(&[&kit]),
     );
     assert_eq!(engine, buildkit, "the engine's build and BuildKit's differ");
+
+    // The engine's image saved and loaded by docker is the same image there.
+    let saved = e.dir.path().join("built.tar");
+    e.ok(&["save", "-o", saved.to_str().unwrap(), &tag]);
+    on_docker.0.push(tag.clone());
+    common::ok(docker_cli(&["load", "-i", saved.to_str().unwrap()]));
+    let inspected = common::ok(docker_cli(&["image", "inspect", &tag]));
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    let loaded = made(
+        &inspected[0],
+        docker_run(&["--entrypoint", "sh", &tag, "-c", LIST]),
+        docker_run(&[&tag]),
+    );
+    assert_eq!(
+        engine, loaded,
+        "docker sees another image than the engine made"
+    );
 
     // The same command on the Docker backend (the daemon's builder, through the API).
     let api = format!("{}:1", common::unique("api"));
@@ -641,4 +664,111 @@ async fn dropping_a_build_stops_its_silent_run_and_tags_nothing() {
     })
     .await;
     assert!(e.run(&["image", "inspect", &tag]).status.code() != Some(0));
+}
+
+#[test]
+fn add_downloads_urls_as_docker_does() {
+    use sha2::Digest as _;
+    let (e, image) = Engine::with_busybox();
+    let server = common::http::Server::start();
+    server.put("/files/tool.txt", b"version 1\n");
+    let url = server.url("/files/tool.txt");
+    let sum = format!("{:x}", sha2::Sha256::digest(b"version 1\n"));
+    let ctx = context(
+        &e,
+        &format!(
+            "FROM {image}\nADD {url} /opt/\nADD --checksum=sha256:{sum} {url} /opt/renamed.txt\nRUN cat /opt/tool.txt > /opt/copied\n"
+        ),
+    );
+    let ctx = ctx.to_str().unwrap();
+    let tag = format!("{}:1", common::unique("fetched"));
+    let build = || {
+        let out = e.run(&["build", "--progress", "plain", "-t", &tag, ctx]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        common::stderr(&out)
+    };
+    build();
+    // busybox runs its applets from sh, with or without their links.
+    let stat = |path: &str| {
+        let script = format!("stat -c '%a %u:%g %Y %s' {path}");
+        e.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &tag,
+            "sh",
+            "-c",
+            &script,
+        ])
+        .trim()
+        .to_string()
+    };
+    let want = format!("600 0:0 {} 10", common::http::MODIFIED.1);
+    assert_eq!(
+        stat("/opt/tool.txt"),
+        want,
+        "mode, owner and time as Docker gives them"
+    );
+    assert_eq!(stat("/opt/renamed.txt"), want);
+    // Unchanged downloads come from the cache; a changed one misses from its step on.
+    let log = build();
+    assert_eq!(log.matches(" CACHED").count(), 3, "{log}");
+    server.put("/files/tool.txt", b"version 2\n");
+    let out = e.run(&["build", "--progress", "plain", "-t", &tag, ctx]);
+    let err = common::stderr(&out);
+    assert!(
+        !out.status.success(),
+        "the checksum no longer matches: {err}"
+    );
+    assert!(
+        err.contains("line 3:") && err.contains("checksum is sha256:"),
+        "{err}"
+    );
+    std::fs::write(
+        e.dir.path().join("ctx/Dockerfile"),
+        format!("FROM {image}\nADD {url} /opt/\nRUN cat /opt/tool.txt > /opt/copied\n"),
+    )
+    .unwrap();
+    // The failed build cached the new download's step already; the RUN after it runs again.
+    let log = build();
+    assert!(!log.contains("#3 CACHED"), "{log}");
+    assert_eq!(
+        e.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &tag,
+            "cat",
+            "/opt/copied"
+        ]),
+        "version 2\n"
+    );
+    // What cannot be fetched or copied is named with its line, and makes nothing.
+    for (dockerfile, needle) in [
+        (
+            format!("FROM {image}\nADD {} /opt/\n", server.url("/files/missing")),
+            "line 2: ".to_string()
+                + &server.url("/files/missing")
+                + ": the server answered 404 Not Found",
+        ),
+        (
+            format!("FROM {image}\nCOPY {url} /opt/\n"),
+            "line 2: COPY ".to_string()
+                + &url
+                + ": COPY takes files of the build context; ADD downloads from URLs",
+        ),
+        (
+            format!("FROM {image}\nADD {} /opt/\n", server.url("/")),
+            "cannot tell a file name from the URL".to_string(),
+        ),
+    ] {
+        std::fs::write(e.dir.path().join("ctx/Dockerfile"), &dockerfile).unwrap();
+        let out = e.run(&["build", "-t", "never:1", ctx]);
+        let err = common::stderr(&out);
+        assert!(!out.status.success(), "{dockerfile}");
+        assert!(err.contains(&needle), "{dockerfile}: {err}");
+        assert!(e.run(&["image", "inspect", "never:1"]).status.code() != Some(0));
+    }
 }

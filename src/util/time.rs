@@ -172,6 +172,28 @@ pub fn parse_rfc3339_nanos(s: &str) -> Option<i128> {
     Some(i128::from(secs) * 1_000_000_000 + frac)
 }
 
+/// Parses an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the form servers must send) into
+/// Unix seconds.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let [_, day, month, year, time, "GMT"] = s.split_whitespace().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
+    let day: u32 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let year: i64 = year.parse().ok()?;
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, sec] = hms[..] else {
+        return None;
+    };
+    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
+}
+
 /// Parses an RFC 3339 time into Unix seconds.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     parse_rfc3339_nanos(s).map(|ns| ns.div_euclid(1_000_000_000) as i64)
@@ -204,6 +226,16 @@ pub fn parse_human_duration(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_parse() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET"), None);
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
 
     #[test]
     fn durations_match_docker_wording() {

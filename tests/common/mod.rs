@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod format;
+pub mod http;
 pub mod images;
 pub mod net;
 pub mod pty;

@@ -1,5 +1,6 @@
 //! COPY and ADD as steps: sources and destination read from the instruction with variables
-//! replaced, ownership flags, the files planned from the context (for the cache key) or
+//! replaced, ownership flags, the files planned from the context or from ADD's downloads
+//! (for the cache key) or
 //! found in another stage's or image's root filesystem once it is mounted, then written by
 //! `copy`'s file step.
 
@@ -8,7 +9,7 @@ use super::copy::{self, Ownership, Plan, Tree};
 use super::parse::{Args, Raw};
 use super::state::State;
 use super::step::{Scope, describe, flag, shown};
-use super::{Build, BuildError, words};
+use super::{Build, BuildError, fetch, words};
 
 impl Build<'_> {
     pub(super) fn copy(
@@ -95,6 +96,8 @@ impl Build<'_> {
             })
         };
         let mut from_patterns = Vec::new();
+        // Downloads stay until the step has written them.
+        let mut downloads: Option<tempfile::TempDir> = None;
         for src in &sources {
             if let Some(h) = heredoc(src) {
                 let body = if h.expand {
@@ -105,10 +108,43 @@ impl Build<'_> {
                 plan.add_data(&h.name, dest_is_dir || several, body.into_bytes());
                 continue;
             }
-            if src.starts_with("http://") || src.starts_with("https://") {
+            if fetch::is_url(src) {
+                if raw.keyword != "ADD" {
+                    return Err(at(format!(
+                        "COPY {src}: COPY takes files of the build context; ADD downloads from URLs"
+                    )));
+                }
+                let into_dir = dest_is_dir || several;
+                let name = match fetch::file_name(src) {
+                    Ok(n) => n,
+                    Err(_) if !into_dir => "download".to_string(),
+                    Err(e) => return Err(at(e)),
+                };
+                let dir = match &downloads {
+                    Some(d) => d,
+                    None => downloads.insert(
+                        tempfile::Builder::new()
+                            .prefix("add-")
+                            .tempdir_in(&self.tmp)
+                            .map_err(|e| at(format!("cannot make a directory for {src}: {e}")))?,
+                    ),
+                };
+                let checksum = flag(raw, "checksum")
+                    .flatten()
+                    .map(|c| words::word(c, escape, lookup))
+                    .transpose()
+                    .map_err(at)?;
+                fetch::download(src, dir.path(), &name, checksum.as_deref()).map_err(at)?;
+                let tree = Tree {
+                    root: dir.path().to_path_buf(),
+                    ignore: None,
+                };
+                plan.add_source(&tree, &copy::Source { rel: name }, into_dir);
+                continue;
+            }
+            if flag(raw, "checksum").is_some() {
                 return Err(at(format!(
-                    "{} {src}: sources from URLs are not fetched by this builder; download them in a RUN step or COPY a local file",
-                    raw.keyword
+                    "ADD --checksum {src}: --checksum verifies downloads; give a URL"
                 )));
             }
             if from.is_some() {

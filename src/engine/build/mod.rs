@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod copy;
 mod copy_step;
+mod fetch;
 mod health;
 pub mod parse;
 mod run;

@@ -45,7 +45,7 @@ const KEYWORDS: &[(&str, &[&str])] = &[
     ),
     ("ONBUILD", &[]),
     ("COPY", &["from", "chown", "chmod", "link"]),
-    ("ADD", &["chown", "chmod", "link"]),
+    ("ADD", &["chown", "chmod", "link", "checksum"]),
     ("MAINTAINER", &[]),
 ];
 
