@@ -79,12 +79,14 @@ fn busybox_layers_unpack_in_overlay_form() {
     let opaque = Command::new("getfattr")
         .args(["--only-values", "-n", "trusted.overlay.opaque"])
         .arg(change.join("opaque"))
-        .output();
-    if let Ok(o) = opaque {
-        if o.status.success() {
-            assert_eq!(o.stdout, b"y");
-        }
-    }
+        .output()
+        .expect("getfattr (Debian attr; scripts/test.sh installs it)");
+    assert!(
+        opaque.status.success(),
+        "the opaque directory has no trusted.overlay.opaque: {}",
+        String::from_utf8_lossy(&opaque.stderr)
+    );
+    assert_eq!(opaque.stdout, b"y");
 
     // The kernel's view through overlayfs is the final judge.
     let lower = format!(

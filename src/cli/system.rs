@@ -157,8 +157,8 @@ pub async fn df(b: &AnyBackend) -> Result<()> {
 pub async fn check(b: &AnyBackend, repair: bool) -> Result<i32> {
     let report = b.check(repair).await?;
     println!(
-        "Checked {} blobs, {} layers and {} images in {}",
-        report.blobs, report.layers, report.images, report.root
+        "Checked {} blobs, {} layers, {} images and {} containers in {}",
+        report.blobs, report.layers, report.images, report.containers, report.root
     );
     for p in &report.problems {
         let mark = if p.repaired { "repaired" } else { "problem" };

@@ -166,6 +166,8 @@ pub struct CheckReport {
     pub layers: usize,
     /// Image records checked.
     pub images: usize,
+    /// Container records checked.
+    pub containers: usize,
     /// What is broken, and whether `--repair` dealt with it.
     pub problems: Vec<CheckProblem>,
     /// Blobs no image needs, and their bytes (kept to resume pulls).

@@ -147,15 +147,25 @@ impl EngineBackend {
         }
     }
 
-    /// The container runtime.
+    /// The container runtime. The first use stops what no monitor supervises.
     pub fn runtime(&self) -> &crate::engine::container::Runtime {
         self.inner.runtime.get_or_init(|| {
-            crate::engine::container::Runtime::new(
-                &self.inner.root,
-                self.inner.exe.clone(),
-                self.driver(),
-            )
+            let rt = self.runtime_as_found();
+            // A process of this root that nothing supervises (left by a crash) is stopped
+            // before anything else is done with the containers.
+            rt.reap_unsupervised();
+            rt
         })
+    }
+
+    /// A container runtime that changes nothing on opening, for `system check` to see the
+    /// root as it was found.
+    pub fn runtime_as_found(&self) -> crate::engine::container::Runtime {
+        crate::engine::container::Runtime::new(
+            &self.inner.root,
+            self.inner.exe.clone(),
+            self.driver(),
+        )
     }
 
     fn resolve_container(&self, reference: &str) -> Result<String> {

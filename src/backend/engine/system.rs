@@ -133,12 +133,17 @@ impl SystemBackend for EngineBackend {
     async fn check(&self, repair: bool) -> Result<CheckReport> {
         self.blocking(move |me| {
             let r = crate::engine::check::check(&me.inner.root, repair)?;
-            let rt = me.runtime();
+            let rt = me.runtime_as_found();
             let stale = if repair {
                 rt.forget_stale_endpoints()?
             } else {
                 rt.stale_endpoints()?
             };
+            let (containers, findings) = rt.check_containers(repair)?;
+            let findings = findings.into_iter().map(|f| CheckProblem {
+                what: f.what,
+                repaired: f.repaired,
+            });
             let stale = stale.into_iter().map(|(n, ep)| CheckProblem {
                 what: format!(
                     "network {}: the endpoint of {} ({}) has no running container",
@@ -151,6 +156,7 @@ impl SystemBackend for EngineBackend {
                 blobs: r.blobs,
                 layers: r.layers,
                 images: r.images,
+                containers,
                 problems: r
                     .problems
                     .into_iter()
@@ -158,6 +164,7 @@ impl SystemBackend for EngineBackend {
                         what: p.what,
                         repaired: p.repaired,
                     })
+                    .chain(findings)
                     .chain(stale)
                     .collect(),
                 unused_blobs: r.unused_blobs,
@@ -169,7 +176,9 @@ impl SystemBackend for EngineBackend {
 
     async fn boot(&self) -> Result<BootReport> {
         self.blocking(|me| {
-            let r = me.runtime().boot()?;
+            // Its own report says what it started: the runtime's first sweep, which would
+            // restart them itself, is left out.
+            let r = me.runtime_as_found().boot()?;
             Ok(BootReport {
                 started: r.started,
                 failed: r

@@ -42,17 +42,6 @@ pub struct RunStep<'a> {
     pub cancel: &'a AtomicBool,
 }
 
-/// Removes the step containers of builds that no longer run.
-pub fn remove_leftovers(runtime: &Runtime) {
-    if let Ok(list) = runtime.list() {
-        for s in list {
-            if s.config.build.is_some_and(|b| !b.alive()) {
-                let _ = runtime.remove(&s.config.id, true);
-            }
-        }
-    }
-}
-
 impl RunStep<'_> {
     /// Runs the step on `state`; the layer of its changes.
     pub fn run(&self, runtime: &Runtime, state: &State) -> Result<LayerRef, BuildError> {

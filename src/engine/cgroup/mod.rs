@@ -128,12 +128,19 @@ pub fn dir_of(mounts: &[CgroupMount], controllers: &str, path: &str) -> Option<P
                     .all(|c| m.options.iter().any(|o| o == c))
         }
     })?;
-    let below = if mount.root == "/" {
-        path
-    } else {
-        path.strip_prefix(mount.root.as_str())?
-    };
-    Some(mount.point.join(below.trim_start_matches('/')))
+    mount.dir(path)
+}
+
+impl CgroupMount {
+    /// The directory of cgroup `path` in this hierarchy, when the mount shows it.
+    pub fn dir(&self, path: &str) -> Option<PathBuf> {
+        let below = if self.root == "/" {
+            path
+        } else {
+            path.strip_prefix(self.root.as_str())?
+        };
+        Some(self.point.join(below.trim_start_matches('/')))
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What the front ends do to existing containers: start (spawn the monitor and read its
 //! [`StartReply`]), stop, kill, wait, remove, rename, pause, unpause, the processes inside and
 //! `system boot`. Each state change is checked against the model's state machine inside the
-//! state lock. A container whose monitor died is reported as exited with an unknown status.
+//! state lock. What happens to a container whose monitor died is in `supervision.rs`.
 //! Creating is in `create.rs`, the root filesystem from outside in `filesystem.rs`.
 
 use std::path::{Path, PathBuf};
@@ -9,12 +9,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub use super::create::CreateRequest;
-use super::monitor::{self, start_time};
+use super::monitor;
 use super::record::{ContainerConfig, ContainerState, Restart, Status};
 use super::start_reply::StartReply;
+use super::supervision::{observe, observed, stop_leftovers};
 pub use super::wait::Backoff;
-use super::wait::{alive, wait_until};
-use super::{ContainerError, ContainerStore, RUNTIME_DIR, clear_runtime_state, runtime};
+use super::wait::wait_until;
+use super::{ContainerError, ContainerStore, RUNTIME_DIR, runtime};
 use crate::engine::events::{Entry, Journal, Kind};
 use crate::engine::image::ImageStore;
 use crate::engine::layer::{Driver, Snapshotter};
@@ -128,19 +129,14 @@ impl Runtime {
         })
     }
 
-    /// Whether the monitor recorded in `state` still runs.
-    pub(super) fn monitor_alive(state: &ContainerState) -> bool {
-        match (state.monitor_pid, state.monitor_start) {
-            (Some(pid), Some(start)) => start_time(pid) == Some(start),
-            (Some(pid), None) => alive(pid),
-            _ => false,
-        }
-    }
-
-    /// A container's configuration and observed state.
+    /// A container's configuration and observed state. A monitor found lost is dealt with
+    /// first (see `supervision.rs`).
     pub fn get(&self, id: &str) -> Result<Snapshot, ContainerError> {
         let config = self.containers.config(id)?;
         let mut state = self.containers.state(id)?;
+        if Self::monitor_lost(&state) && self.reap_lost_monitor(id)? {
+            state = self.containers.state(id)?;
+        }
         observe(&mut state);
         Ok(Snapshot { config, state })
     }
@@ -258,8 +254,11 @@ impl Runtime {
     fn wait_settled(&self, id: &str, limit: Duration) -> bool {
         let until = Instant::now() + limit;
         loop {
-            let Ok(state) = self.containers.state(id) else {
-                return false;
+            let state = match self.containers.state(id) {
+                Ok(s) => s,
+                // Removed meanwhile (its monitor does that with `--rm`): it is over.
+                Err(ContainerError::NotFound(_)) => return true,
+                Err(_) => return false,
             };
             let Some(pid) = state.monitor_pid.filter(|_| Self::monitor_alive(&state)) else {
                 return true;
@@ -354,32 +353,32 @@ impl Runtime {
     pub fn remove_with(&self, id: &str, force: bool, volumes: bool) -> Result<(), ContainerError> {
         let snap = self.get(id)?;
         let name = &snap.config.name;
-        if snap.state.status.is_active() {
+        if snap.state.status.is_active() || Self::monitor_alive(&snap.state) {
+            // Marked under the state lock, so a monitor about to restart it sees the mark
+            // and does not (see `Monitor::start_once`).
             self.transition(id, name, Operation::Remove { force }, |s| {
                 s.stopped_by_user = true
             })?;
             if snap.state.status == Status::Paused {
                 let _ = self.unpause(id);
             }
-            if let Some(pid) = snap.state.pid {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+            // The process running now: a restart may have replaced the one seen above.
+            if let Some(pid) = self.containers.state(id)?.pid {
+                let _ = send_signal(pid, Signal::KILL);
             }
-            self.wait_settled(id, Duration::from_secs(20));
-        }
-        // What a dead monitor left: the process and libcontainer's state.
-        let state = self.containers.state(id)?;
-        if let Some(pid) = state.pid {
-            if alive(pid) && !Self::monitor_alive(&state) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+            if !self.wait_settled(id, Duration::from_secs(20)) {
+                return Err(ContainerError::runtime(format!(
+                    "container {name} did not stop, so it stays; see {}",
+                    self.containers.dir(id).join("monitor.log").display()
+                )));
             }
         }
-        clear_runtime_state(id);
+        // Nothing of the container may outlive its record: what a dead monitor left goes.
+        stop_leftovers(id);
+        if !self.containers.dir(id).join("config.json").exists() {
+            // Its `--rm` monitor removed it while it stopped.
+            return Ok(());
+        }
         let _ = std::fs::remove_file(super::attach::socket_path(id));
         let lock = self.containers.lock()?;
         // Unmounted here; the files go with the directory.
@@ -511,11 +510,8 @@ impl Runtime {
             if !wanted {
                 continue;
             }
-            // What the old run left: its process (if the host did not reboot) and state.
-            if let Some(pid) = state.pid.filter(|p| alive(*p)) {
-                let _ = send_signal(pid, Signal::KILL);
-            }
-            clear_runtime_state(&id);
+            // What the old run left: its processes (if the host did not reboot) and state.
+            stop_leftovers(&id);
             let _ = self.snapshots().release(&self.containers.dir(&id));
             self.containers.update_state(&id, |s| {
                 s.status = Status::Exited;
@@ -574,26 +570,5 @@ fn send_signal(pid: i32, signal: Signal) -> std::io::Result<()> {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
-    }
-}
-
-/// The status as observed: a run in progress whose monitor is gone is over. The record is
-/// left as it is (its pid is what `rm` kills of what the dead monitor left).
-fn observed(state: &ContainerState) -> Status {
-    if state.status.is_active() && !Runtime::monitor_alive(state) {
-        Status::Exited
-    } else {
-        state.status
-    }
-}
-
-/// A snapshot's state as observed: a run whose monitor is gone shows as exited with an
-/// unknown status.
-fn observe(state: &mut ContainerState) {
-    if observed(state) != state.status {
-        state.status = Status::Exited;
-        state.pid = None;
-        state.exit_code = state.exit_code.or(Some(255));
-        state.error = "the container's monitor is gone, so its exit status is unknown".to_string();
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod attach;
 pub mod cgroupfs;
+pub mod check;
 pub mod commit;
 mod create;
 pub mod etc_files;
@@ -23,6 +24,7 @@ pub mod spec;
 mod start_error;
 pub mod start_reply;
 pub mod store;
+pub mod supervision;
 pub mod tenant;
 pub mod volumes;
 mod wait;
@@ -100,6 +102,9 @@ pub enum ContainerError {
         /// What failed.
         message: String,
     },
+    /// A user stopped or removed the container while a run of it was being made.
+    #[error("the container was stopped while it started")]
+    Stopped,
     /// A record is unreadable.
     #[error("{path} is corrupt: {message}; remove the container with `dockhand rm -f`")]
     Corrupt {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
 use super::network::Attachment;
-use super::record::{ContainerConfig, Restart, Status};
+use super::record::{ContainerConfig, Status};
 use super::relay::{Relay, Streams};
 use super::spec::{SpecInput, build};
 use super::start_reply::StartReply;
@@ -113,11 +113,15 @@ fn report(status: Option<OwnedFd>, reply: &StartReply) {
 }
 
 /// The process start time of `pid` (clock ticks since boot), to tell a live monitor from a
-/// reused pid.
+/// reused pid; `None` when it does not run (a zombie has ended).
 pub fn start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = after.split_whitespace();
+    if matches!(fields.next(), Some("Z" | "X" | "x")) {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 struct Monitor {
@@ -195,6 +199,8 @@ impl Monitor {
                 Err(e) => {
                     let code = match &e {
                         ContainerError::CannotRun { code, .. } => *code,
+                        // Killed as it started.
+                        ContainerError::Stopped => 137,
                         _ => 125,
                     };
                     let message = e.to_string();
@@ -326,16 +332,7 @@ impl Monitor {
 
     /// Whether the policy restarts the container after it exited with `code`.
     fn should_restart(&self, code: i64, count: u32, stopped_by_user: bool) -> bool {
-        if stopped_by_user {
-            return false;
-        }
-        match self.config.restart {
-            Restart::No => false,
-            Restart::OnFailure { max_retries } => {
-                code != 0 && (max_retries == 0 || count < max_retries)
-            }
-            Restart::Always | Restart::UnlessStopped => true,
-        }
+        self.config.restart.restarts(code, count, stopped_by_user)
     }
 
     /// Sleeps the back-off; false when a user stopped the container meanwhile.
@@ -463,8 +460,12 @@ impl Monitor {
         };
         // The client that asked to attach first connects while the container is made, and
         // gets everything from the first byte.
+        // Not for a client that will never come: a user stopped or removed the container.
         if std::mem::take(&mut self.attach_first) {
-            self.relay.wait_for_client(Duration::from_secs(10));
+            let (containers, id) = (&self.containers, &self.id);
+            self.relay.wait_for_client(Duration::from_secs(10), || {
+                containers.state(id).is_ok_and(|s| s.stopped_by_user)
+            });
         }
         container
             .start()
@@ -473,14 +474,25 @@ impl Monitor {
             .pid()
             .map(|p| p.as_raw())
             .ok_or_else(|| ContainerError::runtime("the container has no process"))?;
-        self.containers.update_state(&self.id, |s| {
+        // Recorded under the state lock where a user's stop or rm marks the container: one
+        // that came while this run was being made stops it at once, so that no process runs
+        // on after its remover let go of it.
+        let stopped = self.containers.update_state_with(&self.id, |s| {
+            if s.stopped_by_user {
+                return Ok(true);
+            }
             s.status = Status::Running;
             s.pid = Some(pid);
             s.started_at = Some(unix_now_ns());
             s.exit_code = None;
             s.oom_killed = false;
-            s.stopped_by_user = false;
+            Ok(false)
         })?;
+        if stopped {
+            let _ = container.kill(nix::sys::signal::Signal::SIGKILL, true);
+            let _ = container.delete(true);
+            return Err(ContainerError::Stopped);
+        }
         Ok((container, pid, streams))
     }
 

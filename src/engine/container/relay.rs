@@ -174,9 +174,12 @@ impl Relay {
 
     /// Before the first start: waits up to `timeout` for a client to say HELLO, so that the
     /// one who asked to attach sees the very first output.
-    pub fn wait_for_client(&mut self, timeout: Duration) {
+    pub fn wait_for_client(&mut self, timeout: Duration, mut give_up: impl FnMut() -> bool) {
         let until = Instant::now() + timeout;
-        while !self.clients.iter().any(|c| c.flags.is_some()) && Instant::now() < until {
+        while !self.clients.iter().any(|c| c.flags.is_some())
+            && Instant::now() < until
+            && !give_up()
+        {
             let left = until.saturating_duration_since(Instant::now());
             let mut streams = Streams {
                 outputs: [None, None],

@@ -1,0 +1,414 @@
+//! Supervision on the embedded engine, as root, by killing processes on purpose: a monitor
+//! killed with kill -9 is found by the next command (or reported by `system check`), its
+//! container stopped and the loss recorded with its time, and the restart policy applied;
+//! processes left without a record are found and stopped; and a crash campaign — the CLI
+//! killed at random moments of run, start, stop, rm, create and run --rm — after which
+//! `system check` finds nothing, no process of the test runs unsupervised, and every
+//! operation works again.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::engine::Engine;
+use common::unique;
+
+/// The recorded state of container `id`.
+fn state(e: &Engine, id: &str) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(e.root().join("containers").join(id).join("state.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Whether `pid` runs (a zombie has ended).
+fn running(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let after = &s[s.rfind(')').unwrap() + 2..];
+        !after.starts_with('Z') && !after.starts_with('X')
+    })
+}
+
+fn kill9(pid: i64) {
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill (procps; scripts/test.sh installs it)");
+}
+
+/// Processes whose command line is exactly `argv` (NUL-separated in /proc).
+fn processes(argv: &[&str]) -> Vec<i64> {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse::<i64>().ok())
+        .filter(|p| running(*p))
+        .filter(|p| std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == wanted))
+        .collect()
+}
+
+/// `run -d --name NAME --restart POLICY --network none IMAGE sleep SECONDS`.
+fn run_args<'a>(name: &'a str, policy: &'a str, image: &'a str, seconds: &'a str) -> [&'a str; 11] {
+    [
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--restart",
+        policy,
+        "--network",
+        "none",
+        image,
+        "sleep",
+        seconds,
+    ]
+}
+
+/// [`run_args`] run; the container's id.
+fn detached(e: &Engine, name: &str, policy: &str, image: &str, seconds: &str) -> String {
+    e.ok(&run_args(name, policy, image, seconds))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_lost_monitor_is_found_its_container_stopped_and_the_policy_applied() {
+    let (e, image) = Engine::with_busybox();
+    let plain = unique("lost");
+    let always = unique("lost-always");
+    let ids: Vec<String> = [(&plain, "no"), (&always, "always")]
+        .iter()
+        .map(|(name, policy)| detached(&e, name, policy, &image, "600"))
+        .collect();
+    let before: Vec<(i64, i64)> = ids
+        .iter()
+        .map(|id| {
+            let s = state(&e, id);
+            (
+                s["monitor_pid"].as_i64().unwrap(),
+                s["pid"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    for (monitor, _) in &before {
+        kill9(*monitor);
+    }
+    e.wait_for("the monitors to be gone", || {
+        before.iter().all(|(m, _)| !running(*m))
+    });
+    // The check reports it as found, changing nothing.
+    let out = e.run(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    for (name, (monitor, _)) in [&plain, &always].iter().zip(&before) {
+        assert!(
+            report.contains(&format!(
+                "container {name}: its monitor (pid {monitor}) is gone; its processes run unsupervised"
+            )),
+            "{report}"
+        );
+    }
+    assert!(
+        running(before[0].1),
+        "check without --repair changes nothing"
+    );
+
+    // The next command finds it: stopped, the loss recorded with its time.
+    let ps = e.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.contains(&format!("{plain} Exited (255)")), "{ps}");
+    assert!(!running(before[0].1), "the container's process is stopped");
+    let inspect = e.inspect(&plain);
+    let st = &inspect["State"];
+    assert!(
+        st["Error"].as_str().unwrap().contains("monitor was lost"),
+        "{st}"
+    );
+    assert_ne!(st["FinishedAt"], "0001-01-01T00:00:00Z", "{st}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let ps = e.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(
+        ps.contains(&format!("{plain} Exited (255) 1 second ago"))
+            || ps.contains(&format!("{plain} Exited (255) 2 seconds ago")),
+        "the time of the loss stays: {ps}"
+    );
+    // `always` is back, under a new monitor.
+    let s = state(&e, &ids[1]);
+    assert_eq!(s["status"], "running", "{s}");
+    assert_ne!(s["monitor_pid"].as_i64(), Some(before[1].0));
+    assert!(running(s["monitor_pid"].as_i64().unwrap()));
+    assert!(!running(before[1].1));
+    assert_eq!(e.inspect(&always)["RestartCount"], 1);
+    assert!(e.ok(&["system", "check"]).contains("No problems found"));
+    // Both work as any container does.
+    e.ok(&["start", &plain]);
+    assert_eq!(e.status(&plain), "running");
+    e.ok(&["rm", "-f", &plain, &always]);
+    assert_eq!(e.ok(&["ps", "-aq"]).trim(), "");
+}
+
+#[test]
+fn processes_left_without_a_record_are_found_and_stopped() {
+    let (e, image) = Engine::with_busybox();
+    let name = unique("unrecorded");
+    let seconds = format!("{}", 4000 + std::process::id() % 1000);
+    let id = detached(&e, &name, "no", &image, &seconds);
+    let s = state(&e, &id);
+    kill9(s["monitor_pid"].as_i64().unwrap());
+    e.wait_for("the monitor to be gone", || {
+        !running(s["monitor_pid"].as_i64().unwrap())
+    });
+    // As an rm killed after it took the record out of the store leaves it.
+    std::fs::create_dir_all(e.root().join("tmp")).unwrap();
+    std::fs::rename(
+        e.root().join("containers").join(&id),
+        e.root().join("tmp").join(format!("removed-{id}")),
+    )
+    .unwrap();
+    let names = e.root().join("containers/names").join(&name);
+    let _ = std::fs::remove_file(names);
+    assert_eq!(processes(&["sleep", &seconds]).len(), 1);
+    let out = e.run(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!(
+            "removed container {}: its processes run without a record",
+            &id[..12]
+        )),
+        "{report}"
+    );
+    // Any command stops it.
+    e.ok(&["ps", "-a"]);
+    e.wait_for("the process to be stopped", || {
+        processes(&["sleep", &seconds]).is_empty()
+    });
+    let check = e.ok(&["system", "check"]);
+    assert!(check.contains("No problems found"), "{check}");
+}
+
+/// Every container's recorded state and monitor log, for a failure's message.
+fn records(e: &Engine) -> String {
+    let Ok(dirs) = std::fs::read_dir(e.root().join("containers")) else {
+        return String::new();
+    };
+    dirs.flatten()
+        .filter(|d| d.path().join("state.json").exists())
+        .map(|d| {
+            let read = |f: &str| std::fs::read_to_string(d.path().join(f)).unwrap_or_default();
+            format!(
+                "{}:\n{}\nmonitor.log:\n{}",
+                d.file_name().to_string_lossy(),
+                read("state.json"),
+                read("monitor.log")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One CLI command killed with SIGKILL after `delay`; whether it had finished by then.
+fn killed_after(e: &Engine, args: &[&str], delay: Duration) -> bool {
+    let mut child = e.command(args).spawn().unwrap();
+    let until = Instant::now() + delay;
+    while Instant::now() < until {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
+}
+
+#[test]
+fn kill_9_anywhere_leaves_nothing_half_made_or_unsupervised() {
+    let (e, image) = Engine::with_busybox();
+    let seconds = format!("{}", 5000 + std::process::id() % 1000);
+    // A small generator seeded from the clock: each run tries other moments; a failure
+    // names its seed, and DH_CRASH_SEED replays it.
+    let seed0: u64 = std::env::var("DH_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("crash campaign seed {seed0} (DH_CRASH_SEED={seed0} replays it)");
+    let mut seed = seed0;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let start = Instant::now();
+    let mut trials = 0;
+    while trials < 60 && start.elapsed() < Duration::from_secs(75) {
+        trials += 1;
+        let name = format!("crash{trials}");
+        let delay = Duration::from_millis(next() % 60);
+        let policy = if next() % 3 == 0 { "always" } else { "no" };
+        let run = run_args(&name, policy, &image, &seconds);
+        let kind = next() % 10;
+        let made = format!("made{trials}");
+        match kind {
+            // run -d itself killed.
+            0 => {
+                killed_after(&e, &run, delay);
+            }
+            // rm -f of a running container killed.
+            1 => {
+                e.ok(&run);
+                killed_after(&e, &["rm", "-f", &name], delay);
+            }
+            // stop killed.
+            2 => {
+                e.ok(&run);
+                killed_after(&e, &["stop", "-t", "0", &name], delay);
+            }
+            // create then start killed.
+            3 => {
+                e.ok(&[
+                    "create",
+                    "--name",
+                    &name,
+                    "--network",
+                    "none",
+                    &image,
+                    "sleep",
+                    &seconds,
+                ]);
+                killed_after(&e, &["start", &name], delay);
+            }
+            // rename killed: one name or the other.
+            5 => {
+                e.ok(&run);
+                killed_after(&e, &["rename", &name, &made], delay);
+                let names = e.ok(&["ps", "-a", "--format", "{{.Names}}"]);
+                assert!(
+                    names.lines().filter(|n| *n == name || *n == made).count() == 1,
+                    "seed {seed0}, trial {trials}: {names}"
+                );
+                let _ = e.run(&["rm", "-f", &made]);
+            }
+            // commit killed: an image or none, nothing half made.
+            6 => {
+                e.ok(&run);
+                killed_after(&e, &["commit", &name, &format!("{made}:1")], delay);
+                let _ = e.run(&["rmi", &format!("{made}:1")]);
+            }
+            // build killed, during its RUN or before.
+            7 => {
+                let ctx = e.dir.path().join(format!("ctx{trials}"));
+                std::fs::create_dir_all(&ctx).unwrap();
+                std::fs::write(
+                    ctx.join("Dockerfile"),
+                    format!("FROM {image}\nRUN sleep 0.03; echo {trials} > /f\n"),
+                )
+                .unwrap();
+                killed_after(
+                    &e,
+                    &[
+                        "build",
+                        "-q",
+                        "--network",
+                        "none",
+                        "-t",
+                        &format!("{made}:1"),
+                        ctx.to_str().unwrap(),
+                    ],
+                    delay,
+                );
+                let _ = e.run(&["rmi", &format!("{made}:1")]);
+            }
+            // volume create and rm killed.
+            8 => {
+                killed_after(&e, &["volume", "create", &made], delay);
+                killed_after(&e, &["volume", "rm", &made], delay);
+                let _ = e.run(&["volume", "rm", "-f", &made]);
+            }
+            // network create and rm killed.
+            9 => {
+                killed_after(&e, &["network", "create", &made], delay);
+                killed_after(&e, &["network", "rm", &made], delay);
+                let _ = e.run(&["network", "rm", &made]);
+                assert!(
+                    !e.ok(&["network", "ls", "--format", "{{.Name}}"])
+                        .lines()
+                        .any(|n| n == made),
+                    "seed {seed0}, trial {trials}: the network stays"
+                );
+            }
+            // run --rm killed.
+            _ => {
+                killed_after(
+                    &e,
+                    &[
+                        "run",
+                        "--rm",
+                        "--name",
+                        &name,
+                        "--network",
+                        "none",
+                        &image,
+                        "true",
+                    ],
+                    delay,
+                );
+            }
+        }
+        let trial_start = Instant::now();
+        // The next command sees one state or the other, and can always clean up.
+        let ps = e.run(&["ps", "-a", "--format", "{{.Names}} {{.State}}"]);
+        assert!(
+            ps.status.success(),
+            "seed {seed0}, trial {trials}: {}",
+            common::stderr(&ps)
+        );
+        if common::stdout(&ps).contains(&name) {
+            let out = e.run(&["rm", "-f", &name]);
+            // A `run --rm` whose CLI was killed goes on and may remove it first.
+            let err = common::stderr(&out);
+            if !out.status.success() && !err.contains("no such container") {
+                panic!("seed {seed0}, trial {trials}: {err}\n{}", records(&e));
+            }
+        }
+        e.wait_for("no process of the trial left", || {
+            processes(&["sleep", &seconds]).is_empty()
+        });
+        eprintln!(
+            "trial {trials} ({kind}, {delay:?}, {policy}): {} cleaned up in {:?}",
+            common::stdout(&ps).trim().replace('\n', "; "),
+            trial_start.elapsed()
+        );
+    }
+    let check = e.run(&["system", "check"]);
+    assert!(
+        check.status.success(),
+        "seed {seed0}, after {trials} trials: {}",
+        common::stdout(&check)
+    );
+    // Everything works again.
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "after",
+        "--network",
+        "none",
+        &image,
+        "sleep",
+        &seconds,
+    ]);
+    e.ok(&["rm", "-f", "after"]);
+    assert_eq!(e.ok(&["ps", "-aq"]).trim(), "");
+}
