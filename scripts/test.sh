@@ -9,12 +9,13 @@ cd "$(dirname "$0")/.."
 # the Docker backend is tested against a real dockerd, and over TLS against a second one in
 # a network namespace of its own (openssl makes its certificates, iproute2 the namespace).
 # util-linux's unshare gives the pure cgroup v2 test a mount namespace of its own; procps
-# has the kill the tests send signals with; attr's getfattr reads the unpacker's xattrs.
+# has the kill the tests send signals with; attr's getfattr reads the unpacker's xattrs;
+# libc6-dev lets gcc link the seccomp test's static helper.
 if [ "$(id -u)" -ne 0 ]; then
     echo "the tests need root (namespaces, cgroups, overlay, bridges): run this as root" >&2
     exit 1
 fi
-ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" busybox-static tmux docker.io docker-registry skopeo apache2-utils \
+ensure_packages "${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}" busybox-static tmux docker.io docker-registry skopeo apache2-utils libc6-dev \
     openssl iproute2 util-linux procps attr
 ensure_cargo
 for tool in rustfmt clippy; do

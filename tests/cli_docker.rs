@@ -496,3 +496,27 @@ fn format_templates_and_filters_follow_docker() {
         },
     );
 }
+
+#[test]
+fn security_opt_reaches_the_daemon() {
+    let mut left = Leftovers(Vec::new());
+    let image = load_busybox(&mut left);
+    let seccomp = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[&image, "grep", "^Seccomp:", "/proc/self/status"]);
+        ok(docker(&args))
+    };
+    assert!(seccomp(&[]).contains("Seccomp:\t2"));
+    assert!(seccomp(&["--security-opt", "seccomp=unconfined"]).contains("Seccomp:\t0"));
+    let o = docker(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "apparmor-nonsense",
+        &image,
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--security-opt"), "{}", stderr(&o));
+}

@@ -1053,3 +1053,113 @@ fn kill_takes_signals_as_docker_spells_them_and_the_state_decides() {
     );
     e.ok(&["rm", &name]);
 }
+
+/// A static helper that calls add_key(2) on the process keyring and says how it went.
+fn add_key_helper(e: &Engine) -> std::path::PathBuf {
+    let src = e.write(
+        "add_key.c",
+        br#"#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+    long r = syscall(SYS_add_key, "user", "dh-test", "x", 1, -2);
+    if (r < 0) { printf("add_key: %s\n", strerror(errno)); return 1; }
+    printf("add_key: ok\n");
+    return 0;
+}
+"#,
+    );
+    let bin = e.dir.path().join("add_key");
+    let out = Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc (Debian gcc and libc6-dev; scripts/test.sh installs them)");
+    assert!(
+        out.status.success(),
+        "the static helper does not build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
+}
+
+#[test]
+fn seccomp_alone_refuses_kernel_keys_and_unconfined_lifts_it() {
+    let e = Loaded::new();
+    let bin = add_key_helper(&e);
+    let mount = format!("{}:/add_key:ro", bin.display());
+    let add_key = |flags: &[&str]| {
+        let mut all = vec!["--network", "none", "-v", &mount];
+        all.extend_from_slice(flags);
+        e.sh(&all, "/add_key; grep ^Seccomp: /proc/self/status")
+    };
+    // CAP_SYS_ADMIN does not help: the filter refuses it, not a missing capability.
+    for flags in [&[][..], &["--cap-add", "SYS_ADMIN"][..]] {
+        let (code, out, err) = add_key(flags);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("add_key: Operation not permitted"),
+            "{flags:?}: {out}"
+        );
+        assert!(out.contains("Seccomp:\t2"), "{out}");
+    }
+    for flags in [
+        &["--security-opt", "seccomp=unconfined"][..],
+        &[
+            "--security-opt",
+            "seccomp=unconfined",
+            "--cap-add",
+            "SYS_ADMIN",
+        ][..],
+    ] {
+        let (code, out, err) = add_key(flags);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("add_key: ok"), "{flags:?}: {out}");
+        assert!(out.contains("Seccomp:\t0"), "{out}");
+    }
+    // A profile in Docker's format: everything allowed but add_key, refused with ENOSYS.
+    let profile = e.write(
+        "profile.json",
+        br#"{"defaultAction": "SCMP_ACT_ALLOW",
+             "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+             "syscalls": [{"names": ["add_key"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}"#,
+    );
+    let opt = format!("seccomp={}", profile.display());
+    let (_, out, err) = add_key(&["--security-opt", &opt]);
+    assert!(
+        out.contains("add_key: Function not implemented"),
+        "{out}{err}"
+    );
+    // Inspect says what was asked for.
+    let name = unique("unconfined");
+    e.ok(&[
+        "create",
+        "--name",
+        &name,
+        "--security-opt",
+        "seccomp=unconfined",
+        &e.image,
+        "true",
+    ]);
+    assert_eq!(
+        e.inspect(&name)["HostConfig"]["SecurityOpt"],
+        serde_json::json!(["seccomp=unconfined"])
+    );
+    e.ok(&["rm", &name]);
+    // Bad values are refused by name, creating nothing.
+    for bad in [
+        "apparmor=unconfined",
+        "seccomp=/nonexistent.json",
+        "seccomp={not json",
+    ] {
+        let err = e.fails(&["create", "--security-opt", bad, &e.image, "true"], 125);
+        assert!(
+            err.contains("--security-opt") || err.contains("seccomp"),
+            "{bad}: {err}"
+        );
+    }
+    assert_eq!(e.ok(&["ps", "-aq"]).trim(), "");
+}

@@ -112,6 +112,9 @@ pub struct ContainerOptions {
     /// Mount the container's root filesystem read-only.
     #[arg(long)]
     pub read_only: bool,
+    /// Security options: seccomp=unconfined, seccomp=PROFILE.json, no-new-privileges.
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
     /// Image to create the container from.
     pub image: String,
     /// Command and arguments.
@@ -212,7 +215,33 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
         cap_add: o.cap_add.clone(),
         cap_drop: o.cap_drop.clone(),
         read_only: o.read_only,
+        security_opt: o
+            .security_opt
+            .iter()
+            .map(|v| security_opt(v))
+            .collect::<Result<_, BackendError>>()?,
     })
+}
+
+/// A `--security-opt` value as the API takes it: a seccomp profile's file read, as docker
+/// does; the value checked.
+fn security_opt(value: &str) -> Result<String, BackendError> {
+    let sent = match value
+        .strip_prefix("seccomp=")
+        .or_else(|| value.strip_prefix("seccomp:"))
+    {
+        Some(path) if path != "unconfined" => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                BackendError::invalid(format!(
+                    "--security-opt {value}: cannot read the seccomp profile {path}: {e}"
+                ))
+            })?;
+            format!("seccomp={text}")
+        }
+        _ => value.to_string(),
+    };
+    crate::model::parse::security_opt(&sent)?;
+    Ok(sent)
 }
 
 /// Creates a container, pulling the image first when it is missing (as docker does).

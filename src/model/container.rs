@@ -364,6 +364,10 @@ pub struct ContainerSpec {
     pub cap_drop: Vec<String>,
     /// Mount the root filesystem read-only.
     pub read_only: bool,
+    /// `--security-opt` values as Docker's API takes them (`seccomp=unconfined`, the text of
+    /// a profile after `seccomp=`, `no-new-privileges[=BOOL]`), checked by
+    /// [`super::parse::security_opt`].
+    pub security_opt: Vec<String>,
 }
 
 /// Options for removing a container.

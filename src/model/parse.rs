@@ -1,5 +1,5 @@
 //! Docker-style option values turned into domain types: `-p`, `-v`, `--mount`, `--memory`,
-//! `--cpus`, `--restart`, `--since`. Shared by the CLI and the TUI's run dialog; each error
+//! `--cpus`, `--restart`, `--since`, `--security-opt`. Shared by the CLI and the TUI's run dialog; each error
 //! names the value and the accepted form.
 
 use super::{Invalid, Mount, MountKind, PortMapping, Protocol, RestartPolicy};
@@ -308,6 +308,42 @@ fn bytes(value: &str) -> Option<u64> {
     match num.parse::<f64>() {
         Ok(n) if n > 0.0 && n.is_finite() => Some((n * mult as f64) as u64),
         _ => None,
+    }
+}
+
+/// What one `--security-opt` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecurityOpt {
+    /// No seccomp filter.
+    SeccompUnconfined,
+    /// A seccomp profile in Docker's format.
+    SeccompProfile(serde_json::Value),
+    /// no_new_privs on or off.
+    NoNewPrivileges(bool),
+}
+
+const SECURITY_OPT_FORM: &str =
+    "write seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges[=true|false]";
+
+/// One `--security-opt` value as the API carries it (a profile as its JSON text).
+pub fn security_opt(value: &str) -> Result<SecurityOpt> {
+    // Docker also takes the old `key:value` form.
+    let (key, v) = value
+        .split_once('=')
+        .or_else(|| value.split_once(':'))
+        .map_or((value, None), |(k, v)| (k, Some(v)));
+    match (key, v) {
+        ("seccomp", Some("unconfined")) => Ok(SecurityOpt::SeccompUnconfined),
+        ("seccomp", Some(text)) if text.trim_start().starts_with('{') => serde_json::from_str(text)
+            .map(SecurityOpt::SeccompProfile)
+            .map_err(|e| {
+                Invalid::new(format!(
+                    "invalid seccomp profile: {e}; give a JSON profile in Docker's format"
+                ))
+            }),
+        ("no-new-privileges", None | Some("true")) => Ok(SecurityOpt::NoNewPrivileges(true)),
+        ("no-new-privileges", Some("false")) => Ok(SecurityOpt::NoNewPrivileges(false)),
+        _ => Err(bad("--security-opt", value, SECURITY_OPT_FORM)),
     }
 }
 

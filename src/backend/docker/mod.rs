@@ -341,6 +341,7 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         cap_add: (!spec.cap_add.is_empty()).then(|| spec.cap_add.clone()),
         cap_drop: (!spec.cap_drop.is_empty()).then(|| spec.cap_drop.clone()),
         readonly_rootfs: spec.read_only.then_some(true),
+        security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
         publish_all_ports: spec.publish_all.then_some(true),
         ..Default::default()
     };

@@ -54,6 +54,19 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
             )));
         }
     }
+    let mut seccomp = crate::engine::container::record::Seccomp::Default;
+    let mut no_new_privileges = None;
+    for o in &spec.security_opt {
+        match parse::security_opt(o)? {
+            parse::SecurityOpt::SeccompUnconfined => {
+                seccomp = crate::engine::container::record::Seccomp::Unconfined
+            }
+            parse::SecurityOpt::SeccompProfile(p) => {
+                seccomp = crate::engine::container::record::Seccomp::Profile(p)
+            }
+            parse::SecurityOpt::NoNewPrivileges(on) => no_new_privileges = Some(on),
+        }
+    }
     // Empty: the default network.
     let network = spec.network.clone().unwrap_or_default();
     let ports = spec
@@ -121,6 +134,8 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         cap_add: spec.cap_add,
         cap_drop: spec.cap_drop,
         read_only: spec.read_only,
+        seccomp,
+        no_new_privileges,
     })
 }
 
@@ -273,6 +288,7 @@ pub fn details(
             "CapAdd": c.cap_add,
             "CapDrop": c.cap_drop,
             "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": security_opt(c),
             "Memory": c.limits.memory.unwrap_or(0),
             "NanoCpus": c.limits.nano_cpus.unwrap_or(0),
             "CpuShares": c.limits.cpu_shares.unwrap_or(0),
@@ -498,5 +514,24 @@ pub fn builtin_network(name: &str, list: &[Snapshot]) -> NetworkSummary {
         addresses: BTreeMap::new(),
         created: 0,
         labels: BTreeMap::new(),
+    }
+}
+
+/// `HostConfig.SecurityOpt` as Docker shows it: `null` when none was given.
+fn security_opt(c: &crate::engine::container::record::ContainerConfig) -> serde_json::Value {
+    use crate::engine::container::record::Seccomp;
+    let mut out = Vec::new();
+    match &c.seccomp {
+        Seccomp::Default => {}
+        Seccomp::Unconfined => out.push("seccomp=unconfined".to_string()),
+        Seccomp::Profile(p) => out.push(format!("seccomp={p}")),
+    }
+    if let Some(on) = c.no_new_privileges {
+        out.push(format!("no-new-privileges={on}"));
+    }
+    if out.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::json!(out)
     }
 }

@@ -418,8 +418,8 @@ pub fn build(
 ) -> Result<Digest, BuildError> {
     let plan = plan(&request.dockerfile, &request.args)?;
     let target = plan.target(request.target.as_deref())?;
-    // Step containers of builds that died (killed, say) go first.
-    runtime.reap_unsupervised();
+    // Step containers of builds that died (killed, say) go first: listing removes them.
+    let _ = runtime.list();
     let images = runtime.images();
     // Held until the image is recorded: no layer made meanwhile is collected.
     let lease = images.lease()?;

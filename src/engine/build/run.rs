@@ -98,6 +98,8 @@ impl RunStep<'_> {
             read_only: false,
             layers: Some(chain.iter().map(|c| c.to_string()).collect()),
             build: Some(Builder::this()),
+            seccomp: Default::default(),
+            no_new_privileges: None,
         };
         let id = runtime.create_build_step(config)?;
         let result = self.run_in(runtime, &id, chain.last());

@@ -86,7 +86,7 @@ impl Runtime {
             }
         }
         // What no record has: processes and runtime state of removed containers.
-        for u in self.unsupervised().into_iter().filter(|u| u.name.is_none()) {
+        for u in self.unsupervised() {
             let fixed = repair && {
                 stop_leftovers(&u.id);
                 cgroup_pids(&u.id).is_empty()

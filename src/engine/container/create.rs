@@ -75,6 +75,10 @@ pub struct CreateRequest {
     pub cap_drop: Vec<String>,
     /// Read-only root filesystem.
     pub read_only: bool,
+    /// The seccomp filter.
+    pub seccomp: super::record::Seccomp,
+    /// no_new_privs, when said.
+    pub no_new_privileges: Option<bool>,
 }
 
 /// The ports to publish: the ones asked for, and with `-P` each port the image exposes that
@@ -234,6 +238,8 @@ impl Runtime {
             read_only: request.read_only,
             layers: None,
             build: None,
+            seccomp: request.seccomp.clone(),
+            no_new_privileges: request.no_new_privileges,
             id: id.clone(),
         };
         capabilities(&config)?;

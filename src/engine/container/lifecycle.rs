@@ -141,7 +141,7 @@ impl Runtime {
         Ok(Snapshot { config, state })
     }
 
-    /// Every container.
+    /// Every container. Step containers of builds that are gone are removed, not listed.
     pub fn list(&self) -> Result<Vec<Snapshot>, ContainerError> {
         let mut out = Vec::new();
         for id in self.containers.ids()? {
@@ -149,7 +149,11 @@ impl Runtime {
                 out.push(s);
             }
         }
-        Ok(out)
+        let (dead, live): (Vec<Snapshot>, Vec<Snapshot>) = out
+            .into_iter()
+            .partition(|s| s.config.build.is_some_and(|b| !b.alive()));
+        self.reap_dead_builds(&dead);
+        Ok(live)
     }
 
     /// Starts a container: spawns its monitor and waits for the start to succeed or fail.

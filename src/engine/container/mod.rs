@@ -20,6 +20,7 @@ mod names;
 pub mod network;
 pub mod record;
 pub mod relay;
+mod seccomp;
 pub mod spec;
 mod start_error;
 pub mod start_reply;

@@ -240,6 +240,32 @@ pub struct ContainerConfig {
     /// containers are not listed; one whose builder is gone is a leftover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<Builder>,
+    /// The seccomp filter.
+    #[serde(default, skip_serializing_if = "Seccomp::is_default")]
+    pub seccomp: Seccomp,
+    /// `--security-opt no-new-privileges=…`; on unless said otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_new_privileges: Option<bool>,
+}
+
+/// A container's seccomp filter.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Seccomp {
+    /// The engine's default profile.
+    #[default]
+    Default,
+    /// None (`seccomp=unconfined`).
+    Unconfined,
+    /// A profile in Docker's format.
+    Profile(serde_json::Value),
+}
+
+impl Seccomp {
+    /// Whether it is the default.
+    pub fn is_default(&self) -> bool {
+        *self == Seccomp::Default
+    }
 }
 
 /// The process that made a build step's container.

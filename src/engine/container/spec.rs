@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use oci_spec::runtime::Spec;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::ContainerError;
 use super::record::{ContainerConfig, MountKind};
@@ -139,107 +139,6 @@ pub fn capabilities(config: &ContainerConfig) -> Result<Vec<String>, ContainerEr
     }
     caps.retain(|c| all.contains(&c.as_str()));
     Ok(caps)
-}
-
-/// Syscalls a container may not make (EPERM), unless it has CAP_SYS_ADMIN for the first
-/// group: namespaces and mounts, kernel keys, modules, clocks, reboot and the like.
-const ADMIN_SYSCALLS: &[&str] = &[
-    "mount",
-    "umount",
-    "umount2",
-    "unshare",
-    "setns",
-    "pivot_root",
-    "fsopen",
-    "fsconfig",
-    "fsmount",
-    "fspick",
-    "open_tree",
-    "move_mount",
-    "mount_setattr",
-    "quotactl",
-    "lookup_dcookie",
-    "perf_event_open",
-    "bpf",
-    "fanotify_init",
-    "open_by_handle_at",
-    "name_to_handle_at",
-];
-
-const DENIED_SYSCALLS: &[&str] = &[
-    "keyctl",
-    "add_key",
-    "request_key",
-    "reboot",
-    "kexec_load",
-    "kexec_file_load",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "create_module",
-    "swapon",
-    "swapoff",
-    "acct",
-    "settimeofday",
-    "clock_settime",
-    "clock_adjtime",
-    "adjtimex",
-    "syslog",
-    "iopl",
-    "ioperm",
-    "uselib",
-    "vhangup",
-    "userfaultfd",
-    "nfsservctl",
-    "get_kernel_syms",
-    "query_module",
-    "kcmp",
-];
-
-/// Namespace flags of clone(2) that need CAP_SYS_ADMIN.
-const CLONE_NS_FLAGS: &[u64] = &[
-    0x0002_0000, // CLONE_NEWNS
-    0x0200_0000, // CLONE_NEWCGROUP
-    0x0400_0000, // CLONE_NEWUTS
-    0x0800_0000, // CLONE_NEWIPC
-    0x1000_0000, // CLONE_NEWUSER
-    0x2000_0000, // CLONE_NEWPID
-    0x4000_0000, // CLONE_NEWNET
-];
-
-/// The default seccomp profile: allow, except the syscalls above (EPERM), namespace flags of
-/// clone (EPERM) and clone3 (ENOSYS, so that libcs fall back to clone).
-fn seccomp(caps: &[String]) -> Value {
-    let admin = caps.iter().any(|c| c == "CAP_SYS_ADMIN");
-    let mut names: Vec<&str> = DENIED_SYSCALLS.to_vec();
-    if !admin {
-        names.extend_from_slice(ADMIN_SYSCALLS);
-    }
-    let mut syscalls = vec![json!({
-        "names": names,
-        "action": "SCMP_ACT_ERRNO",
-        "errnoRet": 1,
-    })];
-    if !admin {
-        for flag in CLONE_NS_FLAGS {
-            syscalls.push(json!({
-                "names": ["clone"],
-                "action": "SCMP_ACT_ERRNO",
-                "errnoRet": 1,
-                "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}],
-            }));
-        }
-        syscalls.push(json!({
-            "names": ["clone3"],
-            "action": "SCMP_ACT_ERRNO",
-            "errnoRet": 38,
-        }));
-    }
-    json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"],
-        "syscalls": syscalls,
-    })
 }
 
 /// The entry of a passwd- or group-style file whose field `key` (0: name, 2: id) is `value`:
@@ -431,7 +330,9 @@ pub fn build(config: &ContainerConfig, input: &SpecInput<'_>) -> Result<Spec, Co
     if !config.privileged {
         linux["maskedPaths"] = json!(oci_spec::runtime::get_default_maskedpaths());
         linux["readonlyPaths"] = json!(oci_spec::runtime::get_default_readonly_paths());
-        linux["seccomp"] = seccomp(&caps);
+        if let Some(profile) = super::seccomp::profile(&config.seccomp, &caps)? {
+            linux["seccomp"] = profile;
+        }
     }
     let cwd = if config.working_dir.is_empty() {
         "/".to_string()
@@ -448,7 +349,7 @@ pub fn build(config: &ContainerConfig, input: &SpecInput<'_>) -> Result<Spec, Co
             "args": config.args,
             "env": config.env,
             "cwd": cwd,
-            "noNewPrivileges": !config.privileged,
+            "noNewPrivileges": !config.privileged && config.no_new_privileges.unwrap_or(true),
             "capabilities": {
                 "bounding": caps, "effective": caps, "permitted": caps,
             },

@@ -7,10 +7,10 @@
 //! container's cgroup, libcontainer's state, its network endpoint — and records the exit with
 //! the time and the reason; the restart policy then applies as for any exit.
 //!
-//! Processes of this data root that no record supervises (their record removed, or a run
-//! whose monitor died before it recorded the process) are found through libcontainer's state
-//! directory, whose entries name their bundle, and stopped too; so are the step containers of
-//! a build whose process is gone.
+//! Processes of this data root whose record is gone (an `rm` killed half-way) are found
+//! through libcontainer's state directory, whose entries name their bundle, and stopped at
+//! the runtime's first use in a process; the step containers of a build whose process is
+//! gone are removed when the containers are listed and when a build starts.
 
 use std::path::{Path, PathBuf};
 
@@ -29,8 +29,6 @@ pub const LOST_EXIT_CODE: i64 = 255;
 pub struct Unsupervised {
     /// The container id.
     pub id: String,
-    /// Its name, when its record is still there.
-    pub name: Option<String>,
     /// The host pids of its processes.
     pub pids: Vec<i32>,
 }
@@ -120,8 +118,10 @@ impl Runtime {
         Ok(true)
     }
 
-    /// Processes of this root that no live monitor supervises: libcontainer's state names
-    /// their bundle under this root, and their record is gone or its monitor is.
+    /// Processes of this root that no record supervises: libcontainer's state names their
+    /// bundle under this root, and their record is gone. (A record whose monitor is gone is
+    /// dealt with by whoever reads it next, see [`Runtime::reap_lost_monitor`].) One stat per
+    /// container of this root; the state file is read only for the others.
     pub fn unsupervised(&self) -> Vec<Unsupervised> {
         let Ok(entries) = std::fs::read_dir(RUNTIME_DIR) else {
             return Vec::new();
@@ -129,47 +129,36 @@ impl Runtime {
         let mut out = Vec::new();
         for entry in entries.flatten() {
             let id = entry.file_name().to_string_lossy().into_owned();
-            if !self.owns(&entry.path().join("state.json")) {
-                continue;
-            }
-            let name = self.containers.config(&id).ok().map(|c| c.name);
-            let supervised = name.is_some()
-                && self
-                    .containers
-                    .state(&id)
-                    .is_ok_and(|s| Self::monitor_alive(&s));
-            if supervised {
+            if self.containers.dir(&id).join("config.json").exists()
+                || !self.owns(&entry.path().join("state.json"))
+            {
                 continue;
             }
             let pids = cgroup_pids(&id);
             if !pids.is_empty() {
-                out.push(Unsupervised { id, name, pids });
+                out.push(Unsupervised { id, pids });
             }
         }
         out
     }
 
-    /// Stops every process of this root that no monitor supervises, and removes the step
-    /// containers of builds that are gone; returns what it found. A container whose record
-    /// is still there gets its exit recorded as for a lost monitor.
+    /// Stops every process of this root that no record supervises; returns what it found.
     pub fn reap_unsupervised(&self) -> Vec<Unsupervised> {
         let found = self.unsupervised();
         for u in &found {
-            if u.name.is_some() && self.reap_lost_monitor(&u.id).unwrap_or(false) {
-                continue;
-            }
             stop_leftovers(&u.id);
         }
-        for id in self.containers.ids().unwrap_or_default() {
-            let orphaned = self
-                .containers
-                .config(&id)
-                .is_ok_and(|c| c.build.is_some_and(|b| !b.alive()));
-            if orphaned {
-                let _ = self.remove(&id, true);
+        found
+    }
+
+    /// Removes the step containers of builds that are gone (killed, say); `snapshots` are
+    /// the containers as listed.
+    pub(super) fn reap_dead_builds(&self, snapshots: &[super::lifecycle::Snapshot]) {
+        for s in snapshots {
+            if s.config.build.is_some_and(|b| !b.alive()) {
+                let _ = self.remove(&s.config.id, true);
             }
         }
-        found
     }
 
     /// Whether libcontainer's state file names a bundle under this root (its containers, or
