@@ -200,15 +200,22 @@ mod tests {
         );
         // Enough to rotate a few times: history keeps what the kept files hold, in order,
         // and the follower misses nothing across rotations.
+        let mut followed: Vec<String> = Vec::new();
         for i in 0..200 {
             w.write(0, format!("line {i:03} {}\n", "x".repeat(40)).as_bytes())
                 .unwrap();
             if i % 20 == 0 {
-                let _ = follow.poll();
+                followed.extend(follow.poll().into_iter().map(|r| r.log));
             }
         }
         w.write(0, b"no newline at the end").unwrap();
         w.flush_partial().unwrap();
+        followed.extend(follow.poll().into_iter().map(|r| r.log));
+        let mut want: Vec<String> = (0..200)
+            .map(|i| format!("line {i:03} {}\n", "x".repeat(40)))
+            .collect();
+        want.push("no newline at the end".into());
+        assert_eq!(followed, want, "the follower saw every line once, in order");
         assert!(dir.path().join("container.log.2").exists());
         assert!(!dir.path().join("container.log.3").exists());
         let (all, _) = open(dir.path());
