@@ -461,18 +461,22 @@ fn the_engine_and_docker_build_the_same_image() {
         ctx,
     ]);
     assert!(built.status.success(), "{}", common::stderr(&built));
-    let inspected = common::ok(docker_cli(&["image", "inspect", &kit]));
-    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
     let docker_run = |args: &[&str]| {
         let mut all = vec!["run", "--rm", "--network", "none"];
         all.extend_from_slice(args);
         common::ok(docker_cli(&all))
     };
-    let buildkit = made(
-        &inspected[0],
-        docker_run(&["--entrypoint", "sh", &kit, "-c", LIST]),
-        docker_run(&[&kit]),
-    );
+    // What an image on the test dockerd is made of.
+    let on_docker_made = |tag: &str| {
+        let inspected = common::ok(docker_cli(&["image", "inspect", tag]));
+        let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+        made(
+            &inspected[0],
+            docker_run(&["--entrypoint", "sh", tag, "-c", LIST]),
+            docker_run(&[tag]),
+        )
+    };
+    let buildkit = on_docker_made(&kit);
     assert_eq!(engine, buildkit, "the engine's build and BuildKit's differ");
 
     // The engine's image saved and loaded by docker is the same image there.
@@ -480,13 +484,7 @@ fn the_engine_and_docker_build_the_same_image() {
     e.ok(&["save", "-o", saved.to_str().unwrap(), &tag]);
     on_docker.0.push(tag.clone());
     common::ok(docker_cli(&["load", "-i", saved.to_str().unwrap()]));
-    let inspected = common::ok(docker_cli(&["image", "inspect", &tag]));
-    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
-    let loaded = made(
-        &inspected[0],
-        docker_run(&["--entrypoint", "sh", &tag, "-c", LIST]),
-        docker_run(&[&tag]),
-    );
+    let loaded = on_docker_made(&tag);
     assert_eq!(
         engine, loaded,
         "docker sees another image than the engine made"
@@ -512,13 +510,7 @@ fn the_engine_and_docker_build_the_same_image() {
     let log = common::stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("from build"), "RUN output is streamed: {log}");
-    let inspected = common::ok(docker_cli(&["image", "inspect", &api]));
-    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
-    let through_api = made(
-        &inspected[0],
-        docker_run(&["--entrypoint", "sh", &api, "-c", LIST]),
-        docker_run(&[&api]),
-    );
+    let through_api = on_docker_made(&api);
     assert_eq!(engine, through_api, "-H docker build and the engine differ");
     // A failing build on Docker names its step and exits 1, tagging nothing.
     std::fs::write(
