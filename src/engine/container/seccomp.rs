@@ -146,27 +146,17 @@ fn from_docker(p: &Value, caps: &[String]) -> Result<Value, ContainerError> {
                 .unwrap_or_default(),
         );
     }
+    // A rule's `includes` must all hold; any of its `excludes` rules it out.
+    let has_cap = |c: &Value| c.as_str().is_some_and(|c| caps.iter().any(|k| k == c));
+    let native = |x: &Value| x.as_str().is_some_and(|x| NATIVE.contains(&x));
+    let list = |cond: &Value, key: &str| cond[key].as_array().cloned();
     let fits = |cond: &Value| {
-        let has_caps = cond["caps"].as_array().is_none_or(|cs| {
-            cs.iter()
-                .all(|c| c.as_str().is_some_and(|c| caps.iter().any(|k| k == c)))
-        });
-        let on_arch = cond["arches"].as_array().is_none_or(|a| {
-            a.iter()
-                .any(|x| x.as_str().is_some_and(|x| NATIVE.contains(&x)))
-        });
-        has_caps && on_arch
+        list(cond, "caps").is_none_or(|cs| cs.iter().all(has_cap))
+            && list(cond, "arches").is_none_or(|a| a.iter().any(native))
     };
     let excluded = |cond: &Value| {
-        let by_caps = cond["caps"].as_array().is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c.as_str().is_some_and(|c| caps.iter().any(|k| k == c)))
-        });
-        let by_arch = cond["arches"].as_array().is_some_and(|a| {
-            a.iter()
-                .any(|x| x.as_str().is_some_and(|x| NATIVE.contains(&x)))
-        });
-        by_caps || by_arch
+        list(cond, "caps").is_some_and(|cs| cs.iter().any(has_cap))
+            || list(cond, "arches").is_some_and(|a| a.iter().any(native))
     };
     let mut syscalls = Vec::new();
     for rule in p["syscalls"].as_array().into_iter().flatten() {
