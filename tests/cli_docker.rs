@@ -520,3 +520,53 @@ fn security_opt_reaches_the_daemon() {
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
     assert!(stderr(&o).contains("--security-opt"), "{}", stderr(&o));
 }
+
+#[test]
+fn log_driver_and_options_reach_the_daemon() {
+    let mut left = Leftovers(Vec::new());
+    let image = load_busybox(&mut left);
+    let rotated = unique("cli-logopt");
+    left.0.push(("container", rotated.clone()));
+    ok(docker(&[
+        "create",
+        "--name",
+        &rotated,
+        "--log-opt",
+        "max-size=1m",
+        "--log-opt",
+        "max-file=2",
+        &image,
+        "true",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&ok(docker(&["inspect", &rotated]))).unwrap();
+    let log = &v[0]["HostConfig"]["LogConfig"];
+    assert_eq!(log["Type"], "json-file", "{log}");
+    assert_eq!(log["Config"]["max-size"], "1m", "{log}");
+    assert_eq!(log["Config"]["max-file"], "2", "{log}");
+
+    // With the none driver the output is kept nowhere, and logs says so.
+    let silent = unique("cli-nolog");
+    left.0.push(("container", silent.clone()));
+    // A foreground run still shows the output: it comes through an attach.
+    let out = ok(docker(&[
+        "run",
+        "--name",
+        &silent,
+        "--log-driver",
+        "none",
+        &image,
+        "echo",
+        "unkept",
+    ]));
+    assert_eq!(out, "unkept\n");
+    let v: serde_json::Value = serde_json::from_str(&ok(docker(&["inspect", &silent]))).unwrap();
+    assert_eq!(v[0]["HostConfig"]["LogConfig"]["Type"], "none");
+    let o = docker(&["logs", &silent]);
+    assert!(!o.status.success(), "logs of a none-driver container");
+    assert!(!stdout(&o).contains("unkept"));
+
+    // A malformed option is refused before anything is sent.
+    let o = docker(&["run", "--rm", "--log-opt", "max-size", &image, "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert!(stderr(&o).contains("KEY=VALUE"), "{}", stderr(&o));
+}

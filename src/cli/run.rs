@@ -115,6 +115,12 @@ pub struct ContainerOptions {
     /// Security options: seccomp=unconfined, seccomp=PROFILE.json, no-new-privileges.
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
+    /// Logging driver: json-file (the default) or none; a daemon may offer others.
+    #[arg(long = "log-driver", value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Logging driver options: max-size=SIZE, max-file=N.
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opt: Vec<String>,
     /// Image to create the container from.
     pub image: String,
     /// Command and arguments.
@@ -161,6 +167,9 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
     }
     for v in &o.volumes_from {
         parse::volumes_from(v)?;
+    }
+    for l in &o.log_opt {
+        crate::model::logging::log_opt(l)?;
     }
     let mut labels = BTreeMap::new();
     for l in &o.label {
@@ -220,6 +229,8 @@ pub fn spec(o: &ContainerOptions) -> Result<ContainerSpec, BackendError> {
             .iter()
             .map(|v| security_opt(v))
             .collect::<Result<_, BackendError>>()?,
+        log_driver: o.log_driver.clone(),
+        log_opts: o.log_opt.clone(),
     })
 }
 
@@ -281,6 +292,8 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
     s.auto_remove = o.rm && (args.detach || caps.removes_ended_runs);
     s.ephemeral = o.rm;
     s.stdin_once = o.interactive && !args.detach;
+    // With the none driver there is no log to follow: the output comes through an attach.
+    let unlogged = s.log_driver.as_deref() == Some("none");
     let id = create(b, s).await?;
     if args.detach {
         b.start_container(&id).await?;
@@ -304,7 +317,7 @@ pub async fn run(b: &AnyBackend, args: &RunArgs) -> Result<i32> {
     };
     // The engine's attach socket ends the output the moment the exit is on record, so a
     // foreground run attaches there even without -i/-t (as docker's CLI does).
-    let attach = o.interactive || o.tty || caps.attach_ends_at_exit;
+    let attach = o.interactive || o.tty || caps.attach_ends_at_exit || unlogged;
     let code = if attach {
         match crate::session::attach_and_start(b, &id, o.interactive, o.tty).await {
             Ok(code) => code,

@@ -368,6 +368,10 @@ pub struct ContainerSpec {
     /// a profile after `seccomp=`, `no-new-privileges[=BOOL]`), checked by
     /// [`super::parse::security_opt`].
     pub security_opt: Vec<String>,
+    /// `--log-driver` (the backend's default when `None`).
+    pub log_driver: Option<String>,
+    /// `--log-opt KEY=VALUE`, checked by [`super::logging::log_opt`].
+    pub log_opts: Vec<String>,
 }
 
 /// Options for removing a container.

@@ -12,6 +12,7 @@ pub mod dockerignore;
 pub mod event;
 pub mod image;
 pub mod import_changes;
+pub mod logging;
 pub mod network;
 pub mod parse;
 pub mod reference;

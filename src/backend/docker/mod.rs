@@ -271,6 +271,24 @@ fn network_as_inspect(n: m::Network) -> m::NetworkInspect {
     }
 }
 
+/// `--log-driver` and `--log-opt` as the daemon takes them (it checks them against its own
+/// drivers); `None` leaves the daemon's default.
+fn log_config(spec: &ContainerSpec) -> Option<m::HostConfigLogConfig> {
+    if spec.log_driver.is_none() && spec.log_opts.is_empty() {
+        return None;
+    }
+    let config: HashMap<String, String> = spec
+        .log_opts
+        .iter()
+        .filter_map(|o| crate::model::logging::log_opt(o).ok())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Some(m::HostConfigLogConfig {
+        typ: spec.log_driver.clone(),
+        config: (!config.is_empty()).then_some(config),
+    })
+}
+
 fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
     let mut port_bindings: m::PortMap = HashMap::new();
     for p in &spec.ports {
@@ -343,6 +361,7 @@ fn create_body(spec: ContainerSpec) -> m::ContainerCreateBody {
         readonly_rootfs: spec.read_only.then_some(true),
         security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
         publish_all_ports: spec.publish_all.then_some(true),
+        log_config: log_config(&spec),
         ..Default::default()
     };
     let networking_config = match (

@@ -189,6 +189,14 @@ impl ContainerBackend for EngineBackend {
         let (id, history, follower) = self
             .blocking(move |me| {
                 let id = me.resolve_container(&reference)?;
+                let config = me.runtime().store().config(&id)?;
+                if config.log.driver == crate::model::logging::LogDriver::None {
+                    return Err(BackendError::invalid(format!(
+                        "container {} logs with the none driver, which keeps nothing to read; \
+                         run it with --log-driver json-file to keep its output",
+                        config.name
+                    )));
+                }
                 let dir = me.runtime().store().dir(&id).join("logs");
                 let (history, follower) = crate::engine::container::logs::open(&dir);
                 let history = convert_containers::select_history(history, &options);

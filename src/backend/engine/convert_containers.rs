@@ -67,6 +67,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
             parse::SecurityOpt::NoNewPrivileges(on) => no_new_privileges = Some(on),
         }
     }
+    let log = crate::model::logging::log_config(spec.log_driver.as_deref(), &spec.log_opts)?;
     // Empty: the default network.
     let network = spec.network.clone().unwrap_or_default();
     let ports = spec
@@ -136,6 +137,7 @@ pub fn request(spec: ContainerSpec) -> Result<CreateRequest, BackendError> {
         read_only: spec.read_only,
         seccomp,
         no_new_privileges,
+        log,
     })
 }
 
@@ -289,6 +291,7 @@ pub fn details(
             "CapDrop": c.cap_drop,
             "ReadonlyRootfs": c.read_only,
             "SecurityOpt": security_opt(c),
+            "LogConfig": log_config(&c.log),
             "Memory": c.limits.memory.unwrap_or(0),
             "NanoCpus": c.limits.nano_cpus.unwrap_or(0),
             "CpuShares": c.limits.cpu_shares.unwrap_or(0),
@@ -515,6 +518,18 @@ pub fn builtin_network(name: &str, list: &[Snapshot]) -> NetworkSummary {
         created: 0,
         labels: BTreeMap::new(),
     }
+}
+
+/// `HostConfig.LogConfig` as Docker shows it: the options said, as strings.
+fn log_config(log: &crate::model::logging::LogConfig) -> Value {
+    let config = match log.driver {
+        crate::model::logging::LogDriver::None => json!({}),
+        crate::model::logging::LogDriver::JsonFile => json!({
+            "max-size": log.max_size.to_string(),
+            "max-file": log.max_files.to_string(),
+        }),
+    };
+    json!({"Type": log.driver.name(), "Config": config})
 }
 
 /// `HostConfig.SecurityOpt` as Docker shows it: `null` when none was given.

@@ -100,6 +100,7 @@ impl RunStep<'_> {
             build: Some(Builder::this()),
             seccomp: Default::default(),
             no_new_privileges: None,
+            log: Default::default(),
         };
         let id = runtime.create_build_step(config)?;
         let result = self.run_in(runtime, &id, chain.last());

@@ -79,6 +79,8 @@ pub struct CreateRequest {
     pub seccomp: super::record::Seccomp,
     /// no_new_privs, when said.
     pub no_new_privileges: Option<bool>,
+    /// Where its output goes.
+    pub log: crate::model::logging::LogConfig,
 }
 
 /// The ports to publish: the ones asked for, and with `-P` each port the image exposes that
@@ -240,6 +242,7 @@ impl Runtime {
             build: None,
             seccomp: request.seccomp.clone(),
             no_new_privileges: request.no_new_privileges,
+            log: request.log,
             id: id.clone(),
         };
         capabilities(&config)?;

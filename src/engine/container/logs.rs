@@ -12,11 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::engine::store::LineFollower;
 use crate::util::time::{parse_rfc3339_nanos, rfc3339_nanos, unix_now_ns};
 
-/// Rotation defaults: 10 MB per file, 3 files.
-pub const DEFAULT_MAX_SIZE: u64 = 10 << 20;
-/// Files kept, the current one included.
-pub const DEFAULT_MAX_FILES: usize = 3;
-
 /// One log record as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -225,5 +220,31 @@ mod tests {
         sorted.sort();
         assert_eq!(numbers, sorted, "oldest first");
         assert!(all.len() < 203, "rotation dropped the oldest");
+    }
+
+    #[test]
+    fn a_follower_slower_than_two_rotations_still_sees_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = LogWriter::open(dir.path(), 4096, 4).unwrap();
+        let (_, mut follow) = open(dir.path());
+        let line = |i: usize| format!("line {i:04} {}\n", "y".repeat(60));
+        let mut followed: Vec<String> = Vec::new();
+        let mut rotations_between_polls = 0;
+        for i in 0..400 {
+            let before = std::fs::metadata(current(dir.path())).map(|m| m.ino()).ok();
+            w.write(0, line(i).as_bytes()).unwrap();
+            if std::fs::metadata(current(dir.path())).map(|m| m.ino()).ok() != before {
+                rotations_between_polls += 1;
+            }
+            // Poll only after the writer has rotated twice since the last poll.
+            if rotations_between_polls == 2 {
+                followed.extend(follow.poll().into_iter().map(|r| r.log));
+                rotations_between_polls = 0;
+            }
+        }
+        followed.extend(follow.poll().into_iter().map(|r| r.log));
+        let want: Vec<String> = (0..400).map(line).collect();
+        assert_eq!(followed.len(), want.len(), "no line lost or repeated");
+        assert_eq!(followed, want, "in order");
     }
 }

@@ -17,7 +17,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::logs::{DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, LogWriter};
+use super::logs::LogWriter;
 use super::network::Attachment;
 use super::record::{ContainerConfig, Status};
 use super::relay::{Relay, Streams};
@@ -499,12 +499,7 @@ impl Monitor {
     /// Relays input and output until the container's process exits; returns how it ended.
     fn supervise(&mut self, pid: i32, streams: Streams) -> Outcome {
         let started = Instant::now();
-        let mut log = LogWriter::open(
-            &self.containers.dir(&self.id).join("logs"),
-            DEFAULT_MAX_SIZE,
-            DEFAULT_MAX_FILES,
-        )
-        .ok();
+        let mut log = self.log_writer();
         // What making the container took is given back once it runs: a short run ends
         // sooner without waiting for that.
         let code = self.relay.run(
@@ -519,6 +514,21 @@ impl Monitor {
         Outcome {
             code,
             ran_for: started.elapsed(),
+        }
+    }
+
+    /// Where the output goes: the json-file log with the container's rotation, or nowhere
+    /// (the none driver, or a log directory that cannot be opened).
+    fn log_writer(&self) -> Option<LogWriter> {
+        let log = self.config.log;
+        match log.driver {
+            crate::model::logging::LogDriver::None => None,
+            crate::model::logging::LogDriver::JsonFile => LogWriter::open(
+                &self.containers.dir(&self.id).join("logs"),
+                log.max_size,
+                log.max_files,
+            )
+            .ok(),
         }
     }
 

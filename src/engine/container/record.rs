@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model;
+use crate::model::logging::LogConfig;
 
 /// The format of `config.json` this build writes. Roots written before the format had a number
 /// read as 0, which has the same layout as 1.
@@ -246,6 +247,9 @@ pub struct ContainerConfig {
     /// `--security-opt no-new-privileges=…`; on unless said otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_new_privileges: Option<bool>,
+    /// Where its output goes (json-file, 10 MiB × 3, unless said otherwise).
+    #[serde(default, skip_serializing_if = "LogConfig::is_default")]
+    pub log: LogConfig,
 }
 
 /// A container's seccomp filter.

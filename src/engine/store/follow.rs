@@ -1,6 +1,7 @@
 //! Following a file of JSON lines as it grows and is rotated (the events journal, container
 //! logs): each poll returns the records appended since the last one; a file renamed away is
-//! read to its end, then the new file from its start.
+//! read to its end, then the files rotated after it (`PATH.1`, `PATH.2`, … newest first,
+//! when it was rotated more than once between two polls) and the new file from its start.
 
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::marker::PhantomData;
@@ -58,13 +59,48 @@ impl<T: DeserializeOwned> LineFollower<T> {
         let mut out = self.read_available();
         let inode = std::fs::metadata(&self.path).map_or(0, |m| m.ino());
         if inode != 0 && inode != self.inode {
-            // Created since, or rotated: the old file was read to its end above.
-            self.reader = std::fs::File::open(&self.path).ok().map(BufReader::new);
+            // Created since, or rotated: the old file was read to its end above. The new one
+            // is opened before the rotated ones are looked at, so a rotation meanwhile shows
+            // it among them (and it is skipped there).
+            let Ok(file) = std::fs::File::open(&self.path) else {
+                return out;
+            };
+            let inode = file.metadata().map_or(inode, |m| m.ino());
+            if self.inode != 0 {
+                for missed in self.rotated_since(inode) {
+                    self.reader = Some(BufReader::new(missed));
+                    self.partial.clear();
+                    out.extend(self.read_available());
+                }
+            }
+            self.reader = Some(BufReader::new(file));
             self.inode = inode;
             self.partial.clear();
             out.extend(self.read_available());
         }
         out
+    }
+
+    /// The rotated files written after the one last read and before `current`, oldest
+    /// first: all that are left when that one is gone too.
+    fn rotated_since(&self, current: u64) -> Vec<std::fs::File> {
+        let mut newer = Vec::new();
+        for n in 1..=64 {
+            let mut name = self.path.clone().into_os_string();
+            name.push(format!(".{n}"));
+            let Ok(file) = std::fs::File::open(&name) else {
+                break;
+            };
+            let inode = file.metadata().map_or(0, |m| m.ino());
+            if inode == self.inode {
+                break;
+            }
+            if inode != current {
+                newer.push(file);
+            }
+        }
+        newer.reverse();
+        newer
     }
 
     fn read_available(&mut self) -> Vec<T> {
