@@ -230,26 +230,10 @@ fn killed_after(e: &Engine, args: &[&str], delay: Duration) -> bool {
 fn kill_9_anywhere_leaves_nothing_half_made_or_unsupervised() {
     let (e, image) = Engine::with_busybox();
     let seconds = format!("{}", 5000 + std::process::id() % 1000);
-    // A small generator seeded from the clock: each run tries other moments; a failure
-    // names its seed, and DH_CRASH_SEED replays it.
-    let seed0: u64 = std::env::var("DH_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("crash campaign seed {seed0} (DH_CRASH_SEED={seed0} replays it)");
-    let mut seed = seed0;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    // Each run tries other moments; a failure names its seed, and DH_CRASH_SEED replays it.
+    let mut rng = common::Rng::from_env("DH_CRASH_SEED", "crash campaign");
+    let seed0 = rng.seed();
+    let mut next = move || rng.next();
     let start = Instant::now();
     let mut trials = 0;
     while trials < 60 && start.elapsed() < Duration::from_secs(75) {

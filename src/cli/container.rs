@@ -249,13 +249,29 @@ pub(super) async fn print_logs(
 /// Runs `op` on each container, printing each name on success and each error on stderr.
 /// Returns 1 when any failed, as docker does.
 pub async fn each(names: &[String], op: impl AsyncFn(String) -> Result<(), BackendError>) -> i32 {
+    each_with(names, op, false).await
+}
+
+/// [`each`], where a container that is not there is said but does not fail (`rm -f`).
+pub async fn each_missing_ok(
+    names: &[String],
+    op: impl AsyncFn(String) -> Result<(), BackendError>,
+) -> i32 {
+    each_with(names, op, true).await
+}
+
+async fn each_with(
+    names: &[String],
+    op: impl AsyncFn(String) -> Result<(), BackendError>,
+    missing_ok: bool,
+) -> i32 {
     let mut failed = false;
     for name in names {
         match op(name.clone()).await {
             Ok(()) => println!("{name}"),
             Err(e) => {
                 eprintln!("Error: {e}");
-                failed = true;
+                failed |= !(missing_ok && matches!(e, BackendError::NotFound { .. }));
             }
         }
     }

@@ -78,7 +78,14 @@ pub async fn run(b: &AnyBackend, command: &Commands) -> anyhow::Result<i32> {
                 force: *force,
                 volumes: *volumes,
             };
-            each(containers, async |c| b.remove_container(&c, o).await).await
+            // As docker's: with -f, a container that is not there is said on stderr but
+            // does not fail the command.
+            let op = async |c: String| b.remove_container(&c, o).await;
+            if *force {
+                container::each_missing_ok(containers, op).await
+            } else {
+                each(containers, op).await
+            }
         }
         Commands::Rename {
             container,

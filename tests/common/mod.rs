@@ -29,6 +29,58 @@ pub fn unique(what: &str) -> String {
     )
 }
 
+/// A small xorshift generator for randomised tests, seeded from the clock unless an
+/// environment variable gives the seed; the seed is printed so that a failure can be
+/// replayed.
+pub struct Rng {
+    seed: u64,
+    state: u64,
+}
+
+impl Rng {
+    /// Seeded from `var` when set, else from the clock; prints the seed under `what`.
+    pub fn from_env(var: &str, what: &str) -> Rng {
+        let seed: u64 = std::env::var(var)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        eprintln!("{what} seed {seed} ({var}={seed} replays it)");
+        Rng::new(seed)
+    }
+
+    /// Seeded with `seed` (0 is taken as 1).
+    pub fn new(seed: u64) -> Rng {
+        Rng {
+            seed,
+            state: seed.max(1),
+        }
+    }
+
+    /// The seed it started from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state
+    }
+
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
 /// A command's standard output, as text.
 pub fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

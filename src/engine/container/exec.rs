@@ -76,19 +76,29 @@ pub fn run(root: &Root, id: &str, request: &ExecRequest) -> Result<i32, (i32, St
         .map_err(|e| fail(&e))?
         .pid
         .ok_or_else(not_running)?;
+    // A failure from here on may be the container stopping or going meanwhile: said so.
+    let gone = |failure: (i32, String)| {
+        if !store.dir(id).join("config.json").exists() {
+            (125, format!("no such container: {}", config.name))
+        } else if store.state(id).map(|s| s.pid).ok() != Some(Some(init)) {
+            not_running()
+        } else {
+            failure
+        }
+    };
     // The container's files as its process sees them (its root filesystem is mounted in its
     // monitor's mount namespace, not the host's).
     let rootfs = PathBuf::from(format!("/proc/{init}/root"));
     let user = request.user.clone().unwrap_or(config.user.clone());
-    let (uid, gid) = resolve_user(&rootfs, &user).map_err(|e| fail(&e))?;
+    let (uid, gid) = resolve_user(&rootfs, &user).map_err(|e| gone(fail(&e)))?;
     // The runtime spec of the container's current run: its process's environment,
     // capabilities, no_new_privs and seccomp profile are the exec's too.
     let spec = oci_spec::runtime::Spec::load(store.dir(id).join("bundle").join("config.json"))
         .map_err(|e| {
-            (
+            gone((
                 125,
                 format!("cannot read the container's runtime spec: {e}"),
-            )
+            ))
         })?;
     let own = spec.process().clone().unwrap_or_default();
     let mut env = merge_env(own.env().as_deref().unwrap_or_default(), &request.env);
@@ -124,7 +134,13 @@ pub fn run(root: &Root, id: &str, request: &ExecRequest) -> Result<i32, (i32, St
         seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
         console,
     };
-    let pid = tenant::spawn(init, id, &process).map_err(|f| (f.code, f.message))?;
+    let pid = tenant::spawn(init, id, &process).map_err(|f| {
+        if f.code == 125 {
+            gone((f.code, f.message))
+        } else {
+            (f.code, f.message)
+        }
+    })?;
     // The terminal's socket is the child's business now.
     drop(process);
     loop {

@@ -165,6 +165,7 @@ impl Runtime {
     /// [`Runtime::start`]; with `attach_first`, the monitor waits (briefly) for a client on
     /// the attach socket before the process starts, so that client sees all of its output.
     pub fn start_with(&self, id: &str, attach_first: bool) -> Result<(), ContainerError> {
+        let _one_at_a_time = self.containers.start_lock(id)?;
         let snap = self.get(id)?;
         if snap
             .state
@@ -292,6 +293,7 @@ impl Runtime {
 
     /// Stops a container: its stop signal, then SIGKILL after `timeout`.
     pub fn stop(&self, id: &str, timeout: Option<Duration>) -> Result<(), ContainerError> {
+        let _one_at_a_time = self.containers.start_lock(id)?;
         let snap = self.get(id)?;
         let go = self.transition(id, &snap.config.name, Operation::Stop, |s| {
             s.stopped_by_user = true
@@ -355,6 +357,7 @@ impl Runtime {
 
     /// [`Runtime::remove`]; with `volumes`, its anonymous volumes go too (`rm -v`).
     pub fn remove_with(&self, id: &str, force: bool, volumes: bool) -> Result<(), ContainerError> {
+        let _one_at_a_time = self.containers.start_lock(id)?;
         let snap = self.get(id)?;
         let name = &snap.config.name;
         if snap.state.status.is_active() || Self::monitor_alive(&snap.state) {

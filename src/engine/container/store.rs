@@ -12,6 +12,25 @@ use super::ContainerError;
 use super::record::{CONFIG_FORMAT, ContainerConfig, ContainerState, Status};
 use crate::engine::store::{Lock, Root, io_err, write_atomic, write_replace};
 
+thread_local! {
+    /// The containers whose start lock this thread holds.
+    static HELD: std::cell::RefCell<std::collections::HashSet<PathBuf>> = Default::default();
+}
+
+/// A held [`ContainerStore::start_lock`].
+#[derive(Debug)]
+pub struct StartLock {
+    held: Option<(Lock, PathBuf)>,
+}
+
+impl Drop for StartLock {
+    fn drop(&mut self) {
+        if let Some((_, key)) = &self.held {
+            HELD.with(|h| h.borrow_mut().remove(key));
+        }
+    }
+}
+
 /// The containers of a data root.
 #[derive(Debug, Clone)]
 pub struct ContainerStore {
@@ -53,6 +72,35 @@ impl ContainerStore {
     /// Takes the lock that orders creating, renaming and removing containers.
     pub fn lock(&self) -> Result<Lock, ContainerError> {
         Ok(self.root.lock("containers")?)
+    }
+
+    /// Takes container `id`'s lock `what` exclusively; a container removed meanwhile is
+    /// not found.
+    fn container_lock(&self, id: &str, what: &str) -> Result<Lock, ContainerError> {
+        Lock::exclusive(&self.dir(id).join(format!("{what}.lock"))).map_err(|e| {
+            if self.dir(id).join("config.json").exists() {
+                e.into()
+            } else {
+                ContainerError::NotFound(id.to_string())
+            }
+        })
+    }
+
+    /// Takes the lock that lets one process at a time start, stop or remove container
+    /// `id`, held by a start until its monitor has answered: a second `start` waits and then
+    /// finds it running, an `rm` never takes a container half-started. A thread that holds
+    /// it already (an `rm` whose read of the container restarts it after a lost monitor)
+    /// holds it again without waiting for itself.
+    pub fn start_lock(&self, id: &str) -> Result<StartLock, ContainerError> {
+        let key = self.dir(id);
+        if HELD.with(|h| h.borrow().contains(&key)) {
+            return Ok(StartLock { held: None });
+        }
+        let lock = self.container_lock(id, "start")?;
+        HELD.with(|h| h.borrow_mut().insert(key.clone()));
+        Ok(StartLock {
+            held: Some((lock, key)),
+        })
     }
 
     /// A container's directory.
@@ -170,7 +218,7 @@ impl ContainerStore {
         id: &str,
         change: impl FnOnce(&mut ContainerState),
     ) -> Result<ContainerState, ContainerError> {
-        let _lock = Lock::exclusive(&self.dir(id).join("state.lock"))?;
+        let _lock = self.container_lock(id, "state")?;
         let mut state = self.state(id)?;
         let before = state.clone();
         change(&mut state);
@@ -189,7 +237,7 @@ impl ContainerStore {
         id: &str,
         change: impl FnOnce(&mut ContainerState) -> Result<T, ContainerError>,
     ) -> Result<T, ContainerError> {
-        let _lock = Lock::exclusive(&self.dir(id).join("state.lock"))?;
+        let _lock = self.container_lock(id, "state")?;
         let mut state = self.state(id)?;
         let before = state.clone();
         let out = change(&mut state)?;

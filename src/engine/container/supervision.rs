@@ -176,8 +176,17 @@ impl Runtime {
 }
 
 /// Kills every process of container `id` and removes libcontainer's state and the cgroups.
+/// A frozen cgroup (a pause, or a kill of all its processes, that a dead process left
+/// half-done) is thawed first: its processes cannot die while frozen.
 pub(super) fn stop_leftovers(id: &str) {
     clear_runtime_state(id);
+    for dir in cgroup_dirs(id) {
+        for (file, thawed) in [("freezer.state", "THAWED"), ("cgroup.freeze", "0")] {
+            if dir.join(file).exists() {
+                let _ = std::fs::write(dir.join(file), thawed);
+            }
+        }
+    }
     for _ in 0..50 {
         let pids = cgroup_pids(id);
         if pids.is_empty() {
