@@ -323,13 +323,8 @@ fn volumes_and_networks_from_the_command_line() {
 
     let net = unique("cli-net");
     left.0.push(("network", net.clone()));
-    let id = ok(docker(&[
-        "network",
-        "create",
-        "--subnet",
-        "10.232.9.0/24",
-        &net,
-    ]));
+    let subnet = common::unused_subnet();
+    let id = ok(docker(&["network", "create", "--subnet", &subnet, &net]));
     assert_eq!(id.trim().len(), 64);
     let ls = ok(docker(&["network", "ls"]));
     assert!(ls.starts_with("NETWORK ID") && ls.contains(&net), "{ls}");

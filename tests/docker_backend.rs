@@ -398,15 +398,16 @@ async fn volumes_and_networks_can_be_made_used_and_removed() {
 
     let network = unique("net");
     cleanup.networks.push(network.clone());
+    let subnet = common::unused_subnet();
     b.create_network(NetworkSpec {
         name: network.clone(),
-        subnet: Some("10.231.7.0/24".into()),
+        subnet: Some(subnet.clone()),
         ..NetworkSpec::default()
     })
     .await
     .unwrap();
     let n = b.inspect_network(&network).await.unwrap();
-    assert_eq!(n.subnet.as_deref(), Some("10.231.7.0/24"));
+    assert_eq!(n.subnet.as_deref(), Some(subnet.as_str()));
 
     let name = unique("user");
     cleanup.containers.push(name.clone());

@@ -230,9 +230,12 @@ fn a_key_rebound_in_the_config_works_and_shows_in_help() {
     t.wait_text("x quit dockhand");
     t.send(&["Escape"]);
     t.wait_for("help to close", |s| !s.contains("Help: keys in force"));
-    t.send(&["q"]);
-    std::thread::sleep(Duration::from_millis(300));
+    // Keys are read in order: once the help that `?` opens shows, `q` has been read too.
+    t.send(&["q", "?"]);
+    t.wait_text("x quit dockhand");
     assert_eq!(read_status(&t.status_path()), None, "q is no longer bound");
+    t.send(&["Escape"]);
+    t.wait_for("help to close", |s| !s.contains("Help: keys in force"));
     t.send(&["x"]);
     assert_eq!(t.wait_exit(), 0);
 }
@@ -308,9 +311,23 @@ fn exec_it_from_the_command_line_follows_resizes() {
         .status()
         .unwrap();
     assert!(ok.success());
-    std::thread::sleep(Duration::from_millis(300));
-    t.send(&["stty size", "Enter"]);
-    t.wait_text("20 90");
+    // Asked again until the shell has the new size.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        t.send(&["stty size", "Enter"]);
+        if t.screen().contains("20 90") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if t.screen().contains("20 90") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the shell never saw 20 90:\n{}",
+            t.screen()
+        );
+    }
     t.send(&["exit 4", "Enter"]);
     assert_eq!(t.wait_exit(), 4);
 }

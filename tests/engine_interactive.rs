@@ -100,7 +100,11 @@ fn exec_it_gets_a_terminal_of_its_own() {
     t.resize_and_check(120, 40);
     // ctrl-c goes to the command on the terminal, not to the CLI.
     t.send("sleep 100\r");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    e.wait_for("sleep 100 to run", || {
+        e.ok(&["top", &name])
+            .lines()
+            .any(|l| l.ends_with("sleep 100"))
+    });
     t.send("\x03");
     t.send("echo still-here\r");
     t.expect("still-here");

@@ -29,6 +29,24 @@ pub fn unique(what: &str) -> String {
     )
 }
 
+/// A /24 of 10.240.0.0–10.249.255.0 that no address or route of this host is in (a
+/// network of the shared dockerd has its bridge's address and route here): each test run its
+/// own, so a subnet left by another run, or a user's, does not make the test fail.
+pub fn unused_subnet() -> String {
+    let routes = std::process::Command::new("ip")
+        .args(["-4", "route", "show", "table", "all"])
+        .output()
+        .expect("ip (Debian iproute2; scripts/test.sh installs it)");
+    let routes = String::from_utf8_lossy(&routes.stdout).into_owned();
+    let seed = std::process::id() as usize + COUNTER.fetch_add(1, Ordering::SeqCst) * 7919;
+    (0..2560)
+        .map(|i| (seed + i) % 2560)
+        .map(|n| format!("10.{}.{}.", 240 + n / 256, n % 256))
+        .find(|prefix| !routes.contains(prefix.as_str()))
+        .map(|prefix| format!("{prefix}0/24"))
+        .expect("a free /24 in 10.240.0.0/12")
+}
+
 /// A small xorshift generator for randomised tests, seeded from the clock unless an
 /// environment variable gives the seed; the seed is printed so that a failure can be
 /// replayed.

@@ -75,20 +75,28 @@ impl Pty {
     /// Waits up to 20 s for `text` to appear after what earlier expects matched; panics with
     /// the screen so far when it does not.
     pub fn expect(&mut self, text: &str) {
-        let until = Instant::now() + Duration::from_secs(20);
+        assert!(
+            self.appears_within(text, Duration::from_secs(20)),
+            "{text:?} did not appear; the terminal shows:\n{}",
+            self.screen()
+        );
+    }
+
+    /// Whether `text` appears within `limit` after what earlier expects matched (then
+    /// matched, as by [`Pty::expect`]).
+    pub fn appears_within(&mut self, text: &str, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
         loop {
             {
                 let seen = self.seen.lock().unwrap();
                 let hay = String::from_utf8_lossy(&seen[self.mark..]).into_owned();
                 if let Some(at) = hay.find(text) {
                     self.mark += hay[..at + text.len()].len();
-                    return;
+                    return true;
                 }
-                assert!(
-                    Instant::now() < until,
-                    "{text:?} did not appear; the terminal shows:\n{}",
-                    String::from_utf8_lossy(&seen)
-                );
+            }
+            if Instant::now() >= until {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -116,10 +124,21 @@ impl Pty {
     /// size.
     pub fn resize_and_check(&mut self, cols: u16, rows: u16) {
         self.resize(cols, rows);
-        // The size travels through the CLI's SIGWINCH handler and the backend first.
-        std::thread::sleep(Duration::from_millis(300));
-        self.send("stty size\r");
-        self.expect(&format!("{rows} {cols}"));
+        // The size travels through the CLI's SIGWINCH handler and the backend first: asked
+        // again until the shell sees it, for up to 20 s.
+        let want = format!("{rows} {cols}");
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.send("stty size\r");
+            if self.appears_within(&want, Duration::from_millis(500)) {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "the shell never saw {want}; the terminal shows:\n{}",
+                self.screen()
+            );
+        }
     }
 
     /// Waits up to 20 s for the child to exit; its exit code.

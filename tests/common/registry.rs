@@ -25,9 +25,42 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` (so a listener
+/// that took the port meanwhile is not taken for it).
+fn listens(pid: u32, port: u16) -> bool {
+    let wanted = format!("0100007F:{port:04X}");
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 9 && f[1] == wanted && f[3] == "0A").then(|| format!("socket:[{}]", f[9]))
+        })
+        .collect();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|l| inodes.iter().any(|i| l.to_str() == Some(i)))
+}
+
 impl Registry {
-    /// Starts a registry; with `auth`, only that user and password get in.
+    /// Starts a registry; with `auth`, only that user and password get in. A port another
+    /// process took between being found free and being bound is given up for another.
     pub fn start(auth: Option<(&str, &str)>) -> Registry {
+        for _ in 0..5 {
+            if let Some(r) = Self::try_start(auth) {
+                return r;
+            }
+        }
+        panic!("the registry could not bind a free port of 127.0.0.1 in five tries");
+    }
+
+    fn try_start(auth: Option<(&str, &str)>) -> Option<Registry> {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
@@ -56,21 +89,29 @@ impl Registry {
             .stderr(Stdio::null())
             .spawn()
             .expect("docker-registry (Debian docker-registry; scripts/test.sh installs it)");
-        let registry = Registry {
+        let mut registry = Registry {
             child,
             host: host.clone(),
             user: auth.map(|(u, p)| (u.to_string(), p.to_string())),
             _dir: dir,
         };
         let start = Instant::now();
-        while TcpStream::connect(&host).is_err() {
+        while !listens(registry.child.id(), port) {
+            if registry.child.try_wait().unwrap().is_some() {
+                // It could not bind: the port was taken meanwhile.
+                return None;
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
                 "the registry on {host} did not come up"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        registry
+        assert!(
+            TcpStream::connect(&host).is_ok(),
+            "the registry on {host} takes no connection"
+        );
+        Some(registry)
     }
 
     /// Copies a `docker save` archive into the registry as `name` (e.g. `busybox:v1`), with
