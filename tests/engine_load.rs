@@ -29,21 +29,7 @@ const EXPECTED_REFUSALS: &[&str] = &[
 
 /// Processes of the test: `sleep SECONDS` with this run's own number.
 fn sleepers(seconds: &str) -> Vec<i64> {
-    let wanted = format!("sleep\0{seconds}\0");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|p| p.file_name().to_str()?.parse::<i64>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
-                let after = &s[s.rfind(')').unwrap() + 2..];
-                !after.starts_with('Z') && !after.starts_with('X')
-            })
-        })
-        .filter(|p| {
-            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == wanted.as_bytes())
-        })
-        .collect()
+    common::processes(&["sleep", seconds])
 }
 
 #[test]
@@ -191,22 +177,19 @@ fn twenty_concurrent_cli_loops_keep_one_root_consistent() {
         running,
         "processes vs running containers"
     );
-    let check = e.run(&["system", "check"]);
-    assert!(
-        check.status.success(),
-        "system check after the load: {}{}",
-        stdout(&check),
-        stderr(&check)
-    );
+    let clean = |when: &str| {
+        let check = e.run(&["system", "check"]);
+        assert!(
+            check.status.success(),
+            "system check {when}: {}{}",
+            stdout(&check),
+            stderr(&check)
+        );
+    };
+    clean("after the load");
     for n in &names {
         let _ = e.run(&["rm", "-f", n]);
     }
     e.wait_for("every sleeper gone", || sleepers(&seconds).is_empty());
-    let check = e.run(&["system", "check"]);
-    assert!(
-        check.status.success(),
-        "system check at the end: {}{}",
-        stdout(&check),
-        stderr(&check)
-    );
+    clean("at the end");
 }

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::engine::Engine;
-use common::unique;
+use common::{processes, running, unique};
 
 /// The recorded state of container `id`.
 fn state(e: &Engine, id: &str) -> serde_json::Value {
@@ -22,34 +22,11 @@ fn state(e: &Engine, id: &str) -> serde_json::Value {
     .unwrap()
 }
 
-/// Whether `pid` runs (a zombie has ended).
-fn running(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        let after = &s[s.rfind(')').unwrap() + 2..];
-        !after.starts_with('Z') && !after.starts_with('X')
-    })
-}
-
 fn kill9(pid: i64) {
     Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status()
         .expect("kill (procps; scripts/test.sh installs it)");
-}
-
-/// Processes whose command line is exactly `argv` (NUL-separated in /proc).
-fn processes(argv: &[&str]) -> Vec<i64> {
-    let wanted: Vec<u8> = argv
-        .iter()
-        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
-        .collect();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|p| p.file_name().to_str()?.parse::<i64>().ok())
-        .filter(|p| running(*p))
-        .filter(|p| std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == wanted))
-        .collect()
 }
 
 /// `run -d --name NAME --restart POLICY --network none IMAGE sleep SECONDS`.

@@ -99,6 +99,29 @@ impl Rng {
     }
 }
 
+/// Whether `pid` runs (a zombie has ended).
+pub fn running(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let after = &s[s.rfind(')').unwrap() + 2..];
+        !after.starts_with('Z') && !after.starts_with('X')
+    })
+}
+
+/// Running processes whose command line is exactly `argv` (NUL-separated in /proc).
+pub fn processes(argv: &[&str]) -> Vec<i64> {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| p.file_name().to_str()?.parse::<i64>().ok())
+        .filter(|p| running(*p))
+        .filter(|p| std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == wanted))
+        .collect()
+}
+
 /// A command's standard output, as text.
 pub fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
