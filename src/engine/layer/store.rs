@@ -2,7 +2,8 @@
 //! shared by every image whose stack of layers starts the same way. A layer is unpacked in
 //! `tmp/`, checked against the diff id the image announces, and renamed into place only when
 //! complete, so a layer that is there is whole. `layers/l/<short>` are short links to each
-//! `diff/` that keep overlay's mount options under one page.
+//! `diff/` that keep overlay's mount options under one page, made before the layer is renamed
+//! into place.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -211,6 +212,9 @@ impl LayerStore {
         };
         let json = serde_json::to_vec_pretty(&meta).expect("layer metadata serialises");
         write_atomic(&staging.join("layer.json"), &json)?;
+        // The short link first (dangling until the rename): a layer in place always has one,
+        // whenever this process is killed.
+        self.ensure_link(&meta.chain_id)?;
         let target = self.layer_dir(&meta.chain_id);
         if let Err(e) = std::fs::rename(staging, &target) {
             // Another writer stored the same layer first; theirs is as good as ours.
@@ -219,7 +223,6 @@ impl LayerStore {
             }
         }
         sync_dir(&self.dir)?;
-        self.ensure_link(&meta.chain_id)?;
         Ok(meta)
     }
 
