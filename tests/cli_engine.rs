@@ -166,18 +166,29 @@ fn system_check_finds_and_repairs_damage() {
         .unwrap()
         .path();
     std::fs::remove_file(&link).unwrap();
+    // And a short link to no layer, as a store killed before its rename leaves.
+    let dangling = e.root().join("layers/l/DANGLINGLINK0000000000000");
+    std::os::unix::fs::symlink("../0000/diff", &dangling).unwrap();
 
     let out = e.run(&["system", "check"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("does not hash to its name"), "{text}");
     assert!(text.contains("has no short link"), "{text}");
+    assert!(
+        text.contains("short link l/DANGLINGLINK0000000000000 points at no layer"),
+        "{text}"
+    );
     assert!(text.contains("lacks layer blob"), "{text}");
     assert!(text.contains("--repair"), "{text}");
 
     let repaired = e.ok(&["system", "check", "--repair"]);
     assert!(repaired.contains("repaired: "), "{repaired}");
     assert!(!repaired.contains("problem: "), "{repaired}");
+    assert!(
+        dangling.symlink_metadata().is_err(),
+        "the dangling link is gone"
+    );
     let clean = e.ok(&["system", "check"]);
     assert!(!clean.contains("problem: "), "{clean}");
     // The broken image is gone; loading it again makes it whole.

@@ -49,7 +49,8 @@ fn a_network_has_its_own_bridge_and_rules_until_it_is_removed() {
     let rules = rules_of(&bridge);
     assert!(
         rules.iter().any(|r| r.contains("-A DOCKHAND-FORWARD")
-            && r.contains(&format!("-i {bridge} -o {bridge} -j ACCEPT"))),
+            && r.contains(&format!("-i {bridge} -o {bridge} -m comment --comment"))
+            && r.ends_with("-j ACCEPT")),
         "{rules:?}"
     );
     assert!(

@@ -3,7 +3,8 @@
 //! hairpin; a port in use named and refused; `-P`; nothing left after `rm -f`), names
 //! between containers (name, alias, short id, coming and going, other networks not seen,
 //! other names to an upstream on a host loopback address), and `network connect` and
-//! `disconnect` of a running container. Each test checks the host itself for what it left,
+//! `disconnect` of a running container, and `system check` of this root's bridges, veths and
+//! rules left without a record (another root's left alone). Each test checks the host itself for what it left,
 //! and its root's drop resets it, also when it fails.
 
 mod common;
@@ -421,4 +422,84 @@ fn a_running_container_joins_and_leaves_another_network() {
         sh(&format!("ip -o link show dev {link} 2>/dev/null")).is_empty()
     });
     e.ok(&["network", "rm", &front, &back]);
+}
+
+#[test]
+fn system_check_finds_this_roots_bridges_veths_and_rules_that_no_record_has() {
+    let (e, image) = Engine::with_busybox();
+    // Another root's network on the same host: never this root's leftover.
+    let other = Engine::new();
+    let theirs = unique("theirs");
+    let their_id = other
+        .ok(&["network", "create", "--subnet", "10.231.58.0/24", &theirs])
+        .trim()
+        .to_string();
+    let net = unique("gone");
+    let id = e
+        .ok(&["network", "create", "--subnet", "10.231.57.0/24", &net])
+        .trim()
+        .to_string();
+    let bridge = bridge_of(&id);
+    let alias = sh(&format!("ip -d link show dev {bridge}"));
+    assert!(
+        alias.contains("alias dockhand:") && alias.contains(&e.root().display().to_string()),
+        "the bridge names its root: {alias}"
+    );
+    let web = unique("web");
+    e.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &web,
+        "--network",
+        &net,
+        "-p",
+        "127.0.0.1::80",
+        &image,
+        "sleep",
+        "600",
+    ]);
+    let veth = e.inspect(&web)["Id"].as_str().unwrap()[..7].to_string();
+    assert!(sh("ip -o link show").contains(&format!("vh{veth}")));
+    assert!(e.ok(&["system", "check"]).contains("No problems found."));
+
+    // The network's record goes, as an operator's `rm -rf` of it would: its bridge, the
+    // container's veth, the network's rules and the port's rules are left on the host.
+    let aside = e.root().join("tmp-aside");
+    std::fs::rename(e.root().join("networks").join(&id), &aside).unwrap();
+    let out = e.run(&["system", "check"]);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    for what in [
+        format!("bridge {bridge} is this root's, but no network has it"),
+        format!("on bridge {bridge} belongs to no container of this root"),
+        format!("for bridge {bridge}, which no network of this root has"),
+        "for a port published by 10.231.57.".to_string(),
+    ] {
+        assert!(report.contains(&what), "{what}: {report}");
+    }
+    assert!(!report.contains(&bridge_of(&their_id)), "{report}");
+    assert!(
+        other
+            .ok(&["system", "check"])
+            .contains("No problems found."),
+        "the other root has nothing left over"
+    );
+
+    let repaired = e.ok(&["system", "check", "--repair"]);
+    assert!(!repaired.contains("problem: "), "{repaired}");
+    assert!(sh(&format!("ip -o link show dev {bridge} 2>/dev/null")).is_empty());
+    assert!(!sh("ip -o link show").contains(&format!("vh{veth}")));
+    assert!(rules_of(&bridge).is_empty(), "{:?}", rules_of(&bridge));
+    assert!(
+        !sh("iptables-save -t nat").contains("10.231.57."),
+        "the port's rules are gone"
+    );
+    assert!(e.ok(&["system", "check"]).contains("No problems found."));
+    // The other root's network is whole.
+    assert!(!sh(&format!("ip -o link show dev {}", bridge_of(&their_id))).is_empty());
+    assert!(!rules_of(&bridge_of(&their_id)).is_empty());
+    std::fs::remove_dir_all(&aside).unwrap();
+    e.ok(&["rm", "-f", &web]);
+    other.ok(&["network", "rm", &theirs]);
 }

@@ -2,7 +2,8 @@
 //! killed with kill -9 is found by the next command (or reported by `system check`), its
 //! container stopped and the loss recorded with its time, and the restart policy applied;
 //! processes left without a record are found and stopped; and a crash campaign — the CLI
-//! killed at random moments of run, start, stop, rm, create and run --rm — after which
+//! killed at random moments of run, start, stop, rm, create, rename, commit, build, pull,
+//! load, volume and network create and rm, and run --rm — after which
 //! `system check` finds nothing, no process of the test runs unsupervised, and every
 //! operation works again.
 
@@ -12,7 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::engine::Engine;
-use common::{processes, running, unique};
+use common::registry::Registry;
+use common::{images, processes, running, unique};
 
 /// The recorded state of container `id`.
 fn state(e: &Engine, id: &str) -> serde_json::Value {
@@ -207,6 +209,22 @@ fn killed_after(e: &Engine, args: &[&str], delay: Duration) -> bool {
 fn kill_9_anywhere_leaves_nothing_half_made_or_unsupervised() {
     let (e, image) = Engine::with_busybox();
     let seconds = format!("{}", 5000 + std::process::id() % 1000);
+    // An image to pull from a registry on loopback, and one to load from a file: both
+    // bigger than busybox alone, so a kill finds them half-way more often.
+    let registry = Registry::start(None);
+    let filler = vec![7u8; 3 << 20];
+    let bigger = images::archive_of(
+        &[
+            images::base_layer(),
+            images::change_layer(),
+            images::layer(&[images::Entry::File("filler", &filler, 0o644)]),
+        ],
+        "crash/loaded:1",
+    );
+    registry.push_archive(&bigger, "crash/pulled:1", &[]);
+    let pulled = format!("{}/crash/pulled:1", registry.host);
+    let archive = e.write("loaded.tar", &bigger);
+    let archive = archive.to_str().unwrap();
     // Each run tries other moments; a failure names its seed, and DH_CRASH_SEED replays it.
     let mut rng = common::Rng::from_env("DH_CRASH_SEED", "crash campaign");
     let seed0 = rng.seed();
@@ -216,11 +234,18 @@ fn kill_9_anywhere_leaves_nothing_half_made_or_unsupervised() {
     while trials < 60 && start.elapsed() < Duration::from_secs(75) {
         trials += 1;
         let name = format!("crash{trials}");
-        let delay = Duration::from_millis(next() % 60);
+        let kind = next() % 12;
+        // Within the time the operation takes here.
+        let span = match kind {
+            10 => 500,
+            11 => 550,
+            _ => 60,
+        };
+        let delay = Duration::from_millis(next() % span);
         let policy = if next() % 3 == 0 { "always" } else { "no" };
         let run = run_args(&name, policy, &image, &seconds);
-        let kind = next() % 10;
         let made = format!("made{trials}");
+        let mut finished = false;
         match kind {
             // run -d itself killed.
             0 => {
@@ -309,6 +334,20 @@ fn kill_9_anywhere_leaves_nothing_half_made_or_unsupervised() {
                     "seed {seed0}, trial {trials}: the network stays"
                 );
             }
+            // pull killed: the image whole or absent, and the next pull finishes it.
+            10 => {
+                finished = killed_after(&e, &["pull", &pulled], delay);
+                e.ok(&["pull", &pulled]);
+                e.ok(&["run", "--rm", "--network", "none", &pulled, "true"]);
+                e.ok(&["rmi", &pulled]);
+            }
+            // load killed: the same.
+            11 => {
+                finished = killed_after(&e, &["load", "-q", "-i", archive], delay);
+                e.ok(&["load", "-q", "-i", archive]);
+                e.ok(&["run", "--rm", "--network", "none", "crash/loaded:1", "true"]);
+                e.ok(&["rmi", "crash/loaded:1"]);
+            }
             // run --rm killed.
             _ => {
                 killed_after(
@@ -347,7 +386,7 @@ fn kill_9_anywhere_leaves_nothing_half_made_or_unsupervised() {
             processes(&["sleep", &seconds]).is_empty()
         });
         eprintln!(
-            "trial {trials} ({kind}, {delay:?}, {policy}): {} cleaned up in {:?}",
+            "trial {trials} ({kind}, {delay:?}, {policy}, finished: {finished}): {} cleaned up in {:?}",
             common::stdout(&ps).trim().replace('\n', "; "),
             trial_start.elapsed()
         );

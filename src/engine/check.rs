@@ -1,8 +1,8 @@
 //! `system check`: verifies the data root — every blob hashes to its name, every layer is
-//! whole with its parent present, every image record has its config, blobs and layers, every
-//! name points at an image, every build cache entry has its layers — and with `repair`
-//! removes or rebuilds what is broken. Content no image uses (left by an interrupted pull,
-//! kept to resume it) is reported, not a problem.
+//! whole with its parent present and its short link, no short link points at no layer, every
+//! image record has its config, blobs and layers, every name points at an image, every build
+//! cache entry has its layers — and with `repair` removes or rebuilds what is broken. Content
+//! no image uses (left by an interrupted pull, kept to resume it) is reported, not a problem.
 
 use std::collections::BTreeSet;
 
@@ -124,6 +124,24 @@ pub fn check(root: &Root, repair: bool) -> Result<CheckReport, ImageError> {
             );
         }
         good_layers.insert(meta.chain_id.clone());
+    }
+
+    // Short links to no layer, left by a store killed before its rename into place. A
+    // pull, load or build in progress holds the leases lock, and may have made a link for
+    // a layer it is about to rename: links are only looked at when none runs.
+    if let Ok(Some(_quiet)) = store.exclusive_lease() {
+        let short = layers.dir().join("l");
+        for entry in std::fs::read_dir(&short).into_iter().flatten().flatten() {
+            if entry.path().metadata().is_err() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let fixed = repair && std::fs::remove_file(entry.path()).is_ok();
+                problem(
+                    &mut report,
+                    format!("short link l/{name} points at no layer"),
+                    fixed,
+                );
+            }
+        }
     }
 
     // Images.

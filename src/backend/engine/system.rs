@@ -140,6 +140,13 @@ impl SystemBackend for EngineBackend {
                 rt.stale_endpoints()?
             };
             let (containers, findings) = rt.check_containers(repair)?;
+            let host = crate::engine::network::NetworkStore::new(&me.inner.root)
+                .check_host(repair)?
+                .into_iter()
+                .map(|l| CheckProblem {
+                    what: l.what,
+                    repaired: l.repaired,
+                });
             let findings = findings.into_iter().map(|f| CheckProblem {
                 what: f.what,
                 repaired: f.repaired,
@@ -166,6 +173,7 @@ impl SystemBackend for EngineBackend {
                     })
                     .chain(findings)
                     .chain(stale)
+                    .chain(host)
                     .collect(),
                 unused_blobs: r.unused_blobs,
                 unused_layers: r.unused_layers,

@@ -182,7 +182,7 @@ impl NetworkStore {
         ep.ports = ports;
         let json = serde_json::to_vec(&ep).expect("an endpoint serializes");
         write_atomic(&self.endpoint_file(n, &ep.container), &json)?;
-        super::firewall::add_ports(&ep.ports, ep.ip)?;
+        super::firewall::add_ports(&ep.ports, ep.ip, &n.mark)?;
         Ok(held)
     }
 
@@ -193,7 +193,7 @@ impl NetworkStore {
     /// a run whose processes outlived their monitor is deleted by `plug` before the next one.
     pub fn detach(&self, n: &NetworkRecord, container: &str) {
         if let Some(ep) = self.endpoint(n, container) {
-            super::firewall::remove_ports(&ep.ports, ep.ip);
+            super::firewall::remove_ports(&ep.ports, ep.ip, &n.mark);
             let _ = std::fs::remove_file(self.endpoint_file(n, container));
             let claim = self.ips(n).join(ep.ip.to_string());
             if std::fs::read_to_string(&claim).is_ok_and(|c| c == container) {

@@ -5,6 +5,9 @@
 //! to DROP would drop our bridges' traffic whatever a separate nftables table accepted; the
 //! accept has to be in that same FORWARD chain, which is iptables' `filter` table.
 //!
+//! Every rule carries its root's mark as a comment (`-m comment --comment dockhand:<tag>`), so
+//! `system check` tells this root's leftovers from another root's rules (`owned_rules`).
+//!
 //! Our rules live in chains of our own — `DOCKHAND-FORWARD` (filter, jumped to first from
 //! FORWARD), `DOCKHAND-POSTROUTING` (nat, from POSTROUTING) and `DOCKHAND` (nat, from
 //! PREROUTING and OUTPUT for packets to the host's own addresses: the published ports) — and
@@ -12,6 +15,7 @@
 //! Docker's is touched. A port published on 127.0.0.1 works through the kernel too: the
 //! bridge takes loopback sources (`route_localnet`) and they are masqueraded to the gateway.
 
+use std::collections::BTreeSet;
 use std::process::Command;
 
 /// Why a rule could not be set.
@@ -47,6 +51,20 @@ fn iptables(args: &[&str]) -> Result<(), FirewallError> {
             message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         })
     }
+}
+
+/// `rule` with the owner's mark put before its target (none for a network made before
+/// marks, whose rules must be found as they were made).
+fn marked(mut rule: Vec<String>, owner: &str) -> Vec<String> {
+    if owner.is_empty() {
+        return rule;
+    }
+    let at = rule.iter().position(|w| w == "-j").unwrap_or(rule.len());
+    rule.splice(
+        at..at,
+        ["-m", "comment", "--comment", owner].map(str::to_string),
+    );
+    rule
 }
 
 fn exists(table: &str, chain: &str, rule: &[&str]) -> bool {
@@ -94,6 +112,7 @@ fn network_rules(
     bridge: &str,
     subnet: &str,
     internal: bool,
+    owner: &str,
 ) -> Vec<(&'static str, &'static str, Vec<String>)> {
     let words = |s: String| s.split(' ').map(str::to_string).collect::<Vec<_>>();
     let mut rules = vec![(
@@ -151,6 +170,9 @@ fn network_rules(
         ));
     }
     rules
+        .into_iter()
+        .map(|(table, chain, rule)| (table, chain, marked(rule, owner)))
+        .collect()
 }
 
 /// The DNAT rule of one published port: the host's `host_ip:host_port` (any local address
@@ -188,10 +210,11 @@ fn hairpin_rule(p: &super::PublishedPort, container: std::net::Ipv4Addr) -> Vec<
 fn port_rules(
     p: &super::PublishedPort,
     container: std::net::Ipv4Addr,
+    owner: &str,
 ) -> [(&'static str, Vec<String>); 2] {
     [
-        (PORTS, port_rule(p, container)),
-        (POSTROUTING, hairpin_rule(p, container)),
+        (PORTS, marked(port_rule(p, container), owner)),
+        (POSTROUTING, marked(hairpin_rule(p, container), owner)),
     ]
 }
 
@@ -199,13 +222,14 @@ fn port_rules(
 pub fn add_ports(
     ports: &[super::PublishedPort],
     container: std::net::Ipv4Addr,
+    owner: &str,
 ) -> Result<(), FirewallError> {
     if ports.is_empty() {
         return Ok(());
     }
     ensure_chains()?;
     for p in ports {
-        for (chain, rule) in port_rules(p, container) {
+        for (chain, rule) in port_rules(p, container, owner) {
             let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
             if !exists("nat", chain, &rule) {
                 let mut args = vec!["-t", "nat", "-A", chain];
@@ -218,18 +242,113 @@ pub fn add_ports(
 }
 
 /// Removes the rules of a container's published ports; those already gone are no error.
-pub fn remove_ports(ports: &[super::PublishedPort], container: std::net::Ipv4Addr) {
+pub fn remove_ports(ports: &[super::PublishedPort], container: std::net::Ipv4Addr, owner: &str) {
     for p in ports {
-        for (chain, rule) in port_rules(p, container) {
-            let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
-            while exists("nat", chain, &rule) {
-                let mut args = vec!["-t", "nat", "-D", chain];
-                args.extend_from_slice(&rule);
-                if iptables(&args).is_err() {
-                    break;
-                }
+        for (chain, rule) in port_rules(p, container, owner) {
+            remove_rule("nat", chain, &rule);
+        }
+    }
+}
+
+/// Deletes every copy of `rule` from `chain`; one already gone is no error.
+fn remove_rule(table: &str, chain: &str, rule: &[String]) {
+    let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
+    while exists(table, chain, &rule) {
+        let mut args = vec!["-t", table, "-D", chain];
+        args.extend_from_slice(&rule);
+        if iptables(&args).is_err() {
+            break;
+        }
+    }
+}
+
+/// One rule of ours, as `iptables -S` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// Its table.
+    pub table: &'static str,
+    /// Its chain.
+    pub chain: &'static str,
+    /// Its match and target, as words.
+    pub words: Vec<String>,
+}
+
+impl Rule {
+    /// The values given to `option`, negated or not.
+    pub fn values<'a>(&'a self, option: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.words
+            .windows(2)
+            .filter(move |w| w[0] == option)
+            .map(|w| w[1].as_str())
+    }
+
+    /// Whether the rule is still there.
+    pub fn exists(&self) -> bool {
+        let words: Vec<&str> = self.words.iter().map(String::as_str).collect();
+        exists(self.table, self.chain, &words)
+    }
+
+    /// Deletes it.
+    pub fn delete(&self) -> bool {
+        remove_rule(self.table, self.chain, &self.words);
+        !self.exists()
+    }
+
+    /// The rule as a line of `iptables -S`.
+    pub fn describe(&self) -> String {
+        format!(
+            "-t {} -A {} {}",
+            self.table,
+            self.chain,
+            self.words.join(" ")
+        )
+    }
+}
+
+/// The rules in our chains that carry one of the `owners`' marks. Chains that do not exist (no network
+/// was ever up on this host) hold none.
+pub fn owned_rules(owners: &BTreeSet<String>) -> Result<Vec<Rule>, FirewallError> {
+    let mut rules = Vec::new();
+    for (table, chain) in [("filter", FORWARD), ("nat", POSTROUTING), ("nat", PORTS)] {
+        let Ok(listing) = list(table, chain) else {
+            continue;
+        };
+        for line in listing.lines() {
+            let Some(words) = shlex::split(line) else {
+                continue;
+            };
+            if words.len() < 2 || words[0] != "-A" || words[1] != chain {
+                continue;
+            }
+            let rule = Rule {
+                table,
+                chain,
+                words: words[2..].to_vec(),
+            };
+            if rule.values("--comment").any(|c| owners.contains(c)) {
+                rules.push(rule);
             }
         }
+    }
+    Ok(rules)
+}
+
+/// `iptables -S` of one chain.
+fn list(table: &str, chain: &str) -> Result<String, FirewallError> {
+    let out = Command::new("iptables")
+        .args(["-w", "-t", table, "-S", chain])
+        .output()
+        .map_err(|e| FirewallError {
+            args: format!("-t {table} -S {chain}"),
+            message: format!("cannot run iptables ({e})"),
+        })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(FirewallError {
+            args: format!("-t {table} -S {chain}"),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
@@ -243,9 +362,14 @@ pub fn allow_localnet(bridge: &str) -> std::io::Result<()> {
 }
 
 /// Adds a network's rules (those already there are left as they are).
-pub fn add_network(bridge: &str, subnet: &str, internal: bool) -> Result<(), FirewallError> {
+pub fn add_network(
+    bridge: &str,
+    subnet: &str,
+    internal: bool,
+    owner: &str,
+) -> Result<(), FirewallError> {
     ensure_chains()?;
-    for (table, chain, rule) in network_rules(bridge, subnet, internal) {
+    for (table, chain, rule) in network_rules(bridge, subnet, internal, owner) {
         let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
         if !exists(table, chain, &rule) {
             let mut args = vec!["-t", table, "-A", chain];
@@ -257,16 +381,9 @@ pub fn add_network(bridge: &str, subnet: &str, internal: bool) -> Result<(), Fir
 }
 
 /// Removes a network's rules; those already gone are no error.
-pub fn remove_network(bridge: &str, subnet: &str, internal: bool) {
-    for (table, chain, rule) in network_rules(bridge, subnet, internal) {
-        let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
-        while exists(table, chain, &rule) {
-            let mut args = vec!["-t", table, "-D", chain];
-            args.extend_from_slice(&rule);
-            if iptables(&args).is_err() {
-                break;
-            }
-        }
+pub fn remove_network(bridge: &str, subnet: &str, internal: bool, owner: &str) {
+    for (table, chain, rule) in network_rules(bridge, subnet, internal, owner) {
+        remove_rule(table, chain, &rule);
     }
 }
 

@@ -9,6 +9,7 @@
 //! so two roots never take the same one. Links and addresses are set over rtnetlink
 //! (`netlink.rs`).
 
+pub mod check;
 pub mod dns;
 pub mod endpoint;
 pub(crate) mod firewall;
@@ -66,6 +67,10 @@ pub struct NetworkRecord {
     pub labels: BTreeMap<String, String>,
     /// Creation time (Unix seconds).
     pub created: i64,
+    /// The mark its bridge's alias and its rules carry ([`NetworkStore::mark`] when it was
+    /// made; empty for a network made before marks, whose rules have none).
+    #[serde(default)]
+    pub mark: String,
 }
 
 /// What to make a network with.
@@ -321,6 +326,7 @@ impl NetworkStore {
             internal: request.internal,
             labels: request.labels.clone(),
             created: unix_now(),
+            mark: self.mark(),
         };
         let staging = temp_path(&self.root.tmp(), "network");
         std::fs::create_dir_all(&staging).map_err(host(name, "cannot create its record"))?;
@@ -366,6 +372,12 @@ impl NetworkStore {
                 required_link(&mut nl, &n.name, &n.bridge)?
             }
         };
+        if !n.mark.is_empty() {
+            nl.set_alias(index, &self.alias(n)).map_err(host(
+                &n.name,
+                format!("cannot mark {} as this root's", n.bridge),
+            ))?;
+        }
         nl.add_address(index, n.gateway, n.subnet.prefix_len())
             .map_err(host(
                 &n.name,
@@ -379,14 +391,14 @@ impl NetworkStore {
             firewall::enable_forwarding()
                 .map_err(host(&n.name, "cannot enable IPv4 forwarding"))?;
         }
-        firewall::add_network(&n.bridge, &n.subnet.to_string(), n.internal)?;
+        firewall::add_network(&n.bridge, &n.subnet.to_string(), n.internal, &n.mark)?;
         Ok(())
     }
 
     /// Takes the network's rules and bridge down and removes its record (whoever calls
     /// checks that no container is attached, under `lock`).
     pub fn remove(&self, _lock: &Lock, n: &NetworkRecord) -> Result<(), NetworkError> {
-        firewall::remove_network(&n.bridge, &n.subnet.to_string(), n.internal);
+        firewall::remove_network(&n.bridge, &n.subnet.to_string(), n.internal, &n.mark);
         let mut nl = netlink::Netlink::open().map_err(host(&n.name, "cannot open netlink"))?;
         if let Some(index) = nl
             .link_index(&n.bridge)
@@ -541,6 +553,7 @@ mod tests {
             internal: false,
             labels: BTreeMap::new(),
             created: 0,
+            mark: String::new(),
         };
         let first = free_subnet(std::slice::from_ref(&taken)).unwrap();
         assert!(!overlaps(&first, &taken.subnet));

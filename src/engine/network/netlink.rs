@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::RouteNetlinkMessage;
@@ -23,6 +23,21 @@ use netlink_packet_route::route::{
 };
 use netlink_sys::Socket;
 use netlink_sys::protocols::NETLINK_ROUTE;
+
+/// What a link dump tells of one link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Its index.
+    pub index: u32,
+    /// Its name.
+    pub name: String,
+    /// Its alias (`ip link set … alias`), where it has one.
+    pub alias: Option<String>,
+    /// Whether it is a bridge.
+    pub bridge: bool,
+    /// The index of the bridge it is a port of.
+    pub controller: Option<u32>,
+}
 
 /// An rtnetlink socket in one network namespace.
 pub struct Netlink {
@@ -107,6 +122,52 @@ impl Netlink {
             Err(e) if e.raw_os_error() == Some(nix::libc::ENODEV) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Every link of the namespace.
+    pub fn links(&mut self) -> io::Result<Vec<Link>> {
+        let replies = self.call(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .map(|l| {
+                let mut link = Link {
+                    index: l.header.index,
+                    name: String::new(),
+                    alias: None,
+                    bridge: false,
+                    controller: None,
+                };
+                for a in l.attributes {
+                    match a {
+                        LinkAttribute::IfName(n) => link.name = n,
+                        LinkAttribute::IfAlias(a) => link.alias = Some(a),
+                        LinkAttribute::Controller(c) => link.controller = Some(c),
+                        LinkAttribute::LinkInfo(info) => {
+                            link.bridge |= info
+                                .iter()
+                                .any(|i| matches!(i, LinkInfo::Kind(InfoKind::Bridge)));
+                        }
+                        _ => {}
+                    }
+                }
+                link
+            })
+            .collect())
+    }
+
+    /// Sets link `index`'s alias (what `ip link` shows as `alias`).
+    pub fn set_alias(&mut self, index: u32, alias: &str) -> io::Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.attributes.push(LinkAttribute::IfAlias(alias.to_string()));
+        self.call(RouteNetlinkMessage::SetLink(m), 0).map(drop)
     }
 
     /// Makes a bridge called `name`.
