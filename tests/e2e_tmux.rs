@@ -159,6 +159,34 @@ impl Tmux {
         self.wait_text(&format!("sh in {name} ended (exit 0)"));
     }
 
+    /// The command line opens each pane; `:logs PROJECT` shows the merged logs of the
+    /// project's two containers (`web` and `db` printing `web-says` and `db-says`), each line
+    /// with its container's name; `:rm` removes both, confirming.
+    fn palette_and_project_logs(&self, project: &str) {
+        for (command, title) in [
+            ("im", "┌ Images "),
+            ("vol", "┌ Volumes "),
+            ("net", "┌ Networks "),
+            ("co", "┌ Containers "),
+        ] {
+            self.send(&[":", "-l", command, "Enter"]);
+            self.wait_text(title);
+        }
+        self.send(&[":", "-l", "netwrks", "Enter"]);
+        self.wait_text("did you mean :networks?");
+        self.send(&[":", "-l", &format!("logs {project}"), "Enter"]);
+        let (web, db) = (format!("{project}-web"), format!("{project}-db"));
+        self.wait_for("both services' lines", |s| {
+            s.lines().any(|l| l.contains(&format!("{web} │ web-says")))
+                && s.lines().any(|l| l.contains(&format!("{db}  │ db-says")))
+        });
+        self.send(&["Escape", "Escape"]);
+        self.send(&[":", "-l", &format!("rm {web} {db}"), "Enter"]);
+        self.wait_text("Remove 2 containers");
+        self.send(&["y"]);
+        self.wait_for("both removed", |s| !s.contains(&web) && !s.contains(&db));
+    }
+
     /// Removes the selected container `name`, confirming.
     fn remove(&self, name: &str) {
         self.send(&["d"]);
@@ -426,6 +454,92 @@ fn on_the_engine_run_from_the_dialog_read_logs_shell_attach_and_remove() {
     t.send(&["q"]);
     assert_eq!(t.wait_exit(), 0);
     assert_eq!(engine.ok(&["ps", "-a", "-q"]), "");
+}
+
+/// Two containers of one compose project (`PROJECT-web`, `PROJECT-db`), made with the CLI
+/// on either backend.
+fn compose_project(args: &[&str], image: &str, project: &str) {
+    for service in ["web", "db"] {
+        let label = format!("com.docker.compose.project={project}");
+        let service_label = format!("com.docker.compose.service={service}");
+        let name = format!("{project}-{service}");
+        let each = format!("while true; do echo {service}-says-$((i=i+1)); sleep 0.2; done");
+        let mut full = args.to_vec();
+        full.extend([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "--label",
+            &label,
+            "--label",
+            &service_label,
+            image,
+            "sh",
+            "-c",
+            &each,
+        ]);
+        let out = Command::new(env!("CARGO_BIN_EXE_dockhand"))
+            .args(&full)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "run {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn on_the_engine_the_command_line_opens_panes_and_a_projects_merged_logs() {
+    let engine = common::engine::Engine::new();
+    let image = format!("{}:latest", common::unique("e2e-bb"));
+    let archive = engine.write("bb.tar", &common::images::busybox_archive(&image));
+    engine.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let root = engine.root();
+    let project = common::unique("shop");
+    compose_project(&["--root", root.to_str().unwrap()], &image, &project);
+    let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
+    t.wait_text(&format!("engine {}", root.display()));
+    t.palette_and_project_logs(&project);
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(engine.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn on_dockerd_the_command_line_opens_panes_and_a_projects_merged_logs() {
+    let image = format!("{}:latest", common::unique("e2e-bb"));
+    let project = common::unique("shop");
+    let _web = DockerLeftovers {
+        container: format!("{project}-web"),
+        image: image.clone(),
+    };
+    let _db = DockerLeftovers {
+        container: format!("{project}-db"),
+        image: image.clone(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("bb.tar");
+    std::fs::write(&archive, common::images::busybox_archive(&image)).unwrap();
+    let load = Command::new(env!("CARGO_BIN_EXE_dockhand"))
+        .args(["-H", "docker", "load", "-i", archive.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        load.status.success(),
+        "load: {}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    compose_project(&["-H", "docker"], &image, &project);
+    let t = Tmux::run(&["-H", "docker"], "");
+    t.wait_text("unix:///var/run/docker.sock");
+    t.palette_and_project_logs(&project);
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
 }
 
 #[test]

@@ -84,6 +84,9 @@ impl Harness {
                     Effect::WatchLogs(Some((id, options))) => {
                         ready(streams::logs(&self.backend, id, options).await)
                     }
+                    Effect::WatchMergedLogs(key, members, options) => {
+                        ready(streams::merged_logs(&self.backend, key, members, options).await)
+                    }
                     Effect::WatchStats(Some(id)) => ready(streams::stats(&self.backend, id).await),
                     // A pull's stream ends: all of it.
                     Effect::Pull(reference) => {
@@ -937,6 +940,13 @@ async fn help_shows_every_binding_at_80x24_by_scrolling() {
             c.help()
         );
     }
+    for s in dockhand::tui::palette::COMMANDS {
+        let entry = format!(":{} {}", s.name, s.help);
+        assert!(
+            top.contains(&entry) || bottom.contains(&entry),
+            "{entry} is not shown whole"
+        );
+    }
     // Scrolling stops at the ends: j at the bottom changes nothing.
     t.key(KeyCode::Char('j')).await;
     assert_eq!(t.screen(), bottom);
@@ -944,4 +954,177 @@ async fn help_shows_every_binding_at_80x24_by_scrolling() {
     assert_eq!(t.screen(), top);
     t.key(KeyCode::Esc).await;
     assert!(t.app.dialog.is_none());
+}
+
+#[tokio::test]
+async fn the_command_line_switches_panes_completes_names_and_names_the_closest_command() {
+    let mut t = Harness::new(80, 24).await;
+    t.key(KeyCode::Char(':')).await;
+    assert_eq!(t.app.mode, Mode::Palette);
+    t.keys("im").await;
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.app.mode, Mode::Normal);
+    assert_eq!(t.app.pane, PaneKind::Images);
+    // Aliases, and the history brings a line back.
+    t.keys(":co").await;
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.app.pane, PaneKind::Containers);
+    t.key(KeyCode::Char(':')).await;
+    t.key(KeyCode::Up).await;
+    assert_eq!(t.app.palette.text, "co");
+    t.key(KeyCode::Up).await;
+    assert_eq!(t.app.palette.text, "im");
+    t.key(KeyCode::Esc).await;
+    assert_eq!(t.app.pane, PaneKind::Containers, "esc runs nothing");
+    // Tab completes a command, then a container's name; several candidates are listed.
+    t.keys(":lo").await;
+    t.key(KeyCode::Tab).await;
+    assert_eq!(t.app.palette.text, "logs ");
+    t.keys("c").await;
+    t.key(KeyCode::Tab).await;
+    assert_eq!(t.app.palette.text, "logs c");
+    assert_eq!(t.app.palette.candidates, vec!["cache", "cron"]);
+    t.key(KeyCode::Esc).await;
+    // A misspelt command: the closest one is named, nothing else changes.
+    t.keys(":netwrks").await;
+    t.key(KeyCode::Enter).await;
+    assert!(
+        t.screen()
+            .contains("unknown command :netwrks; did you mean :networks?"),
+        "{}",
+        t.screen()
+    );
+    assert_eq!(t.app.pane, PaneKind::Containers);
+    // :filter filters the pane in front, :help opens the help.
+    t.keys(":filter ca").await;
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.app.containers.visible().len(), 1);
+    assert_eq!(t.selected_name(), "cache");
+    t.keys(":filter").await;
+    t.key(KeyCode::Enter).await;
+    assert!(t.app.containers.visible().len() > 1);
+    t.keys(":help").await;
+    t.key(KeyCode::Enter).await;
+    assert!(matches!(t.app.dialog, Some(Dialog::Help(_))));
+}
+
+#[tokio::test]
+async fn the_command_line_opens_logs_removes_runs_and_pulls() {
+    let mut t = Harness::new(80, 24).await;
+    // One container's logs: selected, its Logs tab in front.
+    t.keys(":logs db").await;
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.selected_name(), "db");
+    assert_eq!(t.app.detail.tab(PaneKind::Containers), Tab::Logs);
+    assert!(!t.app.detail.logs.is_empty());
+    // A name that is not there is said, and nothing moves.
+    t.keys(":logs nosuch").await;
+    t.key(KeyCode::Enter).await;
+    assert!(
+        t.screen().contains("no such container: nosuch"),
+        "{}",
+        t.screen()
+    );
+    assert_eq!(t.selected_name(), "db");
+    t.keys(":logs db --since yesterday").await;
+    t.key(KeyCode::Enter).await;
+    assert!(t.screen().contains("--since"), "{}", t.screen());
+    // :rm asks first, naming what goes.
+    t.keys(":rm cron migrate").await;
+    t.key(KeyCode::Enter).await;
+    let screen = t.screen();
+    assert!(matches!(t.app.dialog, Some(Dialog::Confirm(_))), "{screen}");
+    assert!(
+        screen.contains("cron") && screen.contains("migrate"),
+        "{screen}"
+    );
+    t.key(KeyCode::Char('y')).await;
+    let names: Vec<String> = t
+        .app
+        .containers
+        .rows()
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    assert!(!names.contains(&"cron".to_string()), "{names:?}");
+    assert!(!names.contains(&"migrate".to_string()), "{names:?}");
+    // :run starts a detached container of an image.
+    let before = t.app.containers.rows().len();
+    t.keys(":run alpine:3.20 sleep 60").await;
+    t.key(KeyCode::Enter).await;
+    assert_eq!(t.app.containers.rows().len(), before + 1, "{}", t.screen());
+    // :pull shows the pull's progress; a bad reference is refused first.
+    t.keys(":pull Bad//Ref").await;
+    t.key(KeyCode::Enter).await;
+    assert!(
+        t.screen().contains("cannot pull Bad//Ref"),
+        "{}",
+        t.screen()
+    );
+    assert!(t.app.dialog.is_none());
+    t.keys(":pull redis:7").await;
+    t.key(KeyCode::Enter).await;
+    assert!(matches!(t.app.dialog, Some(Dialog::Pull(_))));
+}
+
+#[tokio::test]
+async fn merged_logs_interleave_containers_by_time_with_their_names() {
+    let mut t = Harness::new(80, 24).await;
+    t.keys(":logs web api").await;
+    t.key(KeyCode::Enter).await;
+    let logs = &t.app.detail.logs;
+    assert_eq!(logs.sources(), ["api", "web"]);
+    let lines = logs.export();
+    assert!(lines.iter().any(|l| l.starts_with("web | ")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("api | ")), "{lines:?}");
+    t.key(KeyCode::Char('t')).await;
+    let stamped = t.app.detail.logs.export();
+    let times: Vec<&str> = stamped
+        .iter()
+        .map(|l| l.split(" | ").nth(1).unwrap().split(' ').next().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "interleaved by time");
+    t.key(KeyCode::Char('t')).await;
+    // A compose project: all its containers.
+    t.key(KeyCode::Esc).await;
+    t.key(KeyCode::Esc).await;
+    t.keys(":logs shop").await;
+    t.key(KeyCode::Enter).await;
+    assert_eq!(
+        t.app.detail.logs.sources().len(),
+        t.app.containers.rows().len(),
+        "{}",
+        t.screen()
+    );
+    // Only the Logs tab; moving the selection leaves them.
+    t.key(KeyCode::Char(']')).await;
+    assert!(t.screen().contains("only the Logs tab"), "{}", t.screen());
+    t.key(KeyCode::Esc).await;
+    t.key(KeyCode::Char('j')).await;
+    assert!(t.app.detail.logs.sources().is_empty());
+    // Marked rows: l shows their logs merged.
+    t.key(KeyCode::Char('g')).await;
+    t.key(KeyCode::Char(' ')).await;
+    t.key(KeyCode::Char(' ')).await;
+    t.key(KeyCode::Char('l')).await;
+    assert_eq!(t.app.detail.logs.sources().len(), 2);
+}
+
+#[tokio::test]
+async fn snapshots_of_the_command_line_and_merged_logs() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        t.keys(":im").await;
+        snapshot!("palette_typing", t);
+        t.key(KeyCode::Esc).await;
+        t.keys(":logs c").await;
+        t.key(KeyCode::Tab).await;
+        snapshot!("palette_candidates", t);
+        t.key(KeyCode::Esc).await;
+        t.keys(":logs web api").await;
+        t.key(KeyCode::Enter).await;
+        snapshot!("merged_logs", t);
+    }
 }

@@ -82,6 +82,9 @@ pub enum Action {
     Detail(Loaded),
     /// New log lines of a container.
     LogLines(String, Vec<LogLine>),
+    /// New lines of merged logs (by the key they were opened under), each with the number of
+    /// the container that wrote it.
+    MergedLogLines(String, Vec<(u16, LogLine)>),
     /// The log stream of a container ended (with the error, if any).
     LogEnded(String, Option<String>),
     /// A stats sample of a container.

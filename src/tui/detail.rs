@@ -164,7 +164,7 @@ impl Detail {
         self.inspect_current = None;
         self.stats.clear();
         self.stats_ended = None;
-        self.logs.clear();
+        self.logs.set_sources(Vec::new());
         self.scroll = 0;
         self.error = None;
     }

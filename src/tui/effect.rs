@@ -75,6 +75,9 @@ pub enum Effect {
     LoadNetwork(String),
     /// Stream logs of a container (replacing any other log stream), or stop streaming.
     WatchLogs(Option<(String, LogOptions)>),
+    /// Stream the merged logs of several containers (id, name) under one key, replacing any
+    /// other log stream.
+    WatchMergedLogs(String, Vec<(String, String)>, LogOptions),
     /// Stream stats of a container (replacing any other), or stop.
     WatchStats(Option<String>),
     /// (Re)subscribe to backend events.
@@ -127,6 +130,8 @@ pub struct Handover {
     pub name: String,
     /// A shell (exec) or the main process (attach).
     pub attach: bool,
+    /// What to run instead of a shell (`:exec NAME CMD…`); empty for a shell.
+    pub command: Vec<String>,
 }
 
 pub(super) async fn timed<T>(fut: impl Future<Output = Result<T, BackendError>>) -> Outcome<T> {
@@ -292,6 +297,7 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
         | Effect::Build(_)
         | Effect::CancelBuild
         | Effect::WatchLogs(_)
+        | Effect::WatchMergedLogs(..)
         | Effect::WatchStats(_)
         | Effect::WatchEvents
         | Effect::Handover(_) => {
@@ -388,6 +394,20 @@ impl Runner {
                 if let Some((id, options)) = target {
                     self.logs = Some(self.spawn_logs(id, options));
                 }
+            }
+            Effect::WatchMergedLogs(key, members, options) => {
+                if let Some(task) = self.logs.take() {
+                    task.abort();
+                }
+                let backend = self.backend.clone();
+                let tx = self.tx.clone();
+                self.logs = Some(tokio::spawn(async move {
+                    forward(
+                        streams::merged_logs(&backend, key, members, options).await,
+                        tx,
+                    )
+                    .await
+                }));
             }
             Effect::WatchStats(target) => {
                 if let Some(task) = self.stats.take() {

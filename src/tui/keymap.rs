@@ -245,6 +245,7 @@ commands! {
     PageUp page_up ["pgup", "ctrl-b"] "page up";
     PageDown page_down ["pgdn", "ctrl-f"] "page down";
     Filter filter ["/"] "filter rows (esc clears)";
+    Palette palette [":"] "command line (see below)";
     Back back ["esc"] "back / clear filter";
     Focus focus ["enter"] "focus the detail area";
     NextTab next_tab ["]", "right"] "next detail tab";
@@ -264,7 +265,7 @@ commands! {
     Prune prune ["X"] "prune the pane (asks first)";
     Shell shell ["e"] "open a shell inside";
     Attach attach ["a"] "attach to main process";
-    Logs logs ["l"] "show logs";
+    Logs logs ["l"] "show logs, merged if marked";
     Stats stats ["S"] "show stats";
     Inspect inspect ["i"] "show inspect";
     Follow follow ["f"] "follow logs on/off";

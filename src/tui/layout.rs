@@ -60,6 +60,11 @@ pub struct HelpLayout {
     pub visible: usize,
 }
 
+/// Entries of the help overlay: every key command, then every `:` command.
+pub fn help_entries() -> usize {
+    super::keymap::Command::ALL.len() + super::palette::COMMANDS.len()
+}
+
 /// The help overlay's layout for `commands` entries.
 pub fn help(area: Rect, commands: usize) -> HelpLayout {
     let two_columns = area.width >= 70;

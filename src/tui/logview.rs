@@ -1,6 +1,7 @@
 //! The Logs tab's state: a bounded ring buffer of lines with follow, timestamps, wrap,
 //! scrolling, and search (matches kept up to date as lines arrive; `n`/`N` jump with context;
 //! a toggle shows only matching lines). Only the visible slice is measured when drawing.
+//! Merged logs of several containers keep, beside each line, which container wrote it.
 
 use std::collections::VecDeque;
 
@@ -34,6 +35,10 @@ pub struct LogView {
     current: Option<u64>,
     /// Why the stream ended, when it did.
     pub ended: Option<String>,
+    /// The containers of merged logs, by source number (empty for one container's logs).
+    names: Vec<String>,
+    /// The source of each line of merged logs, beside `lines`.
+    sources: VecDeque<u16>,
 }
 
 impl LogView {
@@ -53,6 +58,41 @@ impl LogView {
             only_matches: false,
             current: None,
             ended: None,
+            names: Vec::new(),
+            sources: VecDeque::new(),
+        }
+    }
+
+    /// Empties the view for the merged logs of containers `names` (none: one container's).
+    pub fn set_sources(&mut self, names: Vec<String>) {
+        self.clear();
+        self.names = names;
+    }
+
+    /// The containers of merged logs, by source number.
+    pub fn sources(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The source number and name of the line `seq` of merged logs.
+    pub fn source(&self, seq: u64) -> Option<(u16, &str)> {
+        let i = seq.checked_sub(self.first_seq)? as usize;
+        let s = *self.sources.get(i)?;
+        Some((s, self.names.get(usize::from(s))?.as_str()))
+    }
+
+    /// Columns the source names take before each line of merged logs.
+    pub fn prefix_width(&self) -> usize {
+        match self.names.iter().map(|n| n.chars().count()).max() {
+            Some(w) => w + 3,
+            None => 0,
+        }
+    }
+
+    /// Appends lines of merged logs with their sources.
+    pub fn push_merged(&mut self, new: Vec<(u16, LogLine)>) {
+        for (source, line) in new {
+            self.push_one(line, Some(source));
         }
     }
 
@@ -60,6 +100,7 @@ impl LogView {
     pub fn clear(&mut self) {
         self.first_seq += self.lines.len() as u64;
         self.lines.clear();
+        self.sources.clear();
         self.matches.clear();
         self.current = None;
         self.dropped = 0;
@@ -74,31 +115,39 @@ impl LogView {
 
     /// Appends lines, dropping the oldest beyond the cap.
     pub fn push(&mut self, new: Vec<LogLine>) {
-        for mut line in new {
-            line.text = printable(&line.text);
-            if self.lines.len() == self.cap {
-                self.lines.pop_front();
-                // The first shown line went away: the view keeps its place.
-                let shown_dropped = if self.matches.front() == Some(&self.first_seq) {
-                    self.matches.pop_front();
-                    true
-                } else {
-                    !self.only_matches
-                };
-                if shown_dropped {
-                    self.top = self.top.saturating_sub(1);
-                }
-                if self.current == Some(self.first_seq) {
-                    self.current = None;
-                }
-                self.first_seq += 1;
-                self.dropped += 1;
+        for line in new {
+            self.push_one(line, None);
+        }
+    }
+
+    fn push_one(&mut self, mut line: LogLine, source: Option<u16>) {
+        line.text = printable(&line.text);
+        if self.lines.len() == self.cap {
+            self.lines.pop_front();
+            self.sources.pop_front();
+            // The first shown line went away: the view keeps its place.
+            let shown_dropped = if self.matches.front() == Some(&self.first_seq) {
+                self.matches.pop_front();
+                true
+            } else {
+                !self.only_matches
+            };
+            if shown_dropped {
+                self.top = self.top.saturating_sub(1);
             }
-            let seq = self.first_seq + self.lines.len() as u64;
-            if self.is_match(&line) {
-                self.matches.push_back(seq);
+            if self.current == Some(self.first_seq) {
+                self.current = None;
             }
-            self.lines.push_back(line);
+            self.first_seq += 1;
+            self.dropped += 1;
+        }
+        let seq = self.first_seq + self.lines.len() as u64;
+        if self.is_match(&line) {
+            self.matches.push_back(seq);
+        }
+        self.lines.push_back(line);
+        if let Some(s) = source {
+            self.sources.push_back(s);
         }
     }
 
@@ -269,7 +318,8 @@ impl LogView {
 
     fn rows(&self, l: &LogLine, width: usize) -> usize {
         if self.wrap && width > 0 {
-            let len = l.text.chars().count() + if self.timestamps { 31 } else { 0 };
+            let len =
+                l.text.chars().count() + if self.timestamps { 31 } else { 0 } + self.prefix_width();
             len.div_ceil(width).max(1)
         } else {
             1
@@ -309,11 +359,15 @@ impl LogView {
     pub fn export(&self) -> Vec<String> {
         (0..self.shown_len())
             .map(|i| {
-                let (_, l) = self.shown(i);
+                let (seq, l) = self.shown(i);
+                let source = match self.source(seq) {
+                    Some((_, name)) => format!("{name} | "),
+                    None => String::new(),
+                };
                 if self.timestamps {
-                    format!("{} {}", rfc3339_nanos(l.timestamp_ns), l.text)
+                    format!("{source}{} {}", rfc3339_nanos(l.timestamp_ns), l.text)
                 } else {
-                    l.text.clone()
+                    format!("{source}{}", l.text)
                 }
             })
             .collect()

@@ -16,6 +16,7 @@ pub mod form;
 pub mod keymap;
 pub mod layout;
 pub mod logview;
+pub mod palette;
 pub mod panes;
 pub mod settings;
 pub mod streams;
@@ -143,13 +144,18 @@ async fn session_on_terminal(backend: &AnyBackend, h: &Handover) -> anyhow::Resu
             format!("{} exited with code {}", h.name, now.exit_code.unwrap_or(0))
         });
     }
-    let shell = crate::session::pick_shell(backend, &h.id).await;
-    println!(
-        "{shell} in {}; type exit or press ctrl-d to return to dockhand",
-        h.name
-    );
+    let (shell, cmd) = if h.command.is_empty() {
+        let shell = crate::session::pick_shell(backend, &h.id).await;
+        println!(
+            "{shell} in {}; type exit or press ctrl-d to return to dockhand",
+            h.name
+        );
+        (shell.clone(), vec![shell])
+    } else {
+        (h.command.join(" "), h.command.clone())
+    };
     let spec = ExecSpec {
-        cmd: vec![shell.clone()],
+        cmd,
         tty: true,
         stdin: true,
         ..ExecSpec::default()

@@ -55,6 +55,123 @@ pub async fn logs(
     .boxed()
 }
 
+/// The merged logs of several containers, under the one key `key`: their histories
+/// fetched at once and interleaved by time (the last `tail` of them all), then, with
+/// `follow`, every container followed from where its history ended, each batch in time
+/// order. A container whose logs cannot be read is named in the end's message; the others
+/// go on.
+pub async fn merged_logs(
+    backend: &AnyBackend,
+    key: String,
+    members: Vec<(String, String)>,
+    options: LogOptions,
+) -> BoxStream<'static, Action> {
+    let started = crate::util::time::unix_now();
+    let history = LogOptions {
+        follow: false,
+        ..options
+    };
+    let fetched = futures::future::join_all(members.iter().map(|(id, _)| async move {
+        let lines = timed(backend.container_logs(id, history)).await?;
+        let lines: Vec<_> = lines.collect().await;
+        lines
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Failure::from)
+    }))
+    .await;
+    let mut failed = Vec::new();
+    let mut lines: Vec<(u16, crate::model::LogLine)> = Vec::new();
+    let mut last = vec![i128::MIN; members.len()];
+    for (i, result) in fetched.into_iter().enumerate() {
+        match result {
+            Ok(history) => {
+                if let Some(l) = history.last() {
+                    last[i] = l.timestamp_ns;
+                }
+                lines.extend(history.into_iter().map(|l| (i as u16, l)));
+            }
+            Err(f) => failed.push(format!("{}: {}", members[i].1, f.message)),
+        }
+    }
+    // Stable: a container's lines keep their order when two have the same time.
+    lines.sort_by_key(|(_, l)| l.timestamp_ns);
+    if let Some(tail) = options.tail {
+        lines.drain(..lines.len().saturating_sub(tail));
+    }
+    let ended = move |failed: &[String]| {
+        (!failed.is_empty()).then(|| format!("cannot read the logs of {}", failed.join("; ")))
+    };
+    let mut first = vec![Action::MergedLogLines(key.clone(), lines)];
+    if !options.follow {
+        first.push(Action::LogEnded(
+            key,
+            ended(&failed).or(Some("end of the logs".into())),
+        ));
+        return stream::iter(first).boxed();
+    }
+    let mut follows = Vec::new();
+    for (i, (id, name)) in members.iter().enumerate() {
+        if failed.iter().any(|f| f.starts_with(&format!("{name}: "))) {
+            continue;
+        }
+        // From the second its history ended in (or the start), without what it already had.
+        let from = if last[i] == i128::MIN {
+            started
+        } else {
+            (last[i] / 1_000_000_000) as i64
+        };
+        let follow = LogOptions {
+            follow: true,
+            tail: None,
+            since: Some(from),
+        };
+        match timed(backend.container_logs(id, follow)).await {
+            Ok(s) => {
+                let after = last[i];
+                follows.push(
+                    s.filter_map(move |item| async move {
+                        match item {
+                            Ok(l) if l.timestamp_ns <= after => None,
+                            other => Some((i as u16, other)),
+                        }
+                    })
+                    .boxed(),
+                );
+            }
+            Err(f) => failed.push(format!("{name}: {}", f.message)),
+        }
+    }
+    if let Some(message) = ended(&failed) {
+        first.push(Action::LogEnded(key.clone(), Some(message)));
+    }
+    let names: Vec<String> = members.into_iter().map(|(_, n)| n).collect();
+    let rest = stream::select_all(follows)
+        .ready_chunks(LOG_BATCH)
+        .map(move |chunk| {
+            let mut lines = Vec::with_capacity(chunk.len());
+            let mut actions = Vec::new();
+            for (i, item) in chunk {
+                match item {
+                    Ok(l) => lines.push((i, l)),
+                    Err(e) => actions.push(Action::LogEnded(
+                        key.clone(),
+                        Some(format!(
+                            "the logs of {} failed: {}",
+                            names[usize::from(i)],
+                            Failure::from(e).message
+                        )),
+                    )),
+                }
+            }
+            lines.sort_by_key(|(_, l)| l.timestamp_ns);
+            actions.insert(0, Action::MergedLogLines(key.clone(), lines));
+            stream::iter(actions)
+        })
+        .flatten();
+    stream::iter(first).chain(rest).boxed()
+}
+
 /// A container's resource samples, then their end.
 pub async fn stats(backend: &AnyBackend, id: String) -> BoxStream<'static, Action> {
     let samples = match timed(backend.container_stats(&id)).await {

@@ -122,3 +122,21 @@ impl Theme {
         Style::default().fg(self.error.0)
     }
 }
+
+/// The colour of a container's name in merged logs: the same for the same name, in every
+/// view and every run.
+pub fn source_color(name: &str) -> Color {
+    const COLORS: [Color; 6] = [
+        Color::Cyan,
+        Color::Green,
+        Color::Yellow,
+        Color::Magenta,
+        Color::LightBlue,
+        Color::LightRed,
+    ];
+    // FNV-1a: stable across builds, unlike the standard library's hasher.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    COLORS[(hash % COLORS.len() as u64) as usize]
+}

@@ -13,6 +13,7 @@ impl App {
                 self.on_search_key(key);
                 return Vec::new();
             }
+            Mode::Palette => return self.on_palette_key(key),
             Mode::Normal => {}
         }
         match self.keymap.command(key) {
@@ -28,7 +29,7 @@ impl App {
         match dialog.key(key, is_help) {
             Reply::Stays(Dialog::Help(scroll)) => {
                 let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
-                let max = super::layout::help(area, Command::ALL.len()).max_scroll();
+                let max = super::layout::help(area, layout::help_entries()).max_scroll();
                 self.dialog = Some(Dialog::Help(scroll.min(max)));
                 Vec::new()
             }
@@ -68,7 +69,9 @@ impl App {
                 }
                 let now = self.now;
                 with_pane!(self, self.pane, p => p.set_filter(text, now));
-                self.sync_detail(false)
+                let mut effects = self.leave_merged();
+                effects.extend(self.sync_detail(false));
+                effects
             }
         }
     }
@@ -135,7 +138,9 @@ impl App {
         if !(movement && self.focus == Focus::Detail) {
             let page = self.page();
             if with_pane!(self, self.pane, p => p.command(command, page, now)) {
-                return self.sync_detail(false);
+                let mut effects = self.leave_merged();
+                effects.extend(self.sync_detail(false));
+                return effects;
             }
         }
         match command {
@@ -194,7 +199,7 @@ impl App {
                     self.sync_detail(false)
                 } else {
                     with_pane!(self, self.pane, p => p.clear_marks());
-                    Vec::new()
+                    self.leave_merged()
                 }
             }
             Command::Focus => {
@@ -203,12 +208,24 @@ impl App {
                 }
                 Vec::new()
             }
+            Command::NextTab | Command::PrevTab if self.merged_members().is_some() => {
+                self.say(
+                    "merged logs have only the Logs tab: esc in the list, or move, to leave them"
+                        .into(),
+                    true,
+                );
+                Vec::new()
+            }
             Command::NextTab | Command::PrevTab => {
                 let delta = if command == Command::NextTab { 1 } else { -1 };
                 self.detail.step_tab(self.pane, delta);
                 self.tab_effects(false)
             }
-            Command::Logs => self.show_tab(Tab::Logs),
+            Command::Logs => match self.marked_logs() {
+                Some(effects) => effects,
+                None => self.show_tab(Tab::Logs),
+            },
+            Command::Palette => self.open_palette(),
             Command::Stats => self.show_tab(Tab::Stats),
             Command::Inspect => self.show_tab(Tab::Inspect),
             // Taken by the list above.
@@ -269,12 +286,24 @@ impl App {
     }
 
     pub(super) fn switch_pane(&mut self, pane: PaneKind) -> Vec<Effect> {
+        let mut effects = self.leave_merged();
         self.pane = pane;
         self.focus = Focus::List;
-        self.sync_detail(false)
+        effects.extend(self.sync_detail(false));
+        effects
     }
 
     pub(super) fn show_tab(&mut self, tab: Tab) -> Vec<Effect> {
+        if tab != Tab::Logs && self.merged_members().is_some() {
+            self.say(
+                format!(
+                    "merged logs have no {} tab: esc in the list, or move, to leave them",
+                    tab.title()
+                ),
+                true,
+            );
+            return Vec::new();
+        }
         if self.detail.select_tab(self.pane, tab) {
             self.tab_effects(false)
         } else {

@@ -41,6 +41,8 @@ pub enum Mode {
     Filter,
     /// Keys edit the search of the Logs tab.
     Search,
+    /// Keys edit the `:` command line.
+    Palette,
 }
 
 /// Whether the endpoint answered the last time it was asked.
@@ -124,6 +126,12 @@ pub struct App {
     pub dirty: bool,
     /// The user asked to quit.
     pub quit: bool,
+    /// The `:` command line and its history.
+    pub palette: crate::tui::palette::Palette,
+    /// Where the Logs tab starts (`:logs NAME --since`), until the selection moves.
+    log_since: Option<i64>,
+    /// The containers (id, name) whose logs the detail area shows merged.
+    merged: Option<Vec<(String, String)>>,
 }
 
 /// Runs `$body` with `$p` bound to the list pane of `$kind`.
@@ -150,8 +158,10 @@ macro_rules! with_pane {
     };
 }
 
+mod command_line;
 mod keys;
 mod making;
+mod merged;
 mod operations;
 
 impl App {
@@ -179,6 +189,9 @@ impl App {
             size: (80, 24),
             dirty: true,
             quit: false,
+            palette: Default::default(),
+            log_since: None,
+            merged: None,
         }
     }
 
@@ -252,6 +265,13 @@ impl App {
             Action::LogLines(id, lines) => {
                 if self.detail.shows(&id) && !lines.is_empty() {
                     self.detail.logs.push(lines);
+                    self.dirty |= self.tab() == Tab::Logs;
+                }
+                Vec::new()
+            }
+            Action::MergedLogLines(key, lines) => {
+                if self.detail.shows(&key) && !lines.is_empty() {
+                    self.detail.logs.push_merged(lines);
                     self.dirty |= self.tab() == Tab::Logs;
                 }
                 Vec::new()
@@ -478,6 +498,14 @@ impl App {
 
     /// Points the detail area at the selection; reloads its tab when it changed or `force`.
     fn sync_detail(&mut self, force: bool) -> Vec<Effect> {
+        // Merged logs stay until the user moves away from them (`leave_merged`).
+        if self.merged_members().is_some() {
+            return if force {
+                self.tab_effects(true)
+            } else {
+                Vec::new()
+            };
+        }
         let target = self.selected_target();
         if target == self.detail.target {
             return if force {
@@ -492,6 +520,7 @@ impl App {
             .as_ref()
             .is_some_and(|t| t.pane == PaneKind::Containers);
         self.detail.retarget(target);
+        self.log_since = None;
         let mut effects = self.tab_effects(false);
         if was_streaming && self.detail.target.is_none() {
             effects.push(Effect::WatchLogs(None));
@@ -517,11 +546,15 @@ impl App {
                 }
                 let options = LogOptions {
                     follow: true,
-                    tail: Some(self.ui.log_tail_lines),
-                    since: None,
+                    // From a time, everything since; else the last lines.
+                    tail: self.log_since.is_none().then_some(self.ui.log_tail_lines),
+                    since: self.log_since,
                 };
                 if self.detail.logs.is_empty() {
-                    effects.push(Effect::WatchLogs(Some((id.clone(), options))));
+                    effects.push(match self.merged_members() {
+                        Some(members) => Effect::WatchMergedLogs(id.clone(), members, options),
+                        None => Effect::WatchLogs(Some((id.clone(), options))),
+                    });
                 }
             }
             Tab::Stats => {

@@ -219,6 +219,7 @@ impl App {
             id: c.id.clone(),
             name: c.name.clone(),
             attach,
+            command: Vec::new(),
         })]
     }
 
@@ -257,9 +258,26 @@ impl App {
     }
 
     pub(super) fn confirm_remove(&mut self) -> Vec<Effect> {
+        self.confirm_remove_of(None)
+    }
+
+    /// Asks before removing `only` (keys of the pane in front), or the marked or selected
+    /// rows.
+    pub(super) fn confirm_remove_of(&mut self, only: Option<&[String]>) -> Vec<Effect> {
+        fn chosen<T: Row>(p: &ListPane<T>, only: Option<&[String]>) -> Vec<T> {
+            match only {
+                Some(keys) => p
+                    .rows()
+                    .iter()
+                    .filter(|r| keys.iter().any(|k| k == r.key()))
+                    .cloned()
+                    .collect(),
+                None => p.targets(),
+            }
+        }
         let (targets, extra) = match self.pane {
             PaneKind::Containers => {
-                let targets = self.containers.targets();
+                let targets = chosen(&self.containers, only);
                 let running: Vec<&str> = targets
                     .iter()
                     .filter(|c| c.state.is_alive())
@@ -277,18 +295,17 @@ impl App {
             }
             // By reference, so a row with several tags is untagged, as Docker does.
             PaneKind::Images => (
-                self.images
-                    .targets()
+                chosen(&self.images, only)
                     .iter()
                     .map(|i| (i.label(), i.label()))
                     .collect(),
                 Vec::new(),
             ),
             PaneKind::Volumes => (
-                key_label(&self.volumes.targets()),
+                key_label(&chosen(&self.volumes, only)),
                 vec!["The data in it is deleted for good.".to_string()],
             ),
-            PaneKind::Networks => (key_label(&self.networks.targets()), Vec::new()),
+            PaneKind::Networks => (key_label(&chosen(&self.networks, only)), Vec::new()),
         };
         if targets.is_empty() {
             return Vec::new();

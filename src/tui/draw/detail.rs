@@ -107,7 +107,15 @@ fn logs(frame: &mut Frame, app: &App, area: Rect) {
         .visible(area.width as usize, area.height as usize)
         .into_iter()
         .map(|(seq, l)| {
-            let mut spans = Vec::with_capacity(4);
+            let mut spans = Vec::with_capacity(5);
+            if let Some((_, name)) = view.source(seq) {
+                let width = view.prefix_width() - 3;
+                spans.push(Span::styled(
+                    format!("{name:<width$}"),
+                    Style::default().fg(crate::tui::theme::source_color(name)),
+                ));
+                spans.push(Span::styled(" │ ", t.muted()));
+            }
             if view.timestamps {
                 spans.push(Span::styled(
                     format!("{} ", rfc3339_nanos(l.timestamp_ns)),

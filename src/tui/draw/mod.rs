@@ -97,6 +97,25 @@ fn status(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
         spans.push(Span::raw(app.current_filter().to_string()));
         spans.push(Span::styled("█", t.key()));
         spans.push(Span::styled("  enter keep · esc clear", t.muted()));
+    } else if app.mode == Mode::Palette {
+        spans.push(Span::styled(":", t.key()));
+        spans.push(Span::raw(app.palette.text.clone()));
+        spans.push(Span::styled("█", t.key()));
+        let hint = if app.palette.candidates.is_empty() {
+            let first = app
+                .palette
+                .text
+                .split_whitespace()
+                .next()
+                .unwrap_or_default();
+            match crate::tui::palette::find(first) {
+                Some(s) if !s.usage.is_empty() => format!("  :{} {}", s.name, s.usage),
+                _ => "  tab complete · ↑↓ history · enter run · esc close".to_string(),
+            }
+        } else {
+            format!("  {}", app.palette.candidates.join(" · "))
+        };
+        spans.push(Span::styled(hint, t.muted()));
     } else if app.mode == Mode::Search {
         spans.push(Span::styled(
             format!("search {}: ", app.tab().title()),

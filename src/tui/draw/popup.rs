@@ -27,7 +27,7 @@ fn frame_block<'a>(title: &'a str, border: Style) -> Block<'a> {
 /// rows when they do not all fit.
 pub fn help(frame: &mut Frame, app: &App, scroll: usize) {
     let t = &app.theme;
-    let layout = crate::tui::layout::help(frame.area(), Command::ALL.len());
+    let layout = crate::tui::layout::help(frame.area(), crate::tui::layout::help_entries());
     let scroll = scroll.min(layout.max_scroll());
     let popup = layout.popup;
     frame.render_widget(Clear, popup);
@@ -40,36 +40,49 @@ pub fn help(frame: &mut Frame, app: &App, scroll: usize) {
         Constraint::Length(1),
     ])
     .areas(inner);
-    let columns: Vec<&[Command]> = Command::ALL.chunks(layout.per_column).collect();
+    // The keys in force, then the `:` commands (left-aligned: their names are long).
+    let entries: Vec<(String, &str, bool)> = Command::ALL
+        .iter()
+        .map(|c| {
+            let keys = app.keymap.label(*c);
+            let keys = if keys.is_empty() {
+                "(unbound)".to_string()
+            } else {
+                keys
+            };
+            (keys, c.help(), false)
+        })
+        .chain(
+            crate::tui::palette::COMMANDS
+                .iter()
+                .map(|s| (format!(":{}", s.name), s.help, true)),
+        )
+        .collect();
+    let columns: Vec<&[(String, &str, bool)]> = entries.chunks(layout.per_column).collect();
     let areas = Layout::horizontal(vec![
         Constraint::Ratio(1, columns.len() as u32);
         columns.len()
     ])
     .split(body);
     for (chunk, area) in columns.iter().zip(areas.iter()) {
-        let labels: Vec<String> = chunk
-            .iter()
-            .map(|c| {
-                let keys = app.keymap.label(*c);
-                if keys.is_empty() {
-                    "(unbound)".to_string()
-                } else {
-                    keys
-                }
-            })
-            .collect();
         // Each column's keys as wide as its widest, so the texts get the rest.
-        let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let width = chunk
+            .iter()
+            .filter(|(_, _, command)| !command)
+            .map(|(k, _, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
         let lines: Vec<Line> = chunk
             .iter()
-            .zip(&labels)
             .skip(scroll)
             .take(layout.visible)
-            .map(|(c, keys)| {
-                Line::from(vec![
-                    Span::styled(format!(" {keys:>width$} "), t.key()),
-                    Span::raw(c.help()),
-                ])
+            .map(|(keys, help, command)| {
+                let keys = if *command {
+                    format!(" {keys} ")
+                } else {
+                    format!(" {keys:>width$} ")
+                };
+                Line::from(vec![Span::styled(keys, t.key()), Span::raw(*help)])
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), *area);

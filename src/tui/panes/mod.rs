@@ -285,6 +285,19 @@ impl<T: Row> ListPane<T> {
         (self.sort_col, self.sort_desc)
     }
 
+    /// Selects the row with `key` among those shown; false when none is.
+    pub fn select_key(&mut self, key: &str) -> bool {
+        let found = self.visible().position(|r| r.key() == key);
+        match found {
+            Some(i) => {
+                let now = self.selected_index() as isize;
+                self.move_by(i as isize - now);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Marks or unmarks the selected row and moves down.
     pub fn toggle_mark(&mut self) {
         if let Some(key) = self.selected_row().map(|r| r.key().to_string()) {
