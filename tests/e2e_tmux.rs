@@ -161,7 +161,8 @@ impl Tmux {
 
     /// The command line opens each pane; `:logs PROJECT` shows the merged logs of the
     /// project's two containers (`web` and `db` printing `web-says` and `db-says`), each line
-    /// with its container's name; `:rm` removes both, confirming.
+    /// with its container's name; the project is grouped under its header, and stopped and
+    /// removed from it, confirming.
     fn palette_and_project_logs(&self, project: &str) {
         for (command, title) in [
             ("im", "┌ Images "),
@@ -181,7 +182,15 @@ impl Tmux {
                 && s.lines().any(|l| l.contains(&format!("{db}  │ db-says")))
         });
         self.send(&["Escape", "Escape"]);
-        self.send(&[":", "-l", &format!("rm {web} {db}"), "Enter"]);
+        // The project's header, after the rows of no project, with its two rows under it.
+        self.wait_text(&format!("▾  {project}"));
+        self.wait_text("2/2 running");
+        self.send(&["G", "k", "k"]);
+        self.wait_text(&format!("compose project {project}: 2 of 2 running"));
+        // Stopped and removed as one.
+        self.send(&["s"]);
+        self.wait_text("0/2 running");
+        self.send(&["d"]);
         self.wait_text("Remove 2 containers");
         self.send(&["y"]);
         self.wait_for("both removed", |s| !s.contains(&web) && !s.contains(&db));
@@ -463,7 +472,10 @@ fn compose_project(args: &[&str], image: &str, project: &str) {
         let label = format!("com.docker.compose.project={project}");
         let service_label = format!("com.docker.compose.service={service}");
         let name = format!("{project}-{service}");
-        let each = format!("while true; do echo {service}-says-$((i=i+1)); sleep 0.2; done");
+        // Leaves at once when stopped, as a compose service would.
+        let each = format!(
+            "trap 'exit 0' TERM; while true; do echo {service}-says-$((i=i+1)); sleep 0.2; done"
+        );
         let mut full = args.to_vec();
         full.extend([
             "run",
@@ -500,7 +512,8 @@ fn on_the_engine_the_command_line_opens_panes_and_a_projects_merged_logs() {
     let archive = engine.write("bb.tar", &common::images::busybox_archive(&image));
     engine.ok(&["load", "-i", archive.to_str().unwrap()]);
     let root = engine.root();
-    let project = common::unique("shop");
+    // Short, so names fit their column, and the test's own.
+    let project = format!("e{}", std::process::id() % 100_000);
     compose_project(&["--root", root.to_str().unwrap()], &image, &project);
     let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
     t.wait_text(&format!("engine {}", root.display()));
@@ -513,7 +526,8 @@ fn on_the_engine_the_command_line_opens_panes_and_a_projects_merged_logs() {
 #[test]
 fn on_dockerd_the_command_line_opens_panes_and_a_projects_merged_logs() {
     let image = format!("{}:latest", common::unique("e2e-bb"));
-    let project = common::unique("shop");
+    // Short, so names fit their column, and the test's own on the shared daemon.
+    let project = format!("d{}", std::process::id() % 100_000);
     let _web = DockerLeftovers {
         container: format!("{project}-web"),
         image: image.clone(),

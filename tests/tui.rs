@@ -282,7 +282,8 @@ async fn snapshots_of_every_detail_tab() {
 
 #[tokio::test]
 async fn colours_follow_state_and_theme() {
-    let t = Harness::new(120, 30).await;
+    // Tall enough for every row, the project's header among them.
+    let t = Harness::new(120, 34).await;
     let term = t.render();
     let buf = term.backend().buffer();
     let (x, y) = find(buf, "Up 2 days").unwrap();
@@ -391,7 +392,9 @@ async fn columns_sort_and_reverse() {
     };
     assert_eq!(names(&t)[0], "api");
     t.key(KeyCode::Char('O')).await;
-    assert_eq!(names(&t)[0], "worker");
+    // Reversed: the rows of no project, then the project's rows, each in that order.
+    assert_eq!(names(&t)[0], "proxy");
+    assert_eq!(names(&t)[7..], ["worker", "web"]);
     assert!(t.screen().contains("NAME▼"));
     // NAME → IMAGE → COMMAND → STATUS: running containers first.
     t.keys("ooo").await;
@@ -1093,8 +1096,8 @@ async fn merged_logs_interleave_containers_by_time_with_their_names() {
     t.keys(":logs shop").await;
     t.key(KeyCode::Enter).await;
     assert_eq!(
-        t.app.detail.logs.sources().len(),
-        t.app.containers.rows().len(),
+        t.app.detail.logs.sources(),
+        ["web", "worker"],
         "{}",
         t.screen()
     );
@@ -1126,5 +1129,80 @@ async fn snapshots_of_the_command_line_and_merged_logs() {
         t.keys(":logs web api").await;
         t.key(KeyCode::Enter).await;
         snapshot!("merged_logs", t);
+    }
+}
+
+#[tokio::test]
+async fn a_compose_project_is_grouped_folds_and_acts_on_all_its_containers() {
+    let mut t = Harness::new(80, 30).await;
+    let screen = t.screen();
+    assert!(screen.contains("▾  shop"), "{screen}");
+    assert!(screen.contains("1/2 running"), "{screen}");
+    // The header is after the rows of no project; its rows follow it, indented.
+    t.key(KeyCode::Char('G')).await;
+    assert_eq!(t.selected_name(), "worker");
+    t.key(KeyCode::Char('k')).await;
+    t.key(KeyCode::Char('k')).await;
+    assert!(t.app.containers.selected_row().is_none());
+    assert_eq!(t.app.containers.selected_group().unwrap().name, "shop");
+    // z folds it to its header and back; the rows of no project stay.
+    t.key(KeyCode::Char('z')).await;
+    assert!(t.screen().contains("▸  shop"), "{}", t.screen());
+    assert!(!t.app.containers.visible().any(|c| c.name == "web"));
+    assert_eq!(t.app.containers.visible().len(), 7);
+    t.key(KeyCode::Char('z')).await;
+    assert_eq!(t.app.containers.visible().len(), 9);
+    // z on a row of no project says so.
+    t.key(KeyCode::Char('g')).await;
+    t.key(KeyCode::Char('z')).await;
+    assert!(
+        t.screen().contains("only a compose project's rows fold"),
+        "{}",
+        t.screen()
+    );
+    // l on the header: the project's logs, merged.
+    t.key(KeyCode::Char('G')).await;
+    t.keys("kk").await;
+    t.key(KeyCode::Char('l')).await;
+    assert_eq!(t.app.detail.logs.sources(), ["web", "worker"]);
+    t.key(KeyCode::Esc).await;
+    // s on the header: one of them runs, so all of them stop.
+    t.key(KeyCode::Char('s')).await;
+    let state = |t: &Harness, n: &str| {
+        t.app
+            .containers
+            .rows()
+            .iter()
+            .find(|c| c.name == n)
+            .unwrap()
+            .state
+    };
+    assert!(!state(&t, "web").is_alive(), "{}", t.screen());
+    assert!(t.screen().contains("0/2 running"), "{}", t.screen());
+    // And start again, all of them.
+    t.key(KeyCode::Char('s')).await;
+    assert!(state(&t, "web").is_alive());
+    assert!(state(&t, "worker").is_alive());
+    // d on the header asks, naming them, then removes the project.
+    t.key(KeyCode::Char('d')).await;
+    let screen = t.screen();
+    assert!(
+        screen.contains("Remove 2 containers web, worker?"),
+        "{screen}"
+    );
+    t.key(KeyCode::Char('y')).await;
+    assert!(!t.screen().contains("shop"), "{}", t.screen());
+    assert_eq!(t.app.containers.rows().len(), 7);
+}
+
+#[tokio::test]
+async fn snapshots_of_a_grouped_project() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        t.key(KeyCode::Char('G')).await;
+        t.keys("kk").await;
+        snapshot!("project_header", t);
+        t.key(KeyCode::Char('z')).await;
+        snapshot!("project_folded", t);
     }
 }

@@ -22,6 +22,9 @@ use crate::util::units::human_size;
 /// Longest wait for a one-shot request before it is reported as failed.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Containers (or images, volumes, networks) a bulk action works on at once.
+const BULK_AT_ONCE: usize = 16;
+
 /// An action on containers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerOp {
@@ -344,8 +347,17 @@ where
 {
     let mut done = Vec::new();
     let mut failures = Vec::new();
-    for (id, label) in targets {
-        match act(id.clone()).await {
+    // Several at once, as compose stops a project: each stop may wait out a grace period.
+    let mut pending = Vec::with_capacity(targets.len());
+    for (id, _) in targets {
+        pending.push(act(id.clone()));
+    }
+    let outcomes: Vec<Outcome<()>> = futures::stream::iter(pending)
+        .buffered(BULK_AT_ONCE)
+        .collect()
+        .await;
+    for ((_, label), outcome) in targets.iter().zip(outcomes) {
+        match outcome {
             Ok(()) => done.push(label.clone()),
             Err(f) => failures.push(format!("{label}: {}", f.message)),
         }

@@ -253,6 +253,7 @@ commands! {
     SortNext sort_next ["o"] "sort by the next column";
     SortReverse sort_reverse ["O"] "reverse the sort order";
     Mark mark ["space"] "mark for a bulk action";
+    Fold fold ["z"] "fold a compose project";
     StartStop start_stop ["s"] "start or stop";
     Restart restart ["r"] "restart";
     Pause pause ["p"] "pause or unpause";
@@ -402,7 +403,7 @@ mod tests {
             Some(Command::PrevPane)
         );
         assert_eq!(
-            map.command(key(KeyCode::Char('z'), KeyModifiers::NONE)),
+            map.command(key(KeyCode::Char('v'), KeyModifiers::NONE)),
             None
         );
     }

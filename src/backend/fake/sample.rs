@@ -451,10 +451,7 @@ pub fn world(now: i64) -> State {
                     health: d.health,
                     ports: d.ports.iter().map(|(h, c)| tcp(*h, *c)).collect(),
                     networks: strings(d.networks),
-                    labels: BTreeMap::from([(
-                        "com.docker.compose.project".to_string(),
-                        "shop".to_string(),
-                    )]),
+                    labels: compose_labels(d.name),
                     size_rw: Some(4_096 * (i as u64 * 37 + 3)),
                     size_root_fs: None,
                 },
@@ -523,4 +520,20 @@ pub fn world(now: i64) -> State {
         ],
         seq: 0,
     }
+}
+
+/// The compose labels of the sample's project `shop`: its web front end and its worker;
+/// the other containers were started by hand.
+fn compose_labels(name: &str) -> BTreeMap<String, String> {
+    if !["web", "worker"].contains(&name) {
+        return BTreeMap::new();
+    }
+    BTreeMap::from([
+        ("com.docker.compose.project".to_string(), "shop".to_string()),
+        ("com.docker.compose.service".to_string(), name.to_string()),
+        (
+            "com.docker.compose.container-number".to_string(),
+            "1".to_string(),
+        ),
+    ])
 }

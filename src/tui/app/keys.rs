@@ -230,6 +230,14 @@ impl App {
             Command::Inspect => self.show_tab(Tab::Inspect),
             // Taken by the list above.
             Command::SortNext | Command::SortReverse | Command::Mark => Vec::new(),
+            // Taken by the list when the selection is in a group.
+            Command::Fold => {
+                self.say(
+                    "only a compose project's rows fold: this one is in none".into(),
+                    true,
+                );
+                Vec::new()
+            }
             Command::StartStop => self.container_action(|c| {
                 if c.state.is_alive() || c.state == ContainerState::Restarting {
                     ContainerOp::Stop

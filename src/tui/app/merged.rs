@@ -1,5 +1,5 @@
 //! Merged logs in the detail area: the Logs tab of several containers at once — marked rows,
-//! a compose project, or `:logs A B` — their lines interleaved by time, each with its
+//! a compose project (`:logs PROJECT`, or `l` on its header), or `:logs A B` — their lines interleaved by time, each with its
 //! container's name. The view stays while the lists refresh, and goes when the user moves
 //! the selection, changes pane or presses esc in the list; search, follow, only-matches and
 //! save work as for one container's logs.
@@ -103,9 +103,12 @@ impl App {
         self.sync_detail(false)
     }
 
-    /// `l` on marked rows: their logs, merged.
+    /// `l` on marked rows, or on a compose project's header: their logs, merged.
     pub(super) fn marked_logs(&mut self) -> Option<Vec<Effect>> {
-        if self.pane != PaneKind::Containers || self.containers.mark_count() < 2 {
+        if self.pane != PaneKind::Containers {
+            return None;
+        }
+        if self.containers.mark_count() < 2 && self.containers.selected_group().is_none() {
             return None;
         }
         let members = self

@@ -158,6 +158,8 @@ macro_rules! with_pane {
     };
 }
 
+pub use self::merged::PROJECT_LABEL;
+
 mod command_line;
 mod keys;
 mod making;

@@ -68,7 +68,14 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 
     let detail = &app.detail;
     if detail.target.is_none() {
-        return placeholder(frame, t, inner, format!("no {} selected", app.pane.noun()));
+        let text = match app.containers.selected_group() {
+            Some(g) if app.pane == crate::tui::panes::PaneKind::Containers => format!(
+                "compose project {}: {} of {} running; l shows their logs merged, and start/stop, restart, remove act on all of them; z folds it",
+                g.name, g.up, g.total
+            ),
+            _ => format!("no {} selected", app.pane.noun()),
+        };
+        return placeholder(frame, t, inner, text);
     }
     if let Some(err) = &detail.error {
         frame.render_widget(
@@ -89,7 +96,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn placeholder(frame: &mut Frame, t: &Theme, area: Rect, text: String) {
-    frame.render_widget(Paragraph::new(Span::styled(text, t.muted())), area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(text, t.muted())).wrap(Wrap { trim: true }),
+        area,
+    );
 }
 
 fn logs(frame: &mut Frame, app: &App, area: Rect) {

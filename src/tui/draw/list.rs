@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table};
 
 use crate::tui::app::{App, Focus, Mode};
-use crate::tui::panes::{ListPane, PaneKind, Row, fit_columns};
+use crate::tui::panes::{Group, Item, ListPane, PaneKind, Row, fit_columns};
 
 const SPACING: u16 = 2;
 
@@ -84,27 +84,38 @@ fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
     let offset = pane.scroll_offset(body_height);
     let selected = pane.selected_index();
     let rows = pane
-        .visible()
+        .items()
         .enumerate()
         .skip(offset)
         .take(body_height)
-        .map(|(i, row)| {
-            let marked = pane.is_marked(row);
-            let gutter =
-                Cell::from(if marked { "●" } else { " " }).style(Style::default().fg(t.marked.0));
+        .map(|(i, item)| {
             let highlighted = i == selected && focused;
-            let cells = cols.iter().map(|&c| {
-                // The selection colours win over state colours, for contrast.
-                let style = if highlighted {
-                    Style::default()
-                } else if marked {
-                    Style::default().fg(t.marked.0)
-                } else {
-                    row.style(c, t)
-                };
-                Cell::from(row.cell(c, app.now)).style(style)
-            });
-            let r = TableRow::new(std::iter::once(gutter).chain(cells));
+            let r = match item {
+                Item::Group(g) => group_row(app, g, &cols, T::LABEL_COLUMN, highlighted),
+                Item::Row(row, grouped) => {
+                    let marked = pane.is_marked(row);
+                    let gutter = Cell::from(if marked { "●" } else { " " })
+                        .style(Style::default().fg(t.marked.0));
+                    let cells = cols.iter().map(|&c| {
+                        // The selection colours win over state colours, for contrast.
+                        let style = if highlighted {
+                            Style::default()
+                        } else if marked {
+                            Style::default().fg(t.marked.0)
+                        } else {
+                            row.style(c, t)
+                        };
+                        // A group's rows are indented under its header.
+                        let indent = if grouped && c == T::LABEL_COLUMN {
+                            "  "
+                        } else {
+                            ""
+                        };
+                        Cell::from(format!("{indent}{}", row.cell(c, app.now))).style(style)
+                    });
+                    TableRow::new(std::iter::once(gutter).chain(cells))
+                }
+            };
             if highlighted {
                 r.style(t.selection())
             } else if i == selected {
@@ -127,4 +138,36 @@ fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
             .column_spacing(SPACING),
         inner,
     );
+}
+
+/// A group's header: folded or not, its name in the rows' label column (the first one shown
+/// when that is not), and how many of its rows are up in the next.
+fn group_row(
+    app: &App,
+    g: &Group,
+    cols: &[usize],
+    label: usize,
+    highlighted: bool,
+) -> TableRow<'static> {
+    let t = &app.theme;
+    let fold = if g.collapsed { "▸" } else { "▾" };
+    let (name, muted) = if highlighted {
+        (Style::default(), Style::default())
+    } else {
+        (
+            Style::default().fg(t.accent.0).add_modifier(Modifier::BOLD),
+            t.muted(),
+        )
+    };
+    let at = cols.iter().position(|&c| c == label).unwrap_or(0);
+    let cells = (0..cols.len()).map(|n| {
+        if n == at {
+            Cell::from(g.name.clone()).style(name)
+        } else if n == at + 1 {
+            Cell::from(format!("{}/{} running", g.up, g.total)).style(muted)
+        } else {
+            Cell::from("")
+        }
+    });
+    TableRow::new(std::iter::once(Cell::from(fold).style(name)).chain(cells))
 }

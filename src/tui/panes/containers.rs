@@ -57,6 +57,7 @@ impl Row for ContainerSummary {
         },
     ];
     const DEFAULT_SORT: usize = NAME;
+    const LABEL_COLUMN: usize = NAME;
 
     fn key(&self) -> &str {
         &self.id
@@ -104,5 +105,15 @@ impl Row for ContainerSummary {
             NAME | STATUS => theme.state(self.state),
             _ => Style::default(),
         }
+    }
+
+    fn group(&self) -> Option<&str> {
+        self.labels
+            .get(crate::tui::app::PROJECT_LABEL)
+            .map(String::as_str)
+    }
+
+    fn is_up(&self) -> bool {
+        self.state.is_alive()
     }
 }

@@ -14,6 +14,10 @@ use std::collections::BTreeSet;
 use ratatui::style::Style;
 
 use super::keymap::Command;
+
+mod groups;
+use self::groups::{Entry, Keep};
+pub use self::groups::{Group, Item};
 use super::theme::Theme;
 
 /// Which pane.
@@ -109,6 +113,9 @@ pub trait Row: Clone {
     const COLUMNS: &'static [Column];
     /// Column sorted by at first.
     const DEFAULT_SORT: usize = 0;
+    /// The column that names the row (indented under a group's header, which names the
+    /// group there).
+    const LABEL_COLUMN: usize = 0;
 
     /// Stable id used to keep the selection and marks across refreshes.
     fn key(&self) -> &str;
@@ -124,14 +131,28 @@ pub trait Row: Clone {
     fn style(&self, _col: usize, _theme: &Theme) -> Style {
         Style::default()
     }
+    /// The group the row is shown under (a container's compose project), if any.
+    fn group(&self) -> Option<&str> {
+        None
+    }
+    /// Whether the row counts as up in its group's header (a running container).
+    fn is_up(&self) -> bool {
+        false
+    }
 }
 
 /// One list with its selection, filter, sort order and marks.
 #[derive(Debug, Clone)]
 pub struct ListPane<T: Row> {
     rows: Vec<T>,
-    /// Indices into `rows` that pass the filter, in sort order.
-    view: Vec<usize>,
+    /// What is shown, in order: group headers and the rows that pass the filter.
+    view: Vec<Entry>,
+    /// The groups of the rows, by name.
+    groups: Vec<Group>,
+    /// Groups shown as their header alone.
+    collapsed: BTreeSet<String>,
+    /// The rows passing the filter in sort order, kept to fold groups without sorting again.
+    sorted: Vec<usize>,
     selected: usize,
     /// First visible row; written by the renderer to keep the selection on screen.
     offset: Cell<usize>,
@@ -147,6 +168,9 @@ impl<T: Row> Default for ListPane<T> {
         ListPane {
             rows: Vec::new(),
             view: Vec::new(),
+            groups: Vec::new(),
+            collapsed: BTreeSet::new(),
+            sorted: Vec::new(),
             selected: 0,
             offset: Cell::new(0),
             filter: String::new(),
@@ -161,16 +185,16 @@ impl<T: Row> Default for ListPane<T> {
 impl<T: Row> ListPane<T> {
     /// Replaces the rows, keeping the selection on the same object when it still exists.
     pub fn set_rows(&mut self, rows: Vec<T>, now: i64) {
-        let keep = self.selected_row().map(|r| r.key().to_string());
+        let keep = self.keep();
         self.rows = rows;
         self.loaded = true;
         let keys: BTreeSet<&str> = self.rows.iter().map(Row::key).collect();
         self.marks.retain(|m| keys.contains(m.as_str()));
-        self.rebuild(now, keep.as_deref());
+        self.rebuild(now, keep);
     }
 
     /// Recomputes the filtered, sorted view and puts the selection on `keep` if given.
-    fn rebuild(&mut self, now: i64, keep: Option<&str>) {
+    fn rebuild(&mut self, now: i64, keep: Option<Keep>) {
         let needle = self.filter.to_lowercase();
         let mut view: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
@@ -187,9 +211,20 @@ impl<T: Row> ListPane<T> {
                 .then_with(|| self.rows[a].label().cmp(&self.rows[b].label()));
             if self.sort_desc { o.reverse() } else { o }
         });
-        self.view = view;
+        self.sorted = view.clone();
+        self.group_view(view, &needle);
         self.selected = keep
-            .and_then(|k| self.view.iter().position(|&i| self.rows[i].key() == k))
+            .and_then(|k| self.position(&k))
+            .unwrap_or(self.selected)
+            .min(self.view.len().saturating_sub(1));
+    }
+
+    /// Rebuilds the view from the last sort (after a group folds), selecting `keep`.
+    fn refold(&mut self, keep: Option<Keep>) {
+        let needle = self.filter.to_lowercase();
+        self.group_view(self.sorted.clone(), &needle);
+        self.selected = keep
+            .and_then(|k| self.position(&k))
             .unwrap_or(self.selected)
             .min(self.view.len().saturating_sub(1));
     }
@@ -204,9 +239,17 @@ impl<T: Row> ListPane<T> {
         &self.rows
     }
 
-    /// Rows passing the filter, in display order.
+    /// Rows passing the filter, in display order (those of collapsed groups left out).
     pub fn visible(&self) -> impl ExactSizeIterator<Item = &T> {
-        self.view.iter().map(|&i| &self.rows[i])
+        let rows: Vec<&T> = self
+            .view
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Row(i) => Some(&self.rows[*i]),
+                Entry::Group(_) => None,
+            })
+            .collect();
+        rows.into_iter()
     }
 
     /// Index of the selection among the visible rows.
@@ -216,7 +259,10 @@ impl<T: Row> ListPane<T> {
 
     /// The selected row.
     pub fn selected_row(&self) -> Option<&T> {
-        self.view.get(self.selected).map(|&i| &self.rows[i])
+        match self.view.get(self.selected)? {
+            Entry::Row(i) => Some(&self.rows[*i]),
+            Entry::Group(_) => None,
+        }
     }
 
     /// Takes one of a list's own commands (movement, sorting, marks), `page` rows at a time
@@ -232,6 +278,7 @@ impl<T: Row> ListPane<T> {
             Command::SortNext => self.sort_next(now),
             Command::SortReverse => self.sort_reverse(now),
             Command::Mark => self.toggle_mark(),
+            Command::Fold => return self.toggle_fold(),
             _ => return false,
         }
         true
@@ -260,24 +307,24 @@ impl<T: Row> ListPane<T> {
 
     /// Sets the filter and re-applies it.
     pub fn set_filter(&mut self, filter: String, now: i64) {
-        let keep = self.selected_row().map(|r| r.key().to_string());
+        let keep = self.keep();
         self.filter = filter;
-        self.rebuild(now, keep.as_deref());
+        self.rebuild(now, keep);
     }
 
     /// Sorts by the next column (wrapping), ascending.
     pub fn sort_next(&mut self, now: i64) {
-        let keep = self.selected_row().map(|r| r.key().to_string());
+        let keep = self.keep();
         self.sort_col = (self.sort_col + 1) % T::COLUMNS.len();
         self.sort_desc = false;
-        self.rebuild(now, keep.as_deref());
+        self.rebuild(now, keep);
     }
 
     /// Reverses the sort order.
     pub fn sort_reverse(&mut self, now: i64) {
-        let keep = self.selected_row().map(|r| r.key().to_string());
+        let keep = self.keep();
         self.sort_desc = !self.sort_desc;
-        self.rebuild(now, keep.as_deref());
+        self.rebuild(now, keep);
     }
 
     /// Column sorted by and whether descending.
@@ -287,7 +334,10 @@ impl<T: Row> ListPane<T> {
 
     /// Selects the row with `key` among those shown; false when none is.
     pub fn select_key(&mut self, key: &str) -> bool {
-        let found = self.visible().position(|r| r.key() == key);
+        let found = self
+            .view
+            .iter()
+            .position(|e| matches!(e, Entry::Row(i) if self.rows[*i].key() == key));
         match found {
             Some(i) => {
                 let now = self.selected_index() as isize;
@@ -298,9 +348,24 @@ impl<T: Row> ListPane<T> {
         }
     }
 
-    /// Marks or unmarks the selected row and moves down.
+    /// Marks or unmarks the selected row (a group's header: all its rows) and moves down.
     pub fn toggle_mark(&mut self) {
-        if let Some(key) = self.selected_row().map(|r| r.key().to_string()) {
+        if let Some(group) = self.selected_group() {
+            let keys: Vec<String> = self
+                .rows_of(&group.name.clone())
+                .iter()
+                .map(|r| r.key().to_string())
+                .collect();
+            let all = keys.iter().all(|k| self.marks.contains(k));
+            for k in keys {
+                if all {
+                    self.marks.remove(&k);
+                } else {
+                    self.marks.insert(k);
+                }
+            }
+            self.move_by(1);
+        } else if let Some(key) = self.selected_row().map(|r| r.key().to_string()) {
             if !self.marks.remove(&key) {
                 self.marks.insert(key);
             }
@@ -323,9 +388,15 @@ impl<T: Row> ListPane<T> {
         self.marks.clear();
     }
 
-    /// The rows an action applies to: the marked ones, else the selected one.
+    /// The rows an action applies to: the marked ones, else the selected one, else those of
+    /// the selected group's header (those up first: a toggle follows the first).
     pub fn targets(&self) -> Vec<T> {
         if self.marks.is_empty() {
+            if let Some(g) = self.selected_group() {
+                let mut rows: Vec<T> = self.rows_of(&g.name).into_iter().cloned().collect();
+                rows.sort_by_key(|r| !r.is_up());
+                return rows;
+            }
             self.selected_row().cloned().into_iter().collect()
         } else {
             self.rows
