@@ -112,6 +112,20 @@ pub struct UiConfig {
     pub log_tail_lines: usize,
     /// Samples kept for the Stats charts.
     pub stats_history: usize,
+    /// Where `e` and `a` open their session: a terminal pane beside the list, or the whole
+    /// screen handed over.
+    pub shell: ShellMode,
+}
+
+/// `[ui] shell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShellMode {
+    /// A terminal pane inside the TUI.
+    #[default]
+    Pane,
+    /// The whole terminal, given back when the session ends.
+    Handover,
 }
 
 impl Default for UiConfig {
@@ -122,6 +136,7 @@ impl Default for UiConfig {
             log_buffer_lines: 100_000,
             log_tail_lines: 500,
             stats_history: 120,
+            shell: ShellMode::Pane,
         }
     }
 }

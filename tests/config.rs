@@ -75,6 +75,7 @@ fn example_config_lists_every_key() {
             "log_buffer_lines",
             "log_tail_lines",
             "refresh_interval_ms",
+            "shell",
             "stats_history",
             "tick_rate_ms"
         ]

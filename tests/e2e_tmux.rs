@@ -148,7 +148,7 @@ impl Tmux {
     /// Opens a shell in the selected container `name`, checks it has the terminal at its
     /// size, and leaves it.
     fn shell_and_back(&self, name: &str) {
-        self.send(&["e"]);
+        self.send(&["E"]);
         self.wait_text("/ #");
         self.send(&["-l", "echo handed-$((40+2)); stty size"]);
         self.send(&["Enter"]);
@@ -157,6 +157,45 @@ impl Tmux {
         self.send(&["-l", "exit"]);
         self.send(&["Enter"]);
         self.wait_text(&format!("sh in {name} ended (exit 0)"));
+    }
+
+    /// A shell in the terminal pane below the list: a command, the pane's size, a
+    /// full-screen program; the keys back to the list with ctrl-]; an attach as a second
+    /// session, detached with ctrl-p ctrl-q; the shell's end and its status, then closed.
+    fn terminal_pane(&self, name: &str) {
+        self.send(&["e"]);
+        self.wait_text("/ #");
+        self.wait_text(&format!("1 shell in {name}"));
+        self.send(&["-l", "echo pane-$((40+2)); stty size"]);
+        self.send(&["Enter"]);
+        let screen = self.wait_text("pane-42");
+        assert!(screen.contains("┌ Containers"), "the list stays: {screen}");
+        // 32 rows: header, status, 13 for the list, 17 for the pane less its border.
+        self.wait_text("15 108");
+        self.send(&["-l", "top"]);
+        self.send(&["Enter"]);
+        self.wait_text("Mem:");
+        self.send(&["q"]);
+        // busybox top leaves its last frame; the shell's escape sequence clears the pane.
+        self.send(&["-l", "printf '\\033[H\\033[2J'; echo cleared"]);
+        self.send(&["Enter"]);
+        self.wait_for("the pane cleared", |s| {
+            !s.contains("Mem:") && s.contains("cleared")
+        });
+        self.send(&["C-]"]);
+        self.wait_text("types here");
+        self.send(&["a"]);
+        self.wait_text(&format!("2 attach {name}"));
+        self.send(&["C-p", "C-q"]);
+        self.wait_text(&format!("detached: attach {name}"));
+        self.send(&["Enter"]);
+        self.wait_text("back to the list");
+        self.send(&["-l", "exit"]);
+        self.send(&["Enter"]);
+        self.wait_text("ended (exit 0)");
+        self.wait_text("a key closes it");
+        self.send(&["x"]);
+        self.wait_text("┌ Logs");
     }
 
     /// The command line opens each pane; `:logs PROJECT` shows the merged logs of the
@@ -296,8 +335,8 @@ fn resize_redraws_and_ctrl_c_quits() {
 fn a_shell_gets_the_terminal_and_gives_it_back() {
     let t = Tmux::start("");
     t.wait_text("debug-shell");
-    // The selection starts on "api", which runs.
-    t.send(&["e"]);
+    // The selection starts on "api", which runs; E hands the whole screen to its shell.
+    t.send(&["E"]);
     t.wait_text("/ #");
     t.send(&["hostname", "Enter"]);
     t.wait_text("13f283549866");
@@ -314,7 +353,8 @@ fn a_shell_gets_the_terminal_and_gives_it_back() {
 
 #[test]
 fn attach_follows_output_and_ctrl_p_ctrl_q_detaches() {
-    let t = Tmux::start("");
+    // With the whole screen handed over, as the config can ask.
+    let t = Tmux::start("[ui]\nshell = \"handover\"\n");
     t.wait_text("debug-shell");
     t.send(&["a"]);
     t.wait_text("attached to api; detach with ctrl-p ctrl-q");
@@ -417,6 +457,7 @@ fn on_dockerd_run_from_the_dialog_read_logs_exec_and_remove() {
     t.wait_text("unix:///var/run/docker.sock");
     t.run_from_dialog(&image, &name, "sleep 1");
     t.shell_and_back(&name);
+    t.terminal_pane(&name);
     t.remove(&name);
     t.send(&["q"]);
     assert_eq!(t.wait_exit(), 0);
@@ -448,15 +489,21 @@ fn on_the_engine_run_from_the_dialog_read_logs_shell_attach_and_remove() {
     let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
     t.wait_text(&format!("engine {}", root.display()));
     t.run_from_dialog(&image, &name, "echo tick; sleep 1");
-    // A shell inside it gets the terminal, at the terminal's size, and gives it back.
+    // A shell handed the whole terminal, at the terminal's size, gives it back.
     t.shell_and_back(&name);
+    t.terminal_pane(&name);
 
-    // Attach follows the output; ctrl-p ctrl-q leaves it running.
+    // Attach in the pane follows the output; ctrl-p ctrl-q leaves it running.
     t.send(&["a"]);
-    t.wait_text(&format!("attached to {name}"));
-    t.wait_text("tick");
+    t.wait_text(&format!("1 attach {name}"));
+    // The container has no TTY: its lines start at the pane's left edge all the same.
+    t.wait_for("a tick in the pane", |s| {
+        s.lines()
+            .skip_while(|l| !l.contains("1 attach"))
+            .any(|l| l.starts_with("│tick"))
+    });
     t.send(&["C-p", "C-q"]);
-    t.wait_text(&format!("detached from {name}"));
+    t.wait_text(&format!("detached: attach {name}"));
     assert_eq!(engine.status(&name), "running");
 
     t.remove(&name);

@@ -24,6 +24,8 @@ use dockhand::tui::effect::{self, Effect};
 use dockhand::tui::panes::PaneKind;
 use dockhand::tui::settings;
 use dockhand::tui::streams;
+use dockhand::tui::terminal_io::{self, TermCommand};
+use tokio::sync::mpsc::UnboundedSender;
 
 /// A fixed "now" so relative times and log history are the same on every run.
 const NOW: i64 = 1_763_800_000;
@@ -43,6 +45,10 @@ struct Harness {
     backend: AnyBackend,
     events: futures::stream::BoxStream<'static, Action>,
     dir: tempfile::TempDir,
+    /// The terminal pane's sessions, run by `terminal_io` as the runner runs them.
+    terminals: std::collections::HashMap<u32, UnboundedSender<TermCommand>>,
+    terminal_tx: UnboundedSender<Action>,
+    terminal_rx: tokio::sync::mpsc::UnboundedReceiver<Action>,
 }
 
 impl Harness {
@@ -63,11 +69,15 @@ impl Harness {
         });
         app.size = (width, height);
         let start = app.start();
+        let (terminal_tx, terminal_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut h = Harness {
             app,
             backend,
             events,
             dir: tempfile::tempdir().unwrap(),
+            terminals: Default::default(),
+            terminal_tx,
+            terminal_rx,
         };
         h.run(start).await;
         h
@@ -88,6 +98,29 @@ impl Harness {
                         ready(streams::merged_logs(&self.backend, key, members, options).await)
                     }
                     Effect::WatchStats(Some(id)) => ready(streams::stats(&self.backend, id).await),
+                    Effect::OpenTerminal(request) => {
+                        let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
+                        self.terminals.insert(request.session, commands);
+                        tokio::spawn(terminal_io::run(
+                            self.backend.clone(),
+                            request,
+                            rx,
+                            self.terminal_tx.clone(),
+                        ));
+                        Vec::new()
+                    }
+                    Effect::TerminalInput(id, bytes) => {
+                        let _ = self.terminals[&id].send(TermCommand::Input(bytes));
+                        Vec::new()
+                    }
+                    Effect::TerminalResize(id, rows, cols) => {
+                        let _ = self.terminals[&id].send(TermCommand::Resize(rows, cols));
+                        Vec::new()
+                    }
+                    Effect::CloseTerminal(id) => {
+                        self.terminals.remove(&id);
+                        Vec::new()
+                    }
                     // A pull's stream ends: all of it.
                     Effect::Pull(reference) => {
                         streams::pull(&self.backend, reference)
@@ -125,6 +158,51 @@ impl Harness {
             if !delivered {
                 return;
             }
+        }
+    }
+
+    /// Feeds the terminal sessions' output to the app until `pred` holds for the screen of
+    /// the session in front (5 s at most).
+    async fn wait_terminal(&mut self, what: &str, pred: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            while let Ok(action) = self.terminal_rx.try_recv() {
+                let effects = self.app.update(action);
+                self.run(effects).await;
+            }
+            let contents = self
+                .app
+                .terminals
+                .active()
+                .map(|s| s.contents())
+                .unwrap_or_default();
+            if pred(&contents) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; the terminal shows:\n{contents}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits until the session in front has ended.
+    async fn wait_ended(&mut self) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            while let Ok(action) = self.terminal_rx.try_recv() {
+                let effects = self.app.update(action);
+                self.run(effects).await;
+            }
+            if let Some(how) = self.app.terminals.active().and_then(|s| s.ended.clone()) {
+                return how;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the session did not end"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
 
@@ -1204,5 +1282,144 @@ async fn snapshots_of_a_grouped_project() {
         snapshot!("project_header", t);
         t.key(KeyCode::Char('z')).await;
         snapshot!("project_folded", t);
+    }
+}
+
+#[tokio::test]
+async fn a_shell_in_a_pane_runs_beside_the_list_and_sessions_are_tabs() {
+    let mut t = Harness::new(100, 30).await;
+    assert_eq!(t.selected_name(), "api");
+    t.key(KeyCode::Char('e')).await;
+    assert!(t.app.terminals.shown && t.app.terminals.focused);
+    t.wait_terminal("the prompt", |s| s.contains("/ #")).await;
+    t.keys("echo pane-42").await;
+    t.key(KeyCode::Enter).await;
+    t.wait_terminal("the echo", |s| s.contains("pane-42\n"))
+        .await;
+    // The shell has the pane's size: the detail area less its border.
+    t.keys("stty size").await;
+    t.key(KeyCode::Enter).await;
+    let (rows, cols) = t.app.terminals.size();
+    t.wait_terminal("the size", |s| s.contains(&format!("{rows} {cols}")))
+        .await;
+    let screen = t.screen();
+    assert!(screen.contains("┌ Containers"), "the list stays: {screen}");
+    assert!(screen.contains("1 shell in api"), "{screen}");
+    assert!(screen.contains("back to the list"), "{screen}");
+    // Keys are the shell's while it has the focus: q is typed, not quit.
+    t.key(KeyCode::Char('q')).await;
+    assert!(!t.app.quit);
+    t.key(KeyCode::Backspace).await;
+    // ctrl-] gives the keys back to the list; the pane stays.
+    t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+    assert!(!t.app.terminals.focused && t.app.terminals.shown);
+    t.key(KeyCode::Char('j')).await;
+    assert_eq!(t.selected_name(), "cache");
+    // A second session, an attach, as another tab in front.
+    t.key(KeyCode::Char('a')).await;
+    assert_eq!(t.app.terminals.sessions().len(), 2);
+    let screen = t.screen();
+    assert!(screen.contains("2 attach cache"), "{screen}");
+    // ctrl-p ctrl-q detaches from an attach, as on Docker.
+    t.key_mod(KeyCode::Char('p'), KeyModifiers::CONTROL).await;
+    t.key_mod(KeyCode::Char('q'), KeyModifiers::CONTROL).await;
+    assert_eq!(
+        t.app.terminals.sessions().len(),
+        1,
+        "ctrl-p ctrl-q detached"
+    );
+    assert!(
+        t.screen().contains("detached: attach cache"),
+        "{}",
+        t.screen()
+    );
+    // Another attach, then back to the shell with [, without closing the attach.
+    t.key(KeyCode::Char('k')).await;
+    t.key(KeyCode::Char('a')).await;
+    t.key_mod(KeyCode::Char('5'), KeyModifiers::CONTROL).await;
+    assert!(
+        !t.app.terminals.focused,
+        "ctrl-] as legacy terminals report it"
+    );
+    t.key(KeyCode::Char('[')).await;
+    assert_eq!(t.app.terminals.active().unwrap().title, "shell in api");
+    t.key(KeyCode::Char('T')).await;
+    assert!(!t.app.terminals.shown, "T hides the pane");
+    assert!(t.screen().contains("Logs"), "{}", t.screen());
+    t.key(KeyCode::Char('T')).await;
+    t.key(KeyCode::Enter).await;
+    assert!(t.app.terminals.focused);
+    // Its end shows its status; a key then closes it.
+    t.keys("exit").await;
+    t.key(KeyCode::Enter).await;
+    let how = t.wait_ended().await;
+    assert_eq!(how, "sh in api ended (exit 0)");
+    assert!(t.screen().contains("a key closes it"), "{}", t.screen());
+    t.key(KeyCode::Char('x')).await;
+    assert_eq!(t.app.terminals.sessions().len(), 1);
+    assert_eq!(t.app.terminals.active().unwrap().title, "attach api");
+}
+
+#[tokio::test]
+async fn a_resize_reaches_the_shell_and_the_handover_stays_available() {
+    let mut t = Harness::new(100, 30).await;
+    t.key(KeyCode::Char('e')).await;
+    t.wait_terminal("the prompt", |s| s.contains("/ #")).await;
+    let effects = t.app.update(Action::Resize(120, 40));
+    t.run(effects).await;
+    // 40 rows: a header, a status line, 17 for the list, 21 for the pane less its border.
+    let (rows, cols) = t.app.terminals.size();
+    assert_eq!((rows, cols), (19, 118));
+    t.keys("stty size").await;
+    t.key(KeyCode::Enter).await;
+    t.wait_terminal("the new size", |s| s.contains(&format!("{rows} {cols}")))
+        .await;
+    // E hands the whole screen over, whatever the config says.
+    t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+    let effects = t.app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('E'),
+        KeyModifiers::SHIFT,
+    )));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Handover(_))),
+        "{effects:?}"
+    );
+    // And with ui.shell = "handover", e and a do too.
+    let config = Config::parse(
+        "[ui]\nshell = \"handover\"\n",
+        Path::new("c.toml"),
+        settings::check,
+    )
+    .unwrap();
+    let mut h = Harness::with_config(100, 30, config).await;
+    let effects = h.app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('e'),
+        KeyModifiers::NONE,
+    )));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Handover(_))),
+        "{effects:?}"
+    );
+    assert!(!h.app.terminals.shown);
+}
+
+#[tokio::test]
+async fn snapshots_of_the_terminal_pane() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        t.key(KeyCode::Char('e')).await;
+        t.wait_terminal("the prompt", |s| s.contains("/ #")).await;
+        t.keys("echo hello from the pane").await;
+        t.key(KeyCode::Enter).await;
+        t.wait_terminal("the echo", |s| {
+            s.matches("hello from the pane").count() == 2
+        })
+        .await;
+        snapshot!("terminal_focused", t);
+        t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+        t.key(KeyCode::Char('j')).await;
+        t.key(KeyCode::Char('a')).await;
+        t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+        snapshot!("terminal_two_sessions", t);
     }
 }

@@ -85,6 +85,10 @@ pub enum Action {
     /// New lines of merged logs (by the key they were opened under), each with the number of
     /// the container that wrote it.
     MergedLogLines(String, Vec<(u16, LogLine)>),
+    /// Output of a terminal pane's session.
+    TerminalOutput(u32, Vec<u8>),
+    /// A terminal pane's session ended, and how.
+    TerminalEnded(u32, String),
     /// The log stream of a container ended (with the error, if any).
     LogEnded(String, Option<String>),
     /// A stats sample of a container.

@@ -78,6 +78,14 @@ pub enum Effect {
     LoadNetwork(String),
     /// Stream logs of a container (replacing any other log stream), or stop streaming.
     WatchLogs(Option<(String, LogOptions)>),
+    /// Open a terminal pane's session.
+    OpenTerminal(super::terminal_io::TermRequest),
+    /// Bytes typed into a terminal pane's session.
+    TerminalInput(u32, Vec<u8>),
+    /// A terminal pane's new size (rows, cols) for its session.
+    TerminalResize(u32, u16, u16),
+    /// Close a terminal pane's session (a detach, or a closed tab).
+    CloseTerminal(u32),
     /// Stream the merged logs of several containers (id, name) under one key, replacing any
     /// other log stream.
     WatchMergedLogs(String, Vec<(String, String)>, LogOptions),
@@ -301,6 +309,10 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
         | Effect::CancelBuild
         | Effect::WatchLogs(_)
         | Effect::WatchMergedLogs(..)
+        | Effect::OpenTerminal(_)
+        | Effect::TerminalInput(..)
+        | Effect::TerminalResize(..)
+        | Effect::CloseTerminal(_)
         | Effect::WatchStats(_)
         | Effect::WatchEvents
         | Effect::Handover(_) => {
@@ -381,7 +393,15 @@ pub struct Runner {
     stats: Option<JoinHandle<()>>,
     events: Option<JoinHandle<()>>,
     build: Option<JoinHandle<()>>,
+    /// The terminal pane's sessions: what is sent to each, and its task.
+    terminals: std::collections::HashMap<u32, TerminalTask>,
 }
+
+/// A terminal pane's session as the runner holds it.
+type TerminalTask = (
+    UnboundedSender<super::terminal_io::TermCommand>,
+    JoinHandle<()>,
+);
 
 impl Runner {
     /// A runner sending results to `tx`.
@@ -393,6 +413,7 @@ impl Runner {
             stats: None,
             events: None,
             build: None,
+            terminals: std::collections::HashMap::new(),
         }
     }
 
@@ -406,6 +427,31 @@ impl Runner {
                 if let Some((id, options)) = target {
                     self.logs = Some(self.spawn_logs(id, options));
                 }
+            }
+            Effect::OpenTerminal(request) => {
+                let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
+                let id = request.session;
+                let task = tokio::spawn(super::terminal_io::run(
+                    self.backend.clone(),
+                    request,
+                    rx,
+                    self.tx.clone(),
+                ));
+                self.terminals.insert(id, (commands, task));
+            }
+            Effect::TerminalInput(id, bytes) => {
+                if let Some((commands, _)) = self.terminals.get(&id) {
+                    let _ = commands.send(super::terminal_io::TermCommand::Input(bytes));
+                }
+            }
+            Effect::TerminalResize(id, rows, cols) => {
+                if let Some((commands, _)) = self.terminals.get(&id) {
+                    let _ = commands.send(super::terminal_io::TermCommand::Resize(rows, cols));
+                }
+            }
+            // Dropping its commands ends the session's connection.
+            Effect::CloseTerminal(id) => {
+                self.terminals.remove(&id);
             }
             Effect::WatchMergedLogs(key, members, options) => {
                 if let Some(task) = self.logs.take() {
@@ -511,6 +557,9 @@ impl Drop for Runner {
             self.build.take(),
         ];
         for task in tasks.into_iter().flatten() {
+            task.abort();
+        }
+        for (_, (_, task)) in self.terminals.drain() {
             task.abort();
         }
     }

@@ -28,7 +28,15 @@ impl KeySpec {
             KeyCode::Char(c) => {
                 modifiers.remove(KeyModifiers::SHIFT);
                 KeyCode::Char(if modifiers.contains(KeyModifiers::CONTROL) {
-                    c.to_ascii_lowercase()
+                    // A terminal without key reporting sends ctrl-\ ] ^ _ as the bytes
+                    // 0x1c-0x1f, which crossterm reads as ctrl-4 to ctrl-7.
+                    match c {
+                        '4' => '\\',
+                        '5' => ']',
+                        '6' => '^',
+                        '7' => '_',
+                        c => c.to_ascii_lowercase(),
+                    }
                 } else {
                     c
                 })
@@ -247,9 +255,9 @@ commands! {
     Filter filter ["/"] "filter rows (esc clears)";
     Palette palette [":"] "command line (see below)";
     Back back ["esc"] "back / clear filter";
-    Focus focus ["enter"] "focus the detail area";
-    NextTab next_tab ["]", "right"] "next detail tab";
-    PrevTab prev_tab ["[", "left"] "previous detail tab";
+    Focus focus ["enter"] "focus detail or terminal";
+    NextTab next_tab ["]", "right"] "next tab or session";
+    PrevTab prev_tab ["[", "left"] "previous tab or session";
     SortNext sort_next ["o"] "sort by the next column";
     SortReverse sort_reverse ["O"] "reverse the sort order";
     Mark mark ["space"] "mark for a bulk action";
@@ -266,6 +274,9 @@ commands! {
     Prune prune ["X"] "prune the pane (asks first)";
     Shell shell ["e"] "open a shell inside";
     Attach attach ["a"] "attach to main process";
+    Handover handover ["E"] "shell on the whole screen";
+    Terminals terminals ["T"] "show or hide the terminals";
+    TermLeave term_leave ["ctrl-]"] "leave a terminal";
     Logs logs ["l"] "show logs, merged if marked";
     Stats stats ["S"] "show stats";
     Inspect inspect ["i"] "show inspect";

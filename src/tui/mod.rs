@@ -20,6 +20,8 @@ pub mod palette;
 pub mod panes;
 pub mod settings;
 pub mod streams;
+pub mod terminal;
+pub mod terminal_io;
 pub mod theme;
 
 use std::io;

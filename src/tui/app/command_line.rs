@@ -4,7 +4,6 @@
 //! confirmed removal, a filter.
 
 use super::*;
-use crate::tui::effect::Handover;
 use crate::tui::palette::{self, Names, Outcome, PaletteCommand};
 
 impl App {
@@ -118,12 +117,7 @@ impl App {
                     );
                     return Vec::new();
                 }
-                vec![Effect::Handover(Handover {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    attach: false,
-                    command,
-                })]
+                self.open_session_on(c.id, c.name, false, command)
             }
             PaletteCommand::Remove(names) => {
                 let mut keys = Vec::new();

@@ -7,6 +7,9 @@ impl App {
         if let Some(dialog) = self.dialog.take() {
             return self.on_dialog_key(dialog, key);
         }
+        if self.terminals.shown && self.terminals.focused {
+            return self.on_terminal_key(key);
+        }
         match self.mode {
             Mode::Filter => return self.on_filter_key(key),
             Mode::Search => {
@@ -202,10 +205,19 @@ impl App {
                     self.leave_merged()
                 }
             }
+            Command::Focus if self.terminals.shown => {
+                self.terminals.focused = true;
+                Vec::new()
+            }
             Command::Focus => {
                 if self.detail.target.is_some() {
                     self.focus = Focus::Detail;
                 }
+                Vec::new()
+            }
+            Command::NextTab | Command::PrevTab if self.terminals.shown => {
+                self.terminals
+                    .step(if command == Command::NextTab { 1 } else { -1 });
                 Vec::new()
             }
             Command::NextTab | Command::PrevTab if self.merged_members().is_some() => {
@@ -274,8 +286,12 @@ impl App {
             Command::Build => self.open_build(),
             Command::Commit => self.open_commit(),
             Command::Prune => self.confirm_prune(),
-            Command::Shell => self.handover(false),
-            Command::Attach => self.handover(true),
+            Command::Shell => self.open_session(false, Vec::new()),
+            Command::Attach => self.open_session(true, Vec::new()),
+            Command::Handover => self.handover(false),
+            Command::Terminals => self.toggle_terminals(),
+            // Only a focused terminal takes it.
+            Command::TermLeave => Vec::new(),
             Command::Remove => self.confirm_remove(),
             // The log view's own commands: it acts, the app reports what it could not do.
             Command::Follow if self.tab() != Tab::Logs => Vec::new(),

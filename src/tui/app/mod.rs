@@ -132,6 +132,8 @@ pub struct App {
     log_since: Option<i64>,
     /// The containers (id, name) whose logs the detail area shows merged.
     merged: Option<Vec<(String, String)>>,
+    /// The terminal pane's sessions.
+    pub terminals: crate::tui::terminal::Terminals,
 }
 
 /// Runs `$body` with `$p` bound to the list pane of `$kind`.
@@ -166,6 +168,7 @@ mod keys;
 mod making;
 mod merged;
 mod operations;
+mod terminals;
 
 impl App {
     /// A fresh app; call [`App::start`] for the first requests.
@@ -195,6 +198,7 @@ impl App {
             palette: Default::default(),
             log_since: None,
             merged: None,
+            terminals: Default::default(),
         }
     }
 
@@ -242,8 +246,9 @@ impl App {
             Action::Resize(w, h) => {
                 self.size = (w, h);
                 self.dirty = true;
-                Vec::new()
+                self.resize_terminals()
             }
+            Action::TerminalOutput(..) | Action::TerminalEnded(..) => self.on_terminal(action),
             Action::Tick => {
                 self.now = self.clock.now();
                 self.tick_message();

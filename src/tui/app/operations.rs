@@ -191,33 +191,12 @@ impl App {
 
     /// Asks the event loop to hand the terminal to a shell or the main process.
     pub(super) fn handover(&mut self, attach: bool) -> Vec<Effect> {
-        if !self.on_containers_pane() {
-            return Vec::new();
-        }
-        let Some(c) = self.containers.selected_row() else {
+        let Some((id, name)) = self.running_selected(attach) else {
             return Vec::new();
         };
-        if c.state != ContainerState::Running {
-            let what = if attach {
-                "attach to"
-            } else {
-                "open a shell in"
-            };
-            let hint = if c.state == ContainerState::Paused {
-                "unpause"
-            } else {
-                "start"
-            };
-            let text = format!(
-                "cannot {what} {}: it is {}; {hint} it first",
-                c.name, c.state
-            );
-            self.say(text, true);
-            return Vec::new();
-        }
         vec![Effect::Handover(crate::tui::effect::Handover {
-            id: c.id.clone(),
-            name: c.name.clone(),
+            id,
+            name,
             attach,
             command: Vec::new(),
         })]

@@ -3,6 +3,7 @@
 mod detail;
 mod list;
 mod popup;
+mod terminal;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
@@ -23,7 +24,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let areas = layout::split(area);
     header(frame, app, areas.header);
     list::draw(frame, app, areas.list);
-    detail::draw(frame, app, areas.detail);
+    if app.terminals.shown {
+        terminal::draw(frame, app, areas.detail);
+    } else {
+        detail::draw(frame, app, areas.detail);
+    }
     status(frame, app, areas.status);
     match &app.dialog {
         Some(Dialog::Help(scroll)) => popup::help(frame, app, *scroll),
@@ -97,6 +102,20 @@ fn status(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
         spans.push(Span::raw(app.current_filter().to_string()));
         spans.push(Span::styled("█", t.key()));
         spans.push(Span::styled("  enter keep · esc clear", t.muted()));
+    } else if app.terminals.shown && app.terminals.focused && app.dialog.is_none() {
+        let title = app
+            .terminals
+            .active()
+            .map(|s| s.title.clone())
+            .unwrap_or_default();
+        spans.push(Span::styled(format!("{title}: "), t.key()));
+        spans.push(Span::styled(
+            format!(
+                "keys go to it · {} back to the list · shift-pgup/pgdn scroll",
+                app.keymap.first_key(Command::TermLeave).unwrap_or_default()
+            ),
+            t.muted(),
+        ));
     } else if app.mode == Mode::Palette {
         spans.push(Span::styled(":", t.key()));
         spans.push(Span::raw(app.palette.text.clone()));
