@@ -115,6 +115,8 @@ pub struct UiConfig {
     /// Where `e` and `a` open their session: a terminal pane beside the list, or the whole
     /// screen handed over.
     pub shell: ShellMode,
+    /// Clicks and the wheel go to the TUI (off: the terminal selects text as usual).
+    pub mouse: bool,
 }
 
 /// `[ui] shell`.
@@ -137,6 +139,7 @@ impl Default for UiConfig {
             log_tail_lines: 500,
             stats_history: 120,
             shell: ShellMode::Pane,
+            mouse: true,
         }
     }
 }

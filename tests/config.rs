@@ -74,6 +74,7 @@ fn example_config_lists_every_key() {
         [
             "log_buffer_lines",
             "log_tail_lines",
+            "mouse",
             "refresh_interval_ms",
             "shell",
             "stats_history",

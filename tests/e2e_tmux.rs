@@ -368,6 +368,28 @@ fn attach_follows_output_and_ctrl_p_ctrl_q_detaches() {
 }
 
 #[test]
+fn a_mouse_click_selects_a_row_and_a_pane() {
+    let t = Tmux::start("");
+    let screen = t.wait_text("debug-shell");
+    // Where "db" is drawn; the terminal reports the click as xterm's SGR sequence would.
+    let y = screen
+        .lines()
+        .position(|l| l.starts_with("│   db "))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let click = |x: usize, y: usize| {
+        t.send(&["-l", &format!("\x1b[<0;{};{}M", x + 1, y + 1)]);
+        t.send(&["-l", &format!("\x1b[<0;{};{}m", x + 1, y + 1)]);
+    };
+    click(6, y);
+    t.wait_for("db selected", |s| s.lines().any(|l| l.ends_with(" db ┐")));
+    let x = screen.lines().next().unwrap().find("Images").unwrap();
+    click(x, 0);
+    t.wait_text("REPOSITORY");
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
 fn a_stopped_container_gets_no_shell() {
     let t = Tmux::start("");
     t.wait_text("debug-shell");

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use futures::{FutureExt, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -1422,4 +1422,101 @@ async fn snapshots_of_the_terminal_pane() {
         t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
         snapshot!("terminal_two_sessions", t);
     }
+}
+
+fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Action {
+    Action::Mouse(MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+#[tokio::test]
+async fn clicks_select_panes_rows_tabs_and_sessions_and_the_wheel_scrolls() {
+    let mut t = Harness::new(100, 30).await;
+    let click = |x, y| mouse(MouseEventKind::Down(MouseButton::Left), x, y);
+    // A row of the list, where it is drawn.
+    let (_, y) = find(t.render().backend().buffer(), "db  ").unwrap();
+    let effects = t.app.update(click(10, y));
+    t.run(effects).await;
+    assert_eq!(t.selected_name(), "db");
+    assert!(
+        t.screen().contains("db ┐"),
+        "the detail follows: {}",
+        t.screen()
+    );
+    // The wheel over the list moves the selection three rows.
+    let effects = t.app.update(mouse(MouseEventKind::ScrollDown, 10, y));
+    t.run(effects).await;
+    assert_eq!(t.selected_name(), "proxy");
+    // A detail tab.
+    let (x, y) = find(t.render().backend().buffer(), "Inspect").unwrap();
+    let effects = t.app.update(click(x + 1, y));
+    t.run(effects).await;
+    assert_eq!(t.app.detail.tab(PaneKind::Containers), Tab::Inspect);
+    // A pane in the header.
+    let (x, y) = find(t.render().backend().buffer(), "Images").unwrap();
+    let effects = t.app.update(click(x, y));
+    t.run(effects).await;
+    assert_eq!(t.app.pane, PaneKind::Images);
+    let effects = t.app.update(click(3, 0));
+    t.run(effects).await;
+    assert_eq!(t.app.pane, PaneKind::Images, "the name is not a pane");
+    // Terminal sessions: a click on a tab brings it to the front with the keys.
+    t.key(KeyCode::Char('1')).await;
+    t.key(KeyCode::Char('g')).await;
+    t.key(KeyCode::Char('e')).await;
+    t.wait_terminal("the prompt", |s| s.contains("/ #")).await;
+    t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+    t.key(KeyCode::Char('j')).await;
+    t.key(KeyCode::Char('e')).await;
+    t.wait_terminal("the prompt", |s| s.contains("/ #")).await;
+    t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+    let (x, y) = find(t.render().backend().buffer(), "1 shell in api").unwrap();
+    let effects = t.app.update(click(x + 2, y));
+    t.run(effects).await;
+    assert_eq!(t.app.terminals.active().unwrap().title, "shell in api");
+    assert!(t.app.terminals.focused);
+    // The wheel over a terminal scrolls its scrollback.
+    for i in 0..40 {
+        t.keys(&format!("echo line{i}")).await;
+        t.key(KeyCode::Enter).await;
+    }
+    t.wait_terminal("the last line", |s| s.contains("line39\n"))
+        .await;
+    let effects = t.app.update(mouse(MouseEventKind::ScrollUp, 10, y + 3));
+    t.run(effects).await;
+    assert_eq!(t.app.terminals.active().unwrap().scrolled(), 3);
+    // Pasted text goes to the focused terminal, and into a prompt being edited.
+    let effects = t.app.update(Action::Paste("echo pasted".into()));
+    t.run(effects).await;
+    t.key(KeyCode::Enter).await;
+    t.wait_terminal("the paste", |s| s.contains("pasted\n"))
+        .await;
+    t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+    t.key(KeyCode::Char(':')).await;
+    let effects = t.app.update(Action::Paste("images\nignored".into()));
+    t.run(effects).await;
+    assert_eq!(t.app.palette.text, "images");
+}
+
+#[tokio::test]
+async fn the_mouse_setting_is_read() {
+    let config = Config::parse(
+        "[ui]\nmouse = false\n",
+        Path::new("c.toml"),
+        settings::check,
+    )
+    .unwrap();
+    assert!(!config.ui.mouse);
+    let err = Config::parse(
+        "[ui]\nshell = \"window\"\n",
+        Path::new("c.toml"),
+        settings::check,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("shell") && err.contains("pane"), "{err}");
 }

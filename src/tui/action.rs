@@ -85,6 +85,10 @@ pub enum Action {
     /// New lines of merged logs (by the key they were opened under), each with the number of
     /// the container that wrote it.
     MergedLogLines(String, Vec<(u16, LogLine)>),
+    /// A mouse click or wheel turn.
+    Mouse(crossterm::event::MouseEvent),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     /// Output of a terminal pane's session.
     TerminalOutput(u32, Vec<u8>),
     /// A terminal pane's session ended, and how.

@@ -40,9 +40,33 @@ use effect::{Effect, Handover, Runner};
 /// Runs the TUI until the user quits. The terminal is restored on return and on panic.
 pub async fn run(backend: AnyBackend, options: AppOptions) -> io::Result<()> {
     let mut terminal = ratatui::try_init()?;
+    let mouse = options.ui.mouse;
+    capture(true, mouse)?;
     let result = event_loop(&mut terminal, backend, options).await;
+    let released = capture(false, mouse);
     ratatui::try_restore()?;
+    released?;
     result
+}
+
+/// Takes (or gives back) pasted text as one event, and the mouse when `mouse`.
+fn capture(on: bool, mouse: bool) -> io::Result<()> {
+    use crossterm::event::{
+        DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    };
+    let mut out = io::stdout();
+    if on {
+        crossterm::execute!(out, EnableBracketedPaste)?;
+        if mouse {
+            crossterm::execute!(out, EnableMouseCapture)?;
+        }
+    } else {
+        if mouse {
+            crossterm::execute!(out, DisableMouseCapture)?;
+        }
+        crossterm::execute!(out, DisableBracketedPaste)?;
+    }
+    Ok(())
 }
 
 async fn event_loop(
@@ -52,6 +76,7 @@ async fn event_loop(
 ) -> io::Result<()> {
     let tick_every = Duration::from_millis(options.ui.tick_rate_ms);
     let refresh_every = Duration::from_millis(options.ui.refresh_interval_ms);
+    let mouse = options.ui.mouse;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut runner = Runner::new(backend.clone(), tx);
     let mut app = App::new(options);
@@ -80,6 +105,8 @@ async fn event_loop(
             event = async { input.as_mut()?.next().await } => match event {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
                 Some(Ok(TermEvent::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(TermEvent::Mouse(m))) => Action::Mouse(m),
+                Some(Ok(TermEvent::Paste(text))) => Action::Paste(text),
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
@@ -98,7 +125,8 @@ async fn event_loop(
             for effect in effects {
                 match effect {
                     Effect::Handover(h) => {
-                        let (text, error) = handover(terminal, &mut input, &backend, &h).await?;
+                        let (text, error) =
+                            handover(terminal, &mut input, &backend, &h, mouse).await?;
                         next.extend(app.handover_ended(text, error));
                     }
                     other => runner.run(other),
@@ -116,13 +144,17 @@ async fn handover(
     input: &mut Option<EventStream>,
     backend: &AnyBackend,
     h: &Handover,
+    mouse: bool,
 ) -> io::Result<(String, bool)> {
-    // Stop reading terminal events so the session gets every key.
+    // Stop reading terminal events so the session gets every key, and the mouse is the
+    // terminal's again.
     *input = None;
+    capture(false, mouse)?;
     ratatui::try_restore()?;
     let outcome = session_on_terminal(backend, h).await;
     crossterm::terminal::enable_raw_mode()?;
     crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    capture(true, mouse)?;
     terminal.clear()?;
     *input = Some(EventStream::new());
     Ok(match outcome {

@@ -172,6 +172,14 @@ impl Terminals {
         }
     }
 
+    /// Scrolls the session in front back (`lines` > 0) or forward through its scrollback.
+    pub fn scroll(&mut self, lines: isize) {
+        if let Some(s) = self.sessions.get_mut(self.active) {
+            let at = s.parser.screen().scrollback() as isize;
+            s.parser.set_scrollback((at + lines).max(0) as usize);
+        }
+    }
+
     /// Brings session `index` (0-based) to the front; false when there is none.
     pub fn select(&mut self, index: usize) -> bool {
         if index < self.sessions.len() {

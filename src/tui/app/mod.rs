@@ -167,6 +167,7 @@ mod follow;
 mod keys;
 mod making;
 mod merged;
+mod mouse;
 mod operations;
 mod terminals;
 
@@ -249,6 +250,8 @@ impl App {
                 self.resize_terminals()
             }
             Action::TerminalOutput(..) | Action::TerminalEnded(..) => self.on_terminal(action),
+            Action::Mouse(m) => self.on_mouse(m),
+            Action::Paste(text) => self.on_paste(&text),
             Action::Tick => {
                 self.now = self.clock.now();
                 self.tick_message();

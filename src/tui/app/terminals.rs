@@ -149,6 +149,31 @@ impl App {
         }
     }
 
+    /// Pasted text: to the focused session, or into the prompt being edited.
+    pub(super) fn on_paste(&mut self, text: &str) -> Vec<Effect> {
+        if self.dialog.is_none() && self.terminals.shown && self.terminals.focused {
+            if let Some(id) = self.terminals.active().map(|s| s.id) {
+                return vec![Effect::TerminalInput(id, self.terminals.paste(text))];
+            }
+        }
+        let line = text.lines().next().unwrap_or_default();
+        match self.mode {
+            Mode::Palette => self.palette.text.push_str(line),
+            Mode::Filter => {
+                let filter = format!("{}{line}", self.current_filter());
+                let now = self.now;
+                with_pane!(self, self.pane, p => p.set_filter(filter, now));
+                return self.sync_detail(false);
+            }
+            Mode::Search => {
+                let search = format!("{}{line}", self.search_text());
+                self.set_search_text(&search);
+            }
+            Mode::Normal => {}
+        }
+        Vec::new()
+    }
+
     /// `T`: shows or hides the pane of sessions.
     pub(super) fn toggle_terminals(&mut self) -> Vec<Effect> {
         if self.terminals.is_empty() {

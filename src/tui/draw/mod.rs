@@ -47,15 +47,8 @@ fn header(frame: &mut Frame, app: &App, area: ratatui::layout::Rect) {
         " dockhand ",
         Style::default().fg(t.accent.0).add_modifier(Modifier::BOLD),
     )];
-    for (pane, command) in PaneKind::ALL.into_iter().zip([
-        Command::PaneContainers,
-        Command::PaneImages,
-        Command::PaneVolumes,
-        Command::PaneNetworks,
-    ]) {
-        let key = app.keymap.first_key(command).unwrap_or_default();
-        let count = app.count(pane).map(|n| format!(" {n}")).unwrap_or_default();
-        let text = format!(" {key} {}{count} ", pane.title());
+    for pane in PaneKind::ALL {
+        let text = app.pane_label(pane);
         let style = if pane == app.pane {
             t.selection()
         } else {

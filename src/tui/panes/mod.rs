@@ -332,6 +332,16 @@ impl<T: Row> ListPane<T> {
         (self.sort_col, self.sort_desc)
     }
 
+    /// Selects line `index` of the view (a row or a group's header); false when there is
+    /// none there or it was selected already.
+    pub fn select_index(&mut self, index: usize) -> bool {
+        if index >= self.view.len() || index == self.selected {
+            return false;
+        }
+        self.selected = index;
+        true
+    }
+
     /// Selects the row with `key` among those shown; false when none is.
     pub fn select_key(&mut self, key: &str) -> bool {
         let found = self
