@@ -664,3 +664,14 @@ fn on_the_engine_a_port_and_a_volume_from_the_dialog_show_in_their_panes() {
     assert_eq!(t.wait_exit(), 0);
     engine.ok(&["rm", "-f", &name]);
 }
+
+#[test]
+fn on_an_empty_engine_the_tui_says_what_to_do() {
+    let engine = common::engine::Engine::new();
+    let root = engine.root();
+    let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
+    t.wait_text(&format!("Nothing here yet on engine {}", root.display()));
+    t.wait_text("dockhand load -i FILE.tar");
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+}

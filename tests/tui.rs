@@ -1520,3 +1520,28 @@ async fn the_mouse_setting_is_read() {
     .to_string();
     assert!(err.contains("shell") && err.contains("pane"), "{err}");
 }
+
+#[tokio::test]
+async fn an_empty_endpoint_greets_with_what_to_do() {
+    use dockhand::backend::prelude::*;
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        let options = dockhand::model::RemoveOptions {
+            force: true,
+            volumes: false,
+        };
+        for c in t.backend.list_containers(true).await.unwrap() {
+            t.backend.remove_container(&c.id, options).await.unwrap();
+        }
+        for i in t.backend.list_images(true).await.unwrap() {
+            t.backend.remove_image(&i.id, true).await.unwrap();
+        }
+        t.key_mod(KeyCode::Char('r'), KeyModifiers::CONTROL).await;
+        let screen = t.screen();
+        assert!(screen.contains("Nothing here yet on"), "{screen}");
+        assert!(screen.contains("P or :pull REF"), "{screen}");
+        snapshot!("greeting", t);
+        t.key(KeyCode::Char('2')).await;
+        assert!(t.screen().contains("No images yet"), "{}", t.screen());
+    }
+}

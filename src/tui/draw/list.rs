@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table};
 
 use crate::tui::app::{App, Focus, Mode};
+use crate::tui::keymap::Command;
 use crate::tui::panes::{Group, Item, ListPane, PaneKind, Row, fit_columns};
 
 const SPACING: u16 = 2;
@@ -52,6 +53,12 @@ fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
+    if shown == 0 && pane.is_loaded() && pane.rows().is_empty() && app.images.is_loaded() {
+        if let Some(lines) = greeting(app) {
+            frame.render_widget(Paragraph::new(lines), inner);
+            return;
+        }
+    }
     if shown == 0 {
         let text = if !pane.is_loaded() {
             "loading…".to_string()
@@ -170,4 +177,55 @@ fn group_row(
         }
     });
     TableRow::new(std::iter::once(Cell::from(fold).style(name)).chain(cells))
+}
+
+/// What a new user sees on an empty endpoint, instead of empty lists: how to get an image,
+/// then a container. `None` where the pane is not empty of both.
+fn greeting(app: &App) -> Option<Vec<Line<'static>>> {
+    let t = &app.theme;
+    let no_images = app.images.rows().is_empty();
+    let key = |c: Command| app.keymap.first_key(c).unwrap_or_default();
+    let line = |k: String, what: &str| {
+        Line::from(vec![
+            Span::styled(format!("  {k:<28}"), t.key()),
+            Span::raw(what.to_string()),
+        ])
+    };
+    let mut lines = match app.pane {
+        PaneKind::Containers if no_images => vec![Line::from(Span::styled(
+            format!(
+                "Nothing here yet on {}. To begin, get an image:",
+                app.endpoint
+            ),
+            Style::default().add_modifier(Modifier::BOLD),
+        ))],
+        PaneKind::Containers => vec![Line::from(Span::styled(
+            "No containers yet:",
+            Style::default().add_modifier(Modifier::BOLD),
+        ))],
+        PaneKind::Images if no_images => vec![Line::from(Span::styled(
+            "No images yet:",
+            Style::default().add_modifier(Modifier::BOLD),
+        ))],
+        _ => return None,
+    };
+    if no_images {
+        lines.push(line(
+            format!("{} or :pull REF", key(Command::Pull)),
+            "pull one from a registry, e.g. busybox",
+        ));
+        lines.push(line(key(Command::Build), "build one from a Dockerfile"));
+        lines.push(line(
+            "dockhand load -i FILE.tar".into(),
+            "load a tarball made by docker save",
+        ));
+    }
+    if app.pane == PaneKind::Containers {
+        lines.push(line(
+            format!("{} or :run IMAGE", key(Command::Create)),
+            "run a container of an image",
+        ));
+    }
+    lines.push(line(key(Command::Help), "every key, and the : commands"));
+    Some(lines)
 }
