@@ -1545,3 +1545,32 @@ async fn an_empty_endpoint_greets_with_what_to_do() {
         assert!(t.screen().contains("No images yet"), "{}", t.screen());
     }
 }
+
+#[tokio::test]
+async fn json_lines_are_pretty_printed_on_demand() {
+    let mut t = Harness::new(100, 30).await;
+    let id = t.app.containers.selected_row().unwrap().id.clone();
+    let line = dockhand::model::LogLine {
+        stream: dockhand::model::LogStream::Stdout,
+        timestamp_ns: i128::from(NOW) * 1_000_000_000,
+        text: r#"{"level":"info","msg":"order placed","items":[1,2]}"#.into(),
+    };
+    let effects = t.app.update(Action::LogLines(id, vec![line]));
+    t.run(effects).await;
+    assert!(
+        t.screen()
+            .contains(r#"{"level":"info","msg":"order placed""#)
+    );
+    t.key(KeyCode::Char('J')).await;
+    let screen = t.screen();
+    assert!(screen.contains(r#"  "level": "info","#), "{screen}");
+    assert!(screen.contains(r#"  "msg": "order placed""#), "{screen}");
+    assert!(screen.contains("json"), "{screen}");
+    // Lines that are not JSON stay as they are; J again folds the JSON back.
+    assert!(screen.contains("info: "), "{screen}");
+    t.key(KeyCode::Char('J')).await;
+    assert!(
+        t.screen()
+            .contains(r#"{"level":"info","msg":"order placed""#)
+    );
+}

@@ -269,7 +269,7 @@ commands! {
     Kill kill ["ctrl-k"] "kill (asks first)";
     Create create ["c"] "run or create new";
     Pull pull ["P"] "pull an image";
-    Build build ["b"] "build an image (Dockerfile)";
+    Build build ["b"] "build from a Dockerfile";
     Commit commit ["C"] "commit a container to an image";
     Prune prune ["X"] "prune the pane (asks first)";
     Shell shell ["e"] "open a shell inside";
@@ -283,6 +283,7 @@ commands! {
     Follow follow ["f"] "follow logs on/off";
     Timestamps timestamps ["t"] "timestamps on/off";
     Wrap wrap ["w"] "wrap lines on/off";
+    PrettyJson pretty_json ["J"] "JSON lines pretty on/off";
     NextMatch next_match ["n"] "next log match";
     PrevMatch prev_match ["N"] "previous log match";
     OnlyMatches only_matches ["F"] "only matching lines on/off";

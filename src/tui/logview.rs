@@ -23,6 +23,8 @@ pub struct LogView {
     pub timestamps: bool,
     /// Wrap long lines instead of cutting them.
     pub wrap: bool,
+    /// Show lines that are JSON objects or arrays pretty-printed.
+    pub pretty: bool,
     /// First line in view (an index into the shown lines) when not following.
     top: usize,
     /// Search text (ASCII case-insensitive); empty when not searching.
@@ -52,6 +54,7 @@ impl LogView {
             follow: true,
             timestamps: false,
             wrap: false,
+            pretty: false,
             top: 0,
             search: String::new(),
             matches: VecDeque::new(),
@@ -221,6 +224,7 @@ impl LogView {
             }
             Command::Timestamps => self.timestamps = !self.timestamps,
             Command::Wrap => self.wrap = !self.wrap,
+            Command::PrettyJson => self.pretty = !self.pretty,
             Command::OnlyMatches => {
                 if self.search.is_empty() {
                     return Some(Err(
@@ -317,6 +321,9 @@ impl LogView {
     }
 
     fn rows(&self, l: &LogLine, width: usize) -> usize {
+        if let Some(pretty) = self.pretty_text(l) {
+            return pretty.lines().count().max(1);
+        }
         if self.wrap && width > 0 {
             let len =
                 l.text.chars().count() + if self.timestamps { 31 } else { 0 } + self.prefix_width();
@@ -353,6 +360,19 @@ impl LogView {
             }
         }
         out
+    }
+
+    /// The line pretty-printed, when that is on and the line is a JSON object or array.
+    pub fn pretty_text(&self, l: &LogLine) -> Option<String> {
+        if !self.pretty {
+            return None;
+        }
+        let t = l.text.trim();
+        if !(t.starts_with('{') || t.starts_with('[')) {
+            return None;
+        }
+        let value: serde_json::Value = serde_json::from_str(t).ok()?;
+        serde_json::to_string_pretty(&value).ok()
     }
 
     /// The shown lines as text, for saving: with timestamps when they are on.

@@ -295,7 +295,11 @@ impl App {
             Command::Remove => self.confirm_remove(),
             // The log view's own commands: it acts, the app reports what it could not do.
             Command::Follow if self.tab() != Tab::Logs => Vec::new(),
-            Command::Follow | Command::Timestamps | Command::Wrap | Command::OnlyMatches => {
+            Command::Follow
+            | Command::Timestamps
+            | Command::Wrap
+            | Command::PrettyJson
+            | Command::OnlyMatches => {
                 if let Some(Err(message)) = self.detail.logs.command(command) {
                     self.say(message, true);
                 }

@@ -52,6 +52,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             right.push(flag(logs.follow, "follow"));
             right.push(flag(logs.timestamps, "time"));
             right.push(flag(logs.wrap, "wrap"));
+            right.push(flag(logs.pretty, "json"));
         }
         right.push(Span::styled(
             format!(" {} ", target.label),
@@ -116,18 +117,18 @@ fn logs(frame: &mut Frame, app: &App, area: Rect) {
     let lines: Vec<Line> = view
         .visible(area.width as usize, area.height as usize)
         .into_iter()
-        .map(|(seq, l)| {
-            let mut spans = Vec::with_capacity(5);
+        .flat_map(|(seq, l)| {
+            let mut prefix = Vec::with_capacity(4);
             if let Some((_, name)) = view.source(seq) {
                 let width = view.prefix_width() - 3;
-                spans.push(Span::styled(
+                prefix.push(Span::styled(
                     format!("{name:<width$}"),
                     Style::default().fg(crate::tui::theme::source_color(name)),
                 ));
-                spans.push(Span::styled(" │ ", t.muted()));
+                prefix.push(Span::styled(" │ ", t.muted()));
             }
             if view.timestamps {
-                spans.push(Span::styled(
+                prefix.push(Span::styled(
                     format!("{} ", rfc3339_nanos(l.timestamp_ns)),
                     t.muted(),
                 ));
@@ -142,8 +143,30 @@ fn logs(frame: &mut Frame, app: &App, area: Rect) {
             } else {
                 found
             };
-            spans.extend(highlight(&l.text, view.search(), style, found));
-            Line::from(spans)
+            let Some(pretty) = view.pretty_text(l) else {
+                let mut spans = prefix;
+                spans.extend(highlight(&l.text, view.search(), style, found));
+                return vec![Line::from(spans)];
+            };
+            // A JSON line pretty-printed: its first line after the prefix, the rest under it.
+            let pad: usize = prefix.iter().map(Span::width).sum();
+            pretty
+                .lines()
+                .enumerate()
+                .map(|(i, text)| {
+                    let mut spans = if i == 0 {
+                        prefix.clone()
+                    } else {
+                        vec![Span::raw(" ".repeat(pad))]
+                    };
+                    spans.extend(
+                        highlight(text, view.search(), style, found)
+                            .into_iter()
+                            .map(|s| Span::styled(s.content.into_owned(), s.style)),
+                    );
+                    Line::from(spans)
+                })
+                .collect()
         })
         .collect();
     let mut paragraph = Paragraph::new(lines);
