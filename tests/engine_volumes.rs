@@ -406,3 +406,36 @@ fn a_symlink_in_the_image_cannot_move_a_mount_out_of_the_container() {
         "inside\n"
     );
 }
+
+#[test]
+fn system_check_finds_damaged_volumes_and_makes_lost_data_directories_again() {
+    let (e, image) = loaded();
+    let (lost, broken) = (unique("lost"), unique("broken"));
+    e.ok(&["volume", "create", &lost]);
+    e.ok(&["volume", "create", &broken]);
+    assert!(e.ok(&["system", "check"]).contains("No problems found."));
+    std::fs::remove_dir(e.root().join("volumes").join(&lost).join("_data")).unwrap();
+    let record = e.root().join("volumes").join(&broken).join("volume.json");
+    std::fs::write(&record, b"{ not json").unwrap();
+    let out = e.run(&["system", "check"]);
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!("volume {lost}: its data directory is gone")),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("{broken}: not a whole volume")),
+        "{report}"
+    );
+    // Repair makes the data directory again; the damaged one, which may hold data, stays.
+    let out = e.run(&["system", "check", "--repair"]);
+    let report = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(e.root().join("volumes").join(&lost).join("_data").is_dir());
+    assert!(record.exists());
+    e.ok(&["run", "--rm", "-v", &format!("{lost}:/v"), &image, "true"]);
+    // Once its owner has dealt with it, the root checks clean.
+    std::fs::remove_dir_all(e.root().join("volumes").join(&broken)).unwrap();
+    assert!(e.ok(&["system", "check"]).contains("No problems found."));
+}

@@ -140,6 +140,10 @@ impl SystemBackend for EngineBackend {
                 rt.stale_endpoints()?
             };
             let (containers, findings) = rt.check_containers(repair)?;
+            let volumes = crate::engine::volume::VolumeStore::new(&me.inner.root)
+                .check(repair)?
+                .into_iter()
+                .map(|(what, repaired)| CheckProblem { what, repaired });
             let host = crate::engine::network::NetworkStore::new(&me.inner.root)
                 .check_host(repair)?
                 .into_iter()
@@ -174,6 +178,7 @@ impl SystemBackend for EngineBackend {
                     .chain(findings)
                     .chain(stale)
                     .chain(host)
+                    .chain(volumes)
                     .collect(),
                 unused_blobs: r.unused_blobs,
                 unused_layers: r.unused_layers,

@@ -5,7 +5,8 @@
 //! Creating and removing take the `volumes` lock; the container side holds it too while it
 //! writes a record that names volumes, so a volume in use is never removed under it. Which
 //! containers use a volume is the container side's knowledge (`container/volumes.rs`); the
-//! mounts a volume's options ask for are in `mount.rs`.
+//! mounts a volume's options ask for are in `mount.rs`. `check` is `system check`'s part: records
+//! and data directories.
 
 mod mount;
 
@@ -211,6 +212,41 @@ impl VolumeStore {
         std::fs::rename(self.dir.join(name), &gone).map_err(io(name, "cannot remove"))?;
         std::fs::remove_dir_all(&gone).map_err(io(name, "cannot delete the data"))?;
         Ok(())
+    }
+}
+
+impl VolumeStore {
+    /// `system check` of the volumes: a directory under `volumes/` whose record is missing or
+    /// damaged, and a volume whose data directory is gone. With `repair` a missing data
+    /// directory is made again (empty: what was in it is gone already); a directory without
+    /// a readable record is left for its owner to look at, since it may hold data. Each
+    /// finding says what it is and whether it was repaired.
+    pub fn check(&self, repair: bool) -> Result<Vec<(String, bool)>, VolumeError> {
+        let _lock = self.lock()?;
+        let entries = std::fs::read_dir(&self.dir).map_err(io("*", "cannot list the volumes"))?;
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            match self.get(&name) {
+                Ok(_) if !self.data(&name).is_dir() => {
+                    let fixed = repair && std::fs::create_dir_all(self.data(&name)).is_ok();
+                    found.push((
+                        format!("volume {name}: its data directory is gone"),
+                        fixed,
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => found.push((
+                    format!(
+                        "{}: not a whole volume ({e}); it may hold data, so it is left: look at it, then remove it by hand",
+                        path.display()
+                    ),
+                    false,
+                )),
+            }
+        }
+        Ok(found)
     }
 }
 
