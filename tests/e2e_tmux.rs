@@ -454,17 +454,11 @@ impl Drop for DockerLeftovers {
     }
 }
 
-#[test]
-fn on_dockerd_run_from_the_dialog_read_logs_exec_and_remove() {
-    let image = format!("{}:latest", common::unique("e2e-bb"));
-    let name = common::unique("e2e-run");
-    let _left = DockerLeftovers {
-        container: name.clone(),
-        image: image.clone(),
-    };
+/// Loads the busybox test image into the test dockerd as `image`.
+fn load_into_dockerd(image: &str) {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("bb.tar");
-    std::fs::write(&archive, common::images::busybox_archive(&image)).unwrap();
+    std::fs::write(&archive, common::images::busybox_archive(image)).unwrap();
     let load = Command::new(env!("CARGO_BIN_EXE_dockhand"))
         .args(["-H", "docker", "load", "-i", archive.to_str().unwrap()])
         .output()
@@ -474,6 +468,17 @@ fn on_dockerd_run_from_the_dialog_read_logs_exec_and_remove() {
         "load: {}",
         String::from_utf8_lossy(&load.stderr)
     );
+}
+
+#[test]
+fn on_dockerd_run_from_the_dialog_read_logs_exec_and_remove() {
+    let image = format!("{}:latest", common::unique("e2e-bb"));
+    let name = common::unique("e2e-run");
+    let _left = DockerLeftovers {
+        container: name.clone(),
+        image: image.clone(),
+    };
+    load_into_dockerd(&image);
 
     let t = Tmux::run(&["-H", "docker"], "");
     t.wait_text("unix:///var/run/docker.sock");
@@ -605,18 +610,7 @@ fn on_dockerd_the_command_line_opens_panes_and_a_projects_merged_logs() {
         container: format!("{project}-db"),
         image: image.clone(),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("bb.tar");
-    std::fs::write(&archive, common::images::busybox_archive(&image)).unwrap();
-    let load = Command::new(env!("CARGO_BIN_EXE_dockhand"))
-        .args(["-H", "docker", "load", "-i", archive.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        load.status.success(),
-        "load: {}",
-        String::from_utf8_lossy(&load.stderr)
-    );
+    load_into_dockerd(&image);
     compose_project(&["-H", "docker"], &image, &project);
     let t = Tmux::run(&["-H", "docker"], "");
     t.wait_text("unix:///var/run/docker.sock");
