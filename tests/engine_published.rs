@@ -466,7 +466,11 @@ fn system_check_finds_this_roots_bridges_veths_and_rules_that_no_record_has() {
     // The network's record goes, as an operator's `rm -rf` of it would: its bridge, the
     // container's veth, the network's rules and the port's rules are left on the host.
     let aside = e.root().join("tmp-aside");
-    std::fs::rename(e.root().join("networks").join(&id), &aside).unwrap();
+    let record = e.root().join("networks").join(&id);
+    std::fs::rename(&record, &aside).unwrap();
+    // Should the test fail before the repair, the record goes back, so the root's reset
+    // takes the bridge and its rules away (this guard drops before the engine does).
+    let _restore = Restore(aside.clone(), record);
     let out = e.run(&["system", "check"]);
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(1), "{report}");
@@ -502,4 +506,15 @@ fn system_check_finds_this_roots_bridges_veths_and_rules_that_no_record_has() {
     std::fs::remove_dir_all(&aside).unwrap();
     e.ok(&["rm", "-f", &web]);
     other.ok(&["network", "rm", &theirs]);
+}
+
+/// Renames `.0` back to `.1` on drop, when it is still there.
+struct Restore(std::path::PathBuf, std::path::PathBuf);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            let _ = std::fs::rename(&self.0, &self.1);
+        }
+    }
 }
