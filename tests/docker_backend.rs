@@ -328,6 +328,7 @@ async fn stats_stream_while_running_and_not_after() {
     cleanup.containers.push(name.clone());
     let mut s = spec(&image, &name, &["sleep", "300"]);
     s.resources.memory = Some(64 * 1024 * 1024);
+    s.resources.nano_cpus = Some(500_000_000);
     let id = b.create_container(s).await.unwrap();
     b.start_container(&id).await.unwrap();
     let mut stream = b.container_stats(&id).await.unwrap();
@@ -339,6 +340,13 @@ async fn stats_stream_while_running_and_not_after() {
     assert!(sample.memory_usage > 0, "{sample:?}");
     assert_eq!(sample.memory_limit, 64 * 1024 * 1024);
     assert!(sample.pids >= 1);
+    // What the charts measure CPU against: the container's limit, the host's cores.
+    assert_eq!(sample.cpu_limit, Some(0.5), "{sample:?}");
+    assert!(sample.host_cpus >= 1, "{sample:?}");
+    assert_eq!(
+        sample.cpus_available(),
+        0.5f64.min(f64::from(sample.host_cpus))
+    );
     b.kill_container(&id, None).await.unwrap();
     let mut stopped = b.container_stats(&id).await.unwrap();
     assert!(

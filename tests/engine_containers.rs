@@ -838,6 +838,33 @@ fn stats_come_from_the_cgroup() {
     );
     assert!(row.contains("/ 64MiB"), "{row}");
     assert!(row.trim_end().ends_with(" 1"), "one process: {row}");
+
+    // The backend's samples say what the charts measure against: the cgroup's quota.
+    use dockhand::backend::prelude::*;
+    use futures::StreamExt;
+    let backend = dockhand::backend::EngineBackend::open(
+        &e.root(),
+        dockhand::backend::engine::EngineOptions {
+            exe: Some(env!("CARGO_BIN_EXE_dockhand").into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sample = runtime.block_on(async {
+        let mut samples = backend.container_stats(&name).await.unwrap();
+        samples.next().await.unwrap().unwrap()
+    });
+    assert_eq!(sample.cpu_limit, Some(0.5), "{sample:?}");
+    assert!(sample.host_cpus >= 1, "{sample:?}");
+    assert!(
+        (10.0..=100.0).contains(&sample.cpu_of_available()),
+        "busy: most of its half CPU: {sample:?}"
+    );
+    assert_eq!(sample.memory_limit, 64 << 20);
 }
 
 #[test]

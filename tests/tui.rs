@@ -14,7 +14,7 @@ use ratatui::style::Color;
 use dockhand::backend::fake::Clock;
 use dockhand::backend::{AnyBackend, FakeBackend};
 use dockhand::config::Config;
-use dockhand::model::ContainerState;
+use dockhand::model::{ContainerState, StatsSample};
 use dockhand::tui::action::Action;
 use dockhand::tui::app::{App, AppOptions, Focus, Mode};
 use dockhand::tui::detail::Tab;
@@ -49,6 +49,8 @@ struct Harness {
     terminals: std::collections::HashMap<u32, UnboundedSender<TermCommand>>,
     terminal_tx: UnboundedSender<Action>,
     terminal_rx: tokio::sync::mpsc::UnboundedReceiver<Action>,
+    /// The containers whose CPU and MEM the app last asked for.
+    usage_watched: Vec<String>,
 }
 
 impl Harness {
@@ -78,6 +80,7 @@ impl Harness {
             terminals: Default::default(),
             terminal_tx,
             terminal_rx,
+            usage_watched: Vec::new(),
         };
         h.run(start).await;
         h
@@ -98,6 +101,14 @@ impl Harness {
                         ready(streams::merged_logs(&self.backend, key, members, options).await)
                     }
                     Effect::WatchStats(Some(id)) => ready(streams::stats(&self.backend, id).await),
+                    Effect::WatchUsage(ids) => {
+                        self.usage_watched = ids.clone();
+                        let mut actions = Vec::new();
+                        for id in ids {
+                            actions.extend(ready(streams::usage(&self.backend, id).await));
+                        }
+                        actions
+                    }
                     Effect::OpenTerminal(request) => {
                         let (commands, rx) = tokio::sync::mpsc::unbounded_channel();
                         self.terminals.insert(request.session, commands);
@@ -1573,4 +1584,133 @@ async fn json_lines_are_pretty_printed_on_demand() {
         t.screen()
             .contains(r#"{"level":"info","msg":"order placed""#)
     );
+}
+
+/// A minute of samples of the API container: CPU rising to a peak and falling, memory
+/// growing, steady traffic.
+fn a_minute_of_samples(t: &Harness) -> Vec<StatsSample> {
+    let api = t.app.containers.selected_row().unwrap();
+    assert_eq!(api.name, "api");
+    (0..60)
+        .map(|i: u64| StatsSample {
+            read: NOW - 59 + i as i64,
+            // Up to 120% of one core: 80% of its 1.5-CPU limit.
+            cpu_percent: 120.0 * (1.0 - (i as f64 - 30.0).abs() / 30.0),
+            cpu_limit: Some(1.5),
+            host_cpus: 4,
+            memory_usage: (200 + i * 2) << 20,
+            memory_limit: 512 << 20,
+            net_rx: i * 40_000,
+            net_tx: i * 10_000,
+            block_read: 1_000_000,
+            block_write: i * i * 1_000,
+            pids: 11,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn stats_are_line_charts_against_the_limit_with_labelled_axes() {
+    for (w, h) in SIZES {
+        let mut t = Harness::new(w, h).await;
+        t.key(KeyCode::Char(']')).await;
+        assert_eq!(t.app.tab(), Tab::Stats);
+        let id = t.app.containers.selected_row().unwrap().id.clone();
+        // The fake's own first sample says what the container may use.
+        let first = *t.app.detail.stats.back().unwrap();
+        assert_eq!((first.cpu_limit, first.host_cpus), (Some(1.5), 4));
+        t.app.detail.stats.clear();
+        for sample in a_minute_of_samples(&t) {
+            let effects = t.app.update(Action::Stats(id.clone(), sample));
+            t.run(effects).await;
+        }
+        let screen = t.screen();
+        // The newest sample: 4% of one core is 2.7% of 1.5 CPUs.
+        assert!(screen.contains("CPU 2.7% of its 1.5-CPU limit"), "{screen}");
+        assert!(screen.contains("MEM 318MiB of 512MiB (62.1%)"), "{screen}");
+        assert!(screen.contains("NET in 40kB/s · out 10kB/s"), "{screen}");
+        assert!(
+            screen.contains("IO read 0B/s · write 117kB/s · PIDS 11"),
+            "{screen}"
+        );
+        // Time runs to "now" over the kept history (120 samples by default); the CPU axis
+        // ends at a round figure above the peak, the memory axis at the limit.
+        assert!(screen.contains("-2m") && screen.contains("-1m") && screen.contains("now"));
+        assert!(
+            screen.contains("100%") && screen.contains("512MiB"),
+            "{screen}"
+        );
+        snapshot!("stats_charts", t);
+    }
+}
+
+#[tokio::test]
+async fn cpu_and_mem_columns_read_only_the_running_rows_on_screen() {
+    let running = |t: &Harness| -> Vec<String> {
+        let names: Vec<String> = t
+            .usage_watched
+            .iter()
+            .map(|id| {
+                let row = t
+                    .app
+                    .containers
+                    .rows()
+                    .iter()
+                    .find(|r| &r.id == id)
+                    .unwrap();
+                row.name.clone()
+            })
+            .collect();
+        names
+    };
+    // Wide enough for the columns: every running container of the nine is on screen (the
+    // restarting one's stream ends at once, as Docker's does, and is not asked for again).
+    let t = Harness::new(200, 50).await;
+    assert_eq!(running(&t), ["api", "cache", "db", "debug-shell", "web"]);
+    let screen = t.screen();
+    let header = screen.lines().find(|l| l.contains("NAME▲")).unwrap();
+    assert!(header.contains("CPU") && header.contains("MEM"), "{header}");
+    // The API's sample is in its row, as % of its limit; an exited row has none.
+    let api = screen.lines().find(|l| l.contains(" api ")).unwrap();
+    let api_id = &t.app.containers.selected_row().unwrap().id;
+    let sample = *t.app.usage.get(api_id).unwrap();
+    assert!(
+        api.contains(&dockhand::tui::usage::cpu_cell(&sample)),
+        "{api}"
+    );
+    assert!(
+        api.contains(&dockhand::tui::usage::memory_cell(&sample)),
+        "{api}"
+    );
+    let migrate = screen.lines().find(|l| l.contains(" migrate ")).unwrap();
+    assert!(!migrate.contains('%'), "{migrate}");
+
+    // A short screen shows three rows: only those are read, and scrolling changes which.
+    let mut t = Harness::new(200, 16).await;
+    assert_eq!(running(&t), ["api", "cache"]);
+    t.key(KeyCode::Char('G')).await;
+    assert_eq!(running(&t), ["web"]);
+    // Another pane: nothing is read.
+    t.key(KeyCode::Char('2')).await;
+    assert!(running(&t).is_empty());
+    t.key(KeyCode::Char('1')).await;
+    assert_eq!(running(&t), ["web"]);
+    // A stopped container leaves the set.
+    t.key(KeyCode::Char('k')).await;
+    assert_eq!(t.selected_name(), "web");
+    t.key(KeyCode::Char('s')).await;
+    assert!(running(&t).is_empty());
+
+    // At 80 columns CPU fits and MEM does not; the six rows on screen are read.
+    let t = Harness::new(80, 24).await;
+    assert_eq!(running(&t), ["api", "cache", "db", "debug-shell"]);
+    let screen = t.screen();
+    let header = screen.lines().find(|l| l.contains("NAME▲")).unwrap();
+    assert!(
+        header.contains("CPU") && !header.contains("MEM"),
+        "{header}"
+    );
+    // Too narrow for CPU too: nothing is read.
+    let t = Harness::new(64, 24).await;
+    assert!(running(&t).is_empty());
 }

@@ -399,6 +399,10 @@ pub struct StatsSample {
     pub read: UnixTime,
     /// CPU use as a percentage of one core (200.0 = two full cores).
     pub cpu_percent: f64,
+    /// The container's CPU limit in CPUs (`--cpus 1.5` = 1.5), `None` when unlimited.
+    pub cpu_limit: Option<f64>,
+    /// The host's online CPUs.
+    pub host_cpus: u32,
     /// Memory in use, bytes.
     pub memory_usage: u64,
     /// Memory limit, bytes (the host's memory when unlimited).
@@ -413,6 +417,29 @@ pub struct StatsSample {
     pub block_write: u64,
     /// Number of processes.
     pub pids: u64,
+}
+
+impl StatsSample {
+    /// The CPUs the container may use: its limit, or the host's cores (at least one).
+    pub fn cpus_available(&self) -> f64 {
+        let host = f64::from(self.host_cpus.max(1));
+        self.cpu_limit
+            .filter(|l| *l > 0.0)
+            .map_or(host, |l| l.min(host))
+    }
+
+    /// CPU use as a percentage of what the container may use (100.0 = all of it).
+    pub fn cpu_of_available(&self) -> f64 {
+        (self.cpu_percent / self.cpus_available()).clamp(0.0, 100.0)
+    }
+
+    /// Memory in use as a percentage of its limit (0 when no limit is known).
+    pub fn memory_percent(&self) -> f64 {
+        if self.memory_limit == 0 {
+            return 0.0;
+        }
+        self.memory_usage as f64 * 100.0 / self.memory_limit as f64
+    }
 }
 
 /// How a path of a container's filesystem differs from its image (`diff`).
@@ -468,6 +495,30 @@ mod tests {
             size_rw: None,
             size_root_fs: None,
         }
+    }
+
+    #[test]
+    fn cpu_is_measured_against_the_limit_or_the_host() {
+        let mut s = StatsSample {
+            cpu_percent: 50.0,
+            host_cpus: 4,
+            ..StatsSample::default()
+        };
+        assert_eq!(s.cpus_available(), 4.0);
+        assert_eq!(s.cpu_of_available(), 12.5);
+        s.cpu_limit = Some(0.5);
+        assert_eq!(s.cpus_available(), 0.5);
+        assert_eq!(s.cpu_of_available(), 100.0);
+        // A limit above the host's cores is the host's cores.
+        s.cpu_limit = Some(16.0);
+        assert_eq!(s.cpus_available(), 4.0);
+        // No host figure at all still divides by one core.
+        let none = StatsSample {
+            cpu_percent: 30.0,
+            ..StatsSample::default()
+        };
+        assert_eq!(none.cpu_of_available(), 30.0);
+        assert_eq!(none.memory_percent(), 0.0);
     }
 
     #[test]

@@ -97,6 +97,10 @@ pub enum Action {
     LogEnded(String, Option<String>),
     /// A stats sample of a container.
     Stats(String, StatsSample),
+    /// A sample for the CPU and MEM columns of a container on screen.
+    Usage(String, StatsSample),
+    /// The sample stream of a container on screen ended.
+    UsageEnded(String),
     /// The stats stream of a container ended (with the error, if any).
     StatsEnded(String, Option<String>),
     /// An action on objects finished: what was done, and the failures.

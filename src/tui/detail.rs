@@ -174,6 +174,12 @@ impl Detail {
         self.target.as_ref().is_some_and(|t| t.id == id)
     }
 
+    /// How many samples the Stats tab keeps (one a second: the width of its time axis in
+    /// seconds).
+    pub fn stats_window(&self) -> usize {
+        self.stats_cap
+    }
+
     /// Adds a stats sample, keeping the configured history.
     pub fn push_stats(&mut self, sample: StatsSample) {
         if self.stats.len() == self.stats_cap {

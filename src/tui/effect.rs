@@ -91,6 +91,9 @@ pub enum Effect {
     WatchMergedLogs(String, Vec<(String, String)>, LogOptions),
     /// Stream stats of a container (replacing any other), or stop.
     WatchStats(Option<String>),
+    /// Stream the CPU and memory of these containers (the running ones on screen), and of
+    /// no others.
+    WatchUsage(Vec<String>),
     /// (Re)subscribe to backend events.
     WatchEvents,
     /// Act on containers, given as (id, name).
@@ -314,6 +317,7 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
         | Effect::TerminalResize(..)
         | Effect::CloseTerminal(_)
         | Effect::WatchStats(_)
+        | Effect::WatchUsage(_)
         | Effect::WatchEvents
         | Effect::Handover(_) => {
             return None;
@@ -391,6 +395,8 @@ pub struct Runner {
     tx: UnboundedSender<Action>,
     logs: Option<JoinHandle<()>>,
     stats: Option<JoinHandle<()>>,
+    /// The sample streams of the CPU and MEM columns, by container.
+    usage: std::collections::HashMap<String, JoinHandle<()>>,
     events: Option<JoinHandle<()>>,
     build: Option<JoinHandle<()>>,
     /// The terminal pane's sessions: what is sent to each, and its task.
@@ -411,6 +417,7 @@ impl Runner {
             tx,
             logs: None,
             stats: None,
+            usage: std::collections::HashMap::new(),
             events: None,
             build: None,
             terminals: std::collections::HashMap::new(),
@@ -473,6 +480,26 @@ impl Runner {
                 }
                 if let Some(id) = target {
                     self.stats = Some(self.spawn_stats(id));
+                }
+            }
+            Effect::WatchUsage(ids) => {
+                self.usage.retain(|id, task| {
+                    let keep = ids.contains(id);
+                    if !keep {
+                        task.abort();
+                    }
+                    keep
+                });
+                for id in ids {
+                    if !self.usage.contains_key(&id) {
+                        let backend = self.backend.clone();
+                        let tx = self.tx.clone();
+                        let stream = id.clone();
+                        let task = tokio::spawn(async move {
+                            forward(streams::usage(&backend, stream).await, tx).await
+                        });
+                        self.usage.insert(id, task);
+                    }
                 }
             }
             Effect::Pull(reference) => {
@@ -556,7 +583,11 @@ impl Drop for Runner {
             self.events.take(),
             self.build.take(),
         ];
-        for task in tasks.into_iter().flatten() {
+        for task in tasks
+            .into_iter()
+            .flatten()
+            .chain(self.usage.drain().map(|(_, t)| t))
+        {
             task.abort();
         }
         for (_, (_, task)) in self.terminals.drain() {

@@ -23,6 +23,7 @@ pub mod streams;
 pub mod terminal;
 pub mod terminal_io;
 pub mod theme;
+pub mod usage;
 
 use std::io;
 use std::time::Duration;

@@ -189,6 +189,23 @@ pub async fn stats(backend: &AnyBackend, id: String) -> BoxStream<'static, Actio
     .boxed()
 }
 
+/// The samples of a container on screen for its CPU and MEM columns, until its stream ends.
+pub async fn usage(backend: &AnyBackend, id: String) -> BoxStream<'static, Action> {
+    let samples = match timed(backend.container_stats(&id)).await {
+        Ok(s) => s,
+        Err(_) => return stream::iter([Action::UsageEnded(id)]).boxed(),
+    };
+    // An error ends the stream as its end does.
+    let samples = samples
+        .take_while(|r| std::future::ready(r.is_ok()))
+        .filter_map(|r| std::future::ready(r.ok()));
+    let ended = Action::UsageEnded(id.clone());
+    samples
+        .map(move |sample| Action::Usage(id.clone(), sample))
+        .chain(stream::iter([ended]))
+        .boxed()
+}
+
 /// A pull's progress, ending with the report that it is done or why it failed.
 pub async fn pull(backend: &AnyBackend, reference: String) -> BoxStream<'static, Action> {
     let progress = match timed(backend.pull_image(&reference)).await {

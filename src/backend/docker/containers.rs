@@ -200,6 +200,7 @@ impl ContainerBackend for DockerBackend {
             .build();
         let me = self.clone();
         let id = details.summary.id;
+        let cpu_limit = details.resources.nano_cpus.map(|n| n as f64 / 1e9);
         let stream = self
             .api()
             .await?
@@ -213,7 +214,7 @@ impl ContainerBackend for DockerBackend {
                 std::future::ready(alive)
             })
             .map(move |item| {
-                item.map(|s| convert::stats(&s, me.now()))
+                item.map(|s| convert::stats(&s, me.now(), cpu_limit))
                     .map_err(|e| me.err(e, subject(ObjectKind::Container, &id)))
             });
         Ok(stream.boxed())

@@ -290,7 +290,16 @@ pub fn container_details(c: m::ContainerInspectResponse) -> ContainerDetails {
         endpoints,
         resources: Resources {
             memory: host.memory.filter(|m| *m > 0).map(|m| m as u64),
-            nano_cpus: host.nano_cpus.filter(|n| *n > 0).map(|n| n as u64),
+            // `--cpus` sets NanoCpus; `--cpu-quota` with `--cpu-period` says the same per period.
+            nano_cpus: host
+                .nano_cpus
+                .filter(|n| *n > 0)
+                .map(|n| n as u64)
+                .or_else(|| {
+                    let quota = u64::try_from(host.cpu_quota?).ok().filter(|q| *q > 0)?;
+                    let period = host.cpu_period.filter(|p| *p > 0).unwrap_or(100_000) as u64;
+                    Some(quota * 1_000_000_000 / period)
+                }),
             cpu_shares: host.cpu_shares.filter(|n| *n > 0).map(|n| n as u64),
             pids_limit: host.pids_limit.filter(|n| *n > 0),
         },
@@ -416,8 +425,9 @@ pub fn network(n: m::NetworkInspect, containers: Vec<String>) -> NetworkSummary 
     }
 }
 
-/// CPU, memory, network and block I/O from one stats document, as `docker stats` computes them.
-pub fn stats(s: &m::ContainerStatsResponse, now: i64) -> StatsSample {
+/// CPU, memory, network and block I/O from one stats document, as `docker stats` computes them;
+/// `cpu_limit` is the container's (from its inspect document), in CPUs.
+pub fn stats(s: &m::ContainerStatsResponse, now: i64, cpu_limit: Option<f64>) -> StatsSample {
     let cpu = s.cpu_stats.clone().unwrap_or_default();
     let pre = s.precpu_stats.clone().unwrap_or_default();
     let total = |c: &m::ContainerCpuStats| {
@@ -478,6 +488,8 @@ pub fn stats(s: &m::ContainerStatsResponse, now: i64) -> StatsSample {
     StatsSample {
         read: s.read.as_deref().and_then(parse_rfc3339).unwrap_or(now),
         cpu_percent,
+        cpu_limit,
+        host_cpus: cpus as u32,
         memory_usage: usage,
         memory_limit: mem.limit.unwrap_or(0),
         net_rx: rx,

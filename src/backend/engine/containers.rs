@@ -308,7 +308,8 @@ impl ContainerBackend for EngineBackend {
             .await?;
         let me = self.clone();
         let host_memory = crate::engine::host::memory();
-        let cpus = f64::from(crate::engine::host::cpus());
+        let host_cpus = crate::engine::host::cpus();
+        let cpus = f64::from(host_cpus);
         let stream = futures::stream::unfold(
             (None::<(std::time::Instant, u64)>, false),
             move |(last, started)| {
@@ -351,6 +352,8 @@ impl ContainerBackend for EngineBackend {
                     let sample = StatsSample {
                         read: unix_now(),
                         cpu_percent,
+                        cpu_limit: c.cpu_limit,
+                        host_cpus,
                         memory_usage: c.memory,
                         memory_limit: c.memory_limit.unwrap_or(host_memory).min(host_memory),
                         net_rx: c.net_rx,

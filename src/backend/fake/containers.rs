@@ -370,17 +370,22 @@ impl ContainerBackend for FakeBackend {
                         return None;
                     }
                     c.stats_tick += 1;
-                    (c.stats_tick, c.summary.state, c.resources.memory)
+                    (c.stats_tick, c.summary.state, c.resources)
                 };
-                let (tick, state, memory) = tick;
+                let (tick, state, resources) = tick;
                 let sample = synth::stats_sample(
                     workload,
                     &id,
                     tick,
                     backend.now(),
-                    memory.unwrap_or(HOST_MEMORY),
+                    resources.memory.unwrap_or(HOST_MEMORY),
                     state == ContainerState::Paused,
                 );
+                let sample = StatsSample {
+                    cpu_limit: resources.nano_cpus.map(|n| n as f64 / 1e9),
+                    host_cpus: HOST_CPUS,
+                    ..sample
+                };
                 Some((Ok(sample), false))
             }
         });

@@ -43,6 +43,8 @@ const LOG_SPACING_SECS: i64 = 17;
 const LOG_HISTORY_MAX: i64 = 5_000;
 /// Memory the demo host pretends to have.
 const HOST_MEMORY: u64 = 16 * 1024 * 1024 * 1024;
+/// The demo host's CPUs.
+const HOST_CPUS: u32 = 4;
 
 /// An exec session of the demo: its terminal size and, once ended, its exit status.
 struct ExecState {

@@ -473,6 +473,8 @@ pub fn world(now: i64) -> State {
                     .collect(),
                 resources: Resources {
                     memory: d.memory,
+                    // The API runs with `--cpus 1.5`; the rest may use the host's cores.
+                    nano_cpus: (d.name == "api").then_some(1_500_000_000),
                     ..Resources::default()
                 },
                 pid: d.state.is_alive().then_some(2_100 + i as u32 * 97),

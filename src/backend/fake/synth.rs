@@ -213,6 +213,7 @@ pub fn stats_sample(
             Workload::Redis => 5,
             Workload::Shell => 1,
         },
+        ..StatsSample::default()
     }
 }
 

@@ -26,7 +26,7 @@ impl SystemBackend for FakeBackend {
             storage_driver: "memory".into(),
             cgroup_version: "n/a".into(),
             root_dir: "(in memory)".into(),
-            ncpu: 4,
+            ncpu: HOST_CPUS,
             mem_total: HOST_MEMORY,
             containers: st.containers.len(),
             containers_running: count(ContainerState::Running),

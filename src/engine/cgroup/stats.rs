@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 
 /// Raw counters at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counters {
     /// CPU time used, nanoseconds.
     pub cpu_ns: u64,
+    /// CPU limit in CPUs (`None` when unlimited).
+    pub cpu_limit: Option<f64>,
     /// Memory in use, bytes.
     pub memory: u64,
     /// Memory limit, bytes (`None` when unlimited).
@@ -40,6 +42,11 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// A CFS quota per period as a number of CPUs.
+fn quota_in_cpus(quota: u64, period: u64) -> Option<f64> {
+    (quota > 0 && period > 0).then(|| quota as f64 / period as f64)
+}
+
 /// The counters of container `id` whose init has host pid `pid`, under `base`
 /// (`/sys/fs/cgroup`).
 pub fn read_counters(base: &Path, id: &str, pid: i32) -> Counters {
@@ -50,6 +57,11 @@ pub fn read_counters(base: &Path, id: &str, pid: i32) -> Counters {
             .and_then(|t| keyed(&t, "usage_usec"))
             .unwrap_or(0)
             * 1000;
+        // "max 100000" or "<quota> <period>".
+        c.cpu_limit = read(unified.join("cpu.max")).and_then(|t| {
+            let (quota, period) = t.trim().split_once(' ')?;
+            quota_in_cpus(quota.parse().ok()?, period.parse().ok()?)
+        });
         c.memory = number(unified.join("memory.current")).unwrap_or(0);
         c.memory_limit = number(unified.join("memory.max"));
         c.pids = number(unified.join("pids.current")).unwrap_or(0);
@@ -67,6 +79,12 @@ pub fn read_counters(base: &Path, id: &str, pid: i32) -> Counters {
     } else {
         let v1 = |ctrl: &str, file: &str| base.join(ctrl).join("dockhand").join(id).join(file);
         c.cpu_ns = number(v1("cpuacct", "cpuacct.usage")).unwrap_or(0);
+        // The quota is -1 when unlimited.
+        let quota = read(v1("cpu", "cpu.cfs_quota_us")).and_then(|t| t.trim().parse::<i64>().ok());
+        c.cpu_limit = quota
+            .and_then(|q| u64::try_from(q).ok())
+            .zip(number(v1("cpu", "cpu.cfs_period_us")))
+            .and_then(|(q, p)| quota_in_cpus(q, p));
         let usage = number(v1("memory", "memory.usage_in_bytes")).unwrap_or(0);
         // Docker leaves the page cache out of "usage".
         let cache = read(v1("memory", "memory.stat"))
@@ -122,6 +140,7 @@ mod tests {
         std::fs::write(dir.join("cpu.stat"), "usage_usec 1500\nuser_usec 1000\n").unwrap();
         std::fs::write(dir.join("memory.current"), "4096\n").unwrap();
         std::fs::write(dir.join("memory.max"), "max\n").unwrap();
+        std::fs::write(dir.join("cpu.max"), "max 100000\n").unwrap();
         std::fs::write(dir.join("pids.current"), "3\n").unwrap();
         std::fs::write(
             dir.join("io.stat"),
@@ -134,6 +153,9 @@ mod tests {
             (1_500_000, 4096, None, 3)
         );
         assert_eq!((c.block_read, c.block_write), (10, 20));
+        assert_eq!(c.cpu_limit, None);
+        std::fs::write(dir.join("cpu.max"), "150000 100000\n").unwrap();
+        assert_eq!(read_counters(v2.path(), "abc", -1).cpu_limit, Some(1.5));
 
         let v1 = tempfile::tempdir().unwrap();
         for (ctrl, file, text) in [
@@ -146,6 +168,8 @@ mod tests {
             ),
             ("memory", "memory.limit_in_bytes", "8388608\n"),
             ("pids", "pids.current", "2\n"),
+            ("cpu", "cpu.cfs_quota_us", "50000\n"),
+            ("cpu", "cpu.cfs_period_us", "100000\n"),
             (
                 "blkio",
                 "blkio.throttle.io_service_bytes",
@@ -162,5 +186,9 @@ mod tests {
             (777, 9000, Some(8 << 20), 2)
         );
         assert_eq!((c.block_read, c.block_write), (7, 9));
+        assert_eq!(c.cpu_limit, Some(0.5));
+        let quota = v1.path().join("cpu/dockhand/abc/cpu.cfs_quota_us");
+        std::fs::write(quota, "-1\n").unwrap();
+        assert_eq!(read_counters(v1.path(), "abc", -1).cpu_limit, None);
     }
 }

@@ -4,6 +4,8 @@
 //! stopped.
 
 use super::*;
+use crate::model::ContainerSummary;
+use crate::tui::panes::{CPU_COLUMN, Item, shown_columns};
 
 impl App {
     /// The target of the detail area for the current selection.
@@ -117,5 +119,26 @@ impl App {
             }
         }
         effects
+    }
+
+    /// The running containers whose CPU and MEM columns are on screen, to stream samples of;
+    /// an effect only when they changed.
+    pub(super) fn watch_usage(&mut self) -> Option<Effect> {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let list = layout::split(area).list;
+        let columns = shown_columns(ContainerSummary::COLUMNS, list.width.saturating_sub(2));
+        let mut ids = Vec::new();
+        if self.pane == PaneKind::Containers && columns.contains(&CPU_COLUMN) {
+            let page = self.page().max(1) as usize;
+            let offset = self.containers.scroll_offset(page);
+            for item in self.containers.items().skip(offset).take(page) {
+                if let Item::Row(row, _) = item {
+                    if row.state.is_alive() {
+                        ids.push(row.id.clone());
+                    }
+                }
+            }
+        }
+        self.usage.watch(ids).map(Effect::WatchUsage)
     }
 }

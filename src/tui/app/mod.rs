@@ -134,6 +134,8 @@ pub struct App {
     merged: Option<Vec<(String, String)>>,
     /// The terminal pane's sessions.
     pub terminals: crate::tui::terminal::Terminals,
+    /// CPU and memory of the running containers on screen.
+    pub usage: crate::tui::usage::Usage,
 }
 
 /// Runs `$body` with `$p` bound to the list pane of `$kind`.
@@ -200,6 +202,7 @@ impl App {
             log_since: None,
             merged: None,
             terminals: Default::default(),
+            usage: Default::default(),
         }
     }
 
@@ -239,6 +242,13 @@ impl App {
 
     /// Handles one action and returns the backend requests it needs.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut effects = self.route(action);
+        // Whatever moved the list may have changed which containers are on screen.
+        effects.extend(self.watch_usage());
+        effects
+    }
+
+    fn route(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Key(key) => {
                 self.dirty = true;
@@ -292,6 +302,15 @@ impl App {
                     self.detail.logs.ended = Some(error.unwrap_or_else(|| "stream ended".into()));
                     self.dirty = true;
                 }
+                Vec::new()
+            }
+            // The next tick draws them: samples of many rows are no reason for many frames.
+            Action::Usage(id, sample) => {
+                self.usage.push(id, sample);
+                Vec::new()
+            }
+            Action::UsageEnded(id) => {
+                self.usage.ended(&id);
                 Vec::new()
             }
             Action::Stats(id, sample) => {
@@ -412,7 +431,10 @@ impl App {
             };
         }
         match list {
-            Lists::Containers(rows) => apply!(containers, rows),
+            Lists::Containers(rows) => {
+                self.usage.list_loaded();
+                apply!(containers, rows)
+            }
             Lists::Images(rows) => apply!(images, rows),
             Lists::Volumes(rows) => apply!(volumes, rows),
             Lists::Networks(rows) => apply!(networks, rows),

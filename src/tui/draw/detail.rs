@@ -1,17 +1,17 @@
 //! Drawing of the detail area: the tab bar and the body of the current tab.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Sparkline, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table, Wrap};
 
-use crate::model::{LogStream, StatsSample};
+use crate::model::LogStream;
 use crate::tui::app::{App, Focus};
 use crate::tui::detail::Tab;
 use crate::tui::theme::Theme;
 use crate::util::time::{ago, rfc3339_nanos};
-use crate::util::units::{bytes_size, human_size};
+use crate::util::units::human_size;
 
 /// Draws the detail area.
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -87,7 +87,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     match current {
         Tab::Logs => logs(frame, app, inner),
-        Tab::Stats => stats(frame, app, inner),
+        Tab::Stats => super::stats::draw(frame, app, inner),
         Tab::Inspect => inspect(frame, app, inner),
         Tab::Env => env(frame, app, inner),
         Tab::Ports => ports(frame, app, inner),
@@ -96,7 +96,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-fn placeholder(frame: &mut Frame, t: &Theme, area: Rect, text: String) {
+pub(super) fn placeholder(frame: &mut Frame, t: &Theme, area: Rect, text: String) {
     frame.render_widget(
         Paragraph::new(Span::styled(text, t.muted())).wrap(Wrap { trim: true }),
         area,
@@ -197,80 +197,6 @@ fn highlight<'a>(text: &'a str, needle: &str, normal: Style, found: Style) -> Ve
         spans.push(Span::styled(&text[at..], normal));
     }
     spans
-}
-
-fn stats(frame: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let samples = &app.detail.stats;
-    let Some(last) = samples.back() else {
-        let text = match &app.detail.stats_ended {
-            Some(why) => format!("no stats: {why}"),
-            None => "waiting for the first sample…".to_string(),
-        };
-        return placeholder(frame, t, area, text);
-    };
-    let rate = |f: fn(&StatsSample) -> u64| -> Vec<u64> {
-        let v: Vec<&StatsSample> = samples.iter().collect();
-        v.windows(2)
-            .map(|w| f(w[1]).saturating_sub(f(w[0])))
-            .collect()
-    };
-    let cpu: Vec<u64> = samples
-        .iter()
-        .map(|s| (s.cpu_percent * 100.0) as u64)
-        .collect();
-    let mem: Vec<u64> = samples.iter().map(|s| s.memory_usage).collect();
-    let net = rate(|s| s.net_rx + s.net_tx);
-    let io = rate(|s| s.block_read + s.block_write);
-    let mem_pct = if last.memory_limit > 0 {
-        last.memory_usage as f64 * 100.0 / last.memory_limit as f64
-    } else {
-        0.0
-    };
-    let charts = [
-        (format!("CPU {:.2}%", last.cpu_percent), cpu, t.running.0),
-        (
-            format!(
-                "MEM {} / {} ({mem_pct:.1}%)",
-                bytes_size(last.memory_usage),
-                bytes_size(last.memory_limit)
-            ),
-            mem,
-            t.accent.0,
-        ),
-        (
-            format!(
-                "NET rx {} tx {}",
-                human_size(last.net_rx),
-                human_size(last.net_tx)
-            ),
-            net,
-            t.created.0,
-        ),
-        (
-            format!(
-                "IO r {} w {} · PIDS {}",
-                human_size(last.block_read),
-                human_size(last.block_write),
-                last.pids
-            ),
-            io,
-            t.paused.0,
-        ),
-    ];
-    let rows = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(area);
-    for (i, (title, data, colour)) in charts.into_iter().enumerate() {
-        let cells = Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(rows[i / 2]);
-        let cell = cells[i % 2];
-        // Newest samples on the right: keep only what fits.
-        let width = cell.width as usize;
-        let data = &data[data.len().saturating_sub(width)..];
-        let spark = Sparkline::default()
-            .block(Block::default().title(Span::styled(title, t.header())))
-            .data(data)
-            .style(Style::default().fg(colour));
-        frame.render_widget(spark, cell);
-    }
 }
 
 fn inspect(frame: &mut Frame, app: &App, area: Rect) {

@@ -8,9 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table};
 
 use crate::tui::app::{App, Focus, Mode};
 use crate::tui::keymap::Command;
-use crate::tui::panes::{Group, Item, ListPane, PaneKind, Row, fit_columns};
-
-const SPACING: u16 = 2;
+use crate::tui::panes::{Group, Item, ListPane, PaneKind, Row, SPACING, shown_columns};
 
 /// Draws the list of the pane in front.
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -76,7 +74,7 @@ fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
     }
 
     // One column of gutter for the mark.
-    let cols = fit_columns(T::COLUMNS, inner.width.saturating_sub(1 + SPACING), SPACING);
+    let cols = shown_columns(T::COLUMNS, inner.width);
     let (sort_col, desc) = pane.sort();
     let header = TableRow::new(std::iter::once(Cell::from("")).chain(cols.iter().map(|&c| {
         let mut title = T::COLUMNS[c].title.to_string();
@@ -118,7 +116,10 @@ fn table<T: Row>(frame: &mut Frame, app: &App, area: Rect, pane: &ListPane<T>) {
                         } else {
                             ""
                         };
-                        Cell::from(format!("{indent}{}", row.cell(c, app.now))).style(style)
+                        let text = row
+                            .live_cell(c, &app.usage)
+                            .unwrap_or_else(|| row.cell(c, app.now));
+                        Cell::from(format!("{indent}{text}")).style(style)
                     });
                     TableRow::new(std::iter::once(gutter).chain(cells))
                 }

@@ -3,6 +3,7 @@
 mod detail;
 mod list;
 mod popup;
+mod stats;
 mod terminal;
 
 use ratatui::Frame;

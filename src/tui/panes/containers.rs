@@ -5,11 +5,15 @@ use ratatui::style::Style;
 use super::{Column, Row, SortKey};
 use crate::model::{ContainerState, ContainerSummary};
 use crate::tui::theme::Theme;
+use crate::tui::usage::{Usage, cpu_cell, memory_cell};
 use crate::util::time::ago;
 
 const NAME: usize = 1;
 const STATUS: usize = 4;
-const CREATED: usize = 5;
+/// Read live for the running rows on screen.
+pub const CPU: usize = 5;
+const MEM: usize = 6;
+const CREATED: usize = 7;
 
 impl Row for ContainerSummary {
     const COLUMNS: &'static [Column] = &[
@@ -44,6 +48,18 @@ impl Row for ContainerSummary {
             grow: false,
         },
         Column {
+            title: "CPU",
+            width: 5,
+            priority: 2,
+            grow: false,
+        },
+        Column {
+            title: "MEM",
+            width: 6,
+            priority: 2,
+            grow: false,
+        },
+        Column {
             title: "CREATED",
             width: 18,
             priority: 3,
@@ -74,6 +90,7 @@ impl Row for ContainerSummary {
             2 => self.image.clone(),
             3 => format!("\"{}\"", self.command),
             STATUS => self.status_text(now),
+            CPU | MEM => String::new(),
             CREATED => ago(self.created, now),
             _ => self.ports_text(),
         }
@@ -98,6 +115,26 @@ impl Row for ContainerSummary {
             CREATED => SortKey::Num(-(self.created as f64)),
             _ => SortKey::Text(self.cell(col, now)),
         }
+    }
+
+    fn live_cell(&self, col: usize, usage: &Usage) -> Option<String> {
+        if col != CPU && col != MEM {
+            return None;
+        }
+        let Some(sample) = usage.get(&self.id) else {
+            // A sample is on its way.
+            let waiting = usage.is_watched(&self.id);
+            return Some(if waiting { "…" } else { "" }.to_string());
+        };
+        Some(if col == CPU {
+            cpu_cell(sample)
+        } else {
+            memory_cell(sample)
+        })
+    }
+
+    fn sortable(col: usize) -> bool {
+        col != CPU && col != MEM
     }
 
     fn style(&self, col: usize, theme: &Theme) -> Style {

@@ -16,9 +16,11 @@ use ratatui::style::Style;
 use super::keymap::Command;
 
 mod groups;
+pub use self::containers::CPU as CPU_COLUMN;
 use self::groups::{Entry, Keep};
 pub use self::groups::{Group, Item};
 use super::theme::Theme;
+use super::usage::Usage;
 
 /// Which pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,6 +128,15 @@ pub trait Row: Clone {
     /// Sort key of column `col`.
     fn sort_key(&self, col: usize, now: i64) -> SortKey {
         SortKey::Text(self.cell(col, now))
+    }
+    /// Text of a column read live rather than listed (a container's CPU and memory), from
+    /// the latest samples; `None` for the listed columns.
+    fn live_cell(&self, _col: usize, _usage: &Usage) -> Option<String> {
+        None
+    }
+    /// Whether column `col` can be sorted by (live columns cannot: most rows have no sample).
+    fn sortable(_col: usize) -> bool {
+        true
     }
     /// Style of column `col` (state colours).
     fn style(&self, _col: usize, _theme: &Theme) -> Style {
@@ -316,6 +327,9 @@ impl<T: Row> ListPane<T> {
     pub fn sort_next(&mut self, now: i64) {
         let keep = self.keep();
         self.sort_col = (self.sort_col + 1) % T::COLUMNS.len();
+        while !T::sortable(self.sort_col) {
+            self.sort_col = (self.sort_col + 1) % T::COLUMNS.len();
+        }
         self.sort_desc = false;
         self.rebuild(now, keep);
     }
@@ -430,6 +444,15 @@ impl<T: Row> ListPane<T> {
         self.offset.set(offset);
         offset
     }
+}
+
+/// Spaces between a list's columns.
+pub const SPACING: u16 = 2;
+
+/// The columns a list shows inside its borders when they are `width` wide (one column goes
+/// to the mark's gutter).
+pub fn shown_columns(columns: &[Column], width: u16) -> Vec<usize> {
+    fit_columns(columns, width.saturating_sub(1 + SPACING), SPACING)
 }
 
 /// Picks the columns that fit in `width`, dropping the least important first.
