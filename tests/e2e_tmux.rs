@@ -224,6 +224,23 @@ impl Tmux {
         // The project's header, after the rows of no project, with its two rows under it.
         self.wait_text(&format!("▾  {project}"));
         self.wait_text("2/2 running");
+        // Both rows on screen have their CPU and MEM read: "0.1%", "412K".
+        let number = |t: &str| !t.is_empty() && t.parse::<f64>().is_ok();
+        let read = |l: &str| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words
+                .iter()
+                .any(|w| w.strip_suffix('%').is_some_and(number))
+                && words
+                    .iter()
+                    .any(|w| w.strip_suffix(['B', 'K', 'M', 'G']).is_some_and(number))
+        };
+        self.wait_for("CPU and MEM of both services", |s| {
+            s.lines().any(|l| l.contains("CPU") && l.contains("MEM"))
+                && [&web, &db]
+                    .iter()
+                    .all(|n| s.lines().any(|l| l.contains(n.as_str()) && read(l)))
+        });
         self.send(&["G", "k", "k"]);
         self.wait_text(&format!("compose project {project}: 2 of 2 running"));
         // Stopped and removed as one.
