@@ -78,10 +78,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         keymap,
         theme,
         ui: config.ui.clone(),
+        endpoints: cli::endpoint_names(&config),
         clock: dockhand::util::time::Clock::System,
     };
+    // `:endpoint NAME` opens its backend the way -H NAME would.
+    let tls = cli::tls_args(&cli);
+    let connect: dockhand::tui::Connect = Box::new(move |name: &str| {
+        cli::open_endpoint(name, &tls, &config, true).map_err(|e| dockhand::util::errors::chain(&e))
+    });
     runtime()?
-        .block_on(dockhand::tui::run(backend, options))
+        .block_on(dockhand::tui::run(backend, options, connect))
         .context("terminal error")?;
     Ok(0)
 }

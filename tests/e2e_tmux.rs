@@ -686,3 +686,62 @@ fn on_an_empty_engine_the_tui_says_what_to_do() {
     t.send(&["q"]);
     assert_eq!(t.wait_exit(), 0);
 }
+
+#[test]
+fn endpoint_switches_from_the_engine_to_dockerd_and_back() {
+    let engine = common::engine::Engine::new();
+    let image = format!("{}:latest", common::unique("e2e-bb"));
+    let archive = engine.write("bb.tar", &common::images::busybox_archive(&image));
+    engine.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let on_engine = common::unique("e2e-here");
+    engine.ok(&[
+        "create",
+        "--name",
+        &on_engine,
+        "--network",
+        "none",
+        &image,
+        "true",
+    ]);
+    let on_docker = common::unique("e2e-there");
+    let _left = DockerLeftovers {
+        container: on_docker.clone(),
+        image: image.clone(),
+    };
+    load_into_dockerd(&image);
+    let out = Command::new(env!("CARGO_BIN_EXE_dockhand"))
+        .args([
+            "-H", "docker", "create", "--name", &on_docker, &image, "true",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let root = engine.root();
+    let t = Tmux::run(&["--root", root.to_str().unwrap()], "");
+    let engine_label = format!("engine {}", root.display());
+    t.wait_text(&engine_label);
+    t.wait_text(&on_engine);
+    t.send(&[":", "-l", "endpoint docker", "Enter"]);
+    t.wait_text("switched to unix:///var/run/docker.sock");
+    t.send(&[":", "-l", &format!("filter {on_docker}"), "Enter"]);
+    t.wait_for("dockerd's container alone", |s| {
+        s.contains(&on_docker) && !s.contains(&on_engine)
+    });
+    // A name that is no endpoint: said so, and the UI stays where it was.
+    t.send(&[":", "-l", "endpoint nowhere", "Enter"]);
+    let screen = t.wait_text("cannot switch to nowhere");
+    assert!(screen.contains(&on_docker), "{screen}");
+    t.send(&[":", "-l", "endpoint engine", "Enter"]);
+    t.wait_text(&format!("switched to {engine_label}"));
+    t.wait_for("the engine's container alone", |s| {
+        s.contains(&on_engine) && !s.contains(&on_docker)
+    });
+    t.send(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    engine.ok(&["rm", &on_engine]);
+}

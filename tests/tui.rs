@@ -67,6 +67,7 @@ impl Harness {
             keymap: settings::keymap(&config).unwrap(),
             theme: settings::theme(&config).unwrap(),
             ui: config.ui.clone(),
+            endpoints: vec!["engine".into(), "docker".into(), "podman".into()],
             clock: Clock::Fixed(NOW),
         });
         app.size = (width, height);
@@ -1713,4 +1714,70 @@ async fn cpu_and_mem_columns_read_only_the_running_rows_on_screen() {
     // Too narrow for CPU too: nothing is read.
     let t = Harness::new(64, 24).await;
     assert!(running(&t).is_empty());
+}
+
+#[tokio::test]
+async fn endpoint_switches_the_backend_and_starts_afresh_keeping_the_pane() {
+    let mut t = Harness::new(200, 50).await;
+    // Without a name: where the UI is and what it can switch to.
+    t.keys(":endpoint").await;
+    t.key(KeyCode::Enter).await;
+    assert!(
+        t.screen().contains(
+            "on demo (sample data); :endpoint NAME switches to engine, docker, podman, a unix:// or tcp:// URL"
+        ),
+        "{}",
+        t.screen()
+    );
+    // Names complete; the line asks the event loop to open the endpoint.
+    t.keys(":ep d").await;
+    t.key(KeyCode::Tab).await;
+    assert_eq!(t.app.palette.text, "ep docker ");
+    let effects = t.app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(effects, [Effect::SwitchEndpoint("docker".into())]);
+
+    // A failure to open it changes nothing.
+    t.key(KeyCode::Char('3')).await;
+    let before = t.app.volumes.rows().len();
+    t.app.endpoint_failed("nowhere", "no such endpoint".into());
+    assert!(
+        t.screen()
+            .contains("cannot switch to nowhere: no such endpoint; still on demo")
+    );
+    assert_eq!(t.app.volumes.rows().len(), before);
+
+    // Opened: every list, the detail and the sessions start afresh on the new backend; the
+    // pane in front and the command history stay.
+    t.key(KeyCode::Char('1')).await;
+    t.key(KeyCode::Char('e')).await;
+    t.wait_terminal("the prompt", |s| s.contains("/ #")).await;
+    t.key_mod(KeyCode::Char(']'), KeyModifiers::CONTROL).await;
+    t.key(KeyCode::Char('3')).await;
+    let other = FakeBackend::with_clock(Clock::Fixed(NOW));
+    use dockhand::backend::prelude::*;
+    other
+        .create_volume(dockhand::model::VolumeSpec {
+            name: Some("only-there".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    t.backend = AnyBackend::Fake(other);
+    t.events = streams::events(&t.backend).await;
+    let effects = t.app.switched_endpoint("other endpoint".into(), false);
+    assert!(!t.app.volumes.is_loaded() && !t.app.containers.is_loaded());
+    assert!(t.app.terminals.active().is_none());
+    t.run(effects).await;
+    assert_eq!(t.app.pane, PaneKind::Volumes);
+    assert_eq!(t.app.endpoint, "other endpoint");
+    assert_eq!(t.app.volumes.rows().len(), before + 1);
+    assert!(t.app.volumes.rows().iter().any(|v| v.name == "only-there"));
+    assert!(t.app.containers.is_loaded());
+    let screen = t.screen();
+    assert!(screen.contains("switched to other endpoint"), "{screen}");
+    assert!(!screen.contains("DEMO DATA"), "{screen}");
+    assert!(t.app.palette.history().contains(&"endpoint".to_string()));
 }

@@ -66,8 +66,38 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
         .host
         .clone()
         .unwrap_or_else(|| config.general.endpoint.clone());
+    let needs_root = !matches!(cli.command, Some(Commands::Completions { .. }));
+    open_endpoint(&name, &tls_args(cli), config, needs_root)
+}
+
+/// The TLS files of the command line.
+pub fn tls_args(cli: &Cli) -> TlsArgs {
+    TlsArgs {
+        ca: cli.tlscacert.clone(),
+        cert: cli.tlscert.clone(),
+        key: cli.tlskey.clone(),
+    }
+}
+
+/// The endpoints to offer by name: the embedded engine, Docker's and Podman's usual sockets,
+/// and the config's `[endpoints]`.
+pub fn endpoint_names(config: &Config) -> Vec<String> {
+    ["engine", "docker", "podman"]
+        .into_iter()
+        .map(String::from)
+        .chain(config.endpoints.keys().cloned())
+        .collect()
+}
+
+/// Opens the backend of endpoint `name`: `""` or `engine` for the embedded engine (which
+/// needs root when `needs_root`), else a name or URL Docker's resolution knows.
+pub fn open_endpoint(
+    name: &str,
+    tls: &TlsArgs,
+    config: &Config,
+    needs_root: bool,
+) -> Result<AnyBackend, SelectError> {
     if name.is_empty() || name == "engine" {
-        let needs_root = !matches!(cli.command, Some(Commands::Completions { .. }));
         if needs_root && !rustix::process::geteuid().is_root() {
             return Err(SelectError::NoBackend(format!(
                 "the embedded engine needs root: it makes namespaces, cgroups and overlay mounts, and owns its data root ({}). Run dockhand as root (sudo dockhand), or manage a Docker or Podman host instead (-H docker, -H podman, -H unix:///path/to.sock), or look around with --demo",
@@ -90,12 +120,7 @@ pub fn select_backend(cli: &Cli, config: &Config) -> Result<AnyBackend, SelectEr
         )?;
         return Ok(engine.into());
     }
-    let tls = TlsArgs {
-        ca: cli.tlscacert.clone(),
-        cert: cli.tlscert.clone(),
-        key: cli.tlskey.clone(),
-    };
-    let endpoint = endpoint::resolve(&name, &tls, config)?;
+    let endpoint = endpoint::resolve(name, tls, config)?;
     Ok(DockerBackend::new(endpoint).into())
 }
 

@@ -96,6 +96,9 @@ pub enum Effect {
     WatchUsage(Vec<String>),
     /// (Re)subscribe to backend events.
     WatchEvents,
+    /// Open the endpoint of this name or URL and start afresh on it (the event loop's: it
+    /// owns the backend and the runner).
+    SwitchEndpoint(String),
     /// Act on containers, given as (id, name).
     Containers(ContainerOp, Vec<(String, String)>),
     /// Remove images, given as (id, label).
@@ -319,6 +322,7 @@ pub async fn resolve(backend: &AnyBackend, effect: &Effect) -> Option<Action> {
         | Effect::WatchStats(_)
         | Effect::WatchUsage(_)
         | Effect::WatchEvents
+        | Effect::SwitchEndpoint(_)
         | Effect::Handover(_) => {
             return None;
         }

@@ -38,12 +38,16 @@ use action::Action;
 use app::{App, AppOptions};
 use effect::{Effect, Handover, Runner};
 
+/// Opens the backend of an endpoint named in `:endpoint NAME` (a name or a URL), or says
+/// why it cannot.
+pub type Connect = Box<dyn Fn(&str) -> Result<AnyBackend, String>>;
+
 /// Runs the TUI until the user quits. The terminal is restored on return and on panic.
-pub async fn run(backend: AnyBackend, options: AppOptions) -> io::Result<()> {
+pub async fn run(backend: AnyBackend, options: AppOptions, connect: Connect) -> io::Result<()> {
     let mut terminal = ratatui::try_init()?;
     let mouse = options.ui.mouse;
     capture(true, mouse)?;
-    let result = event_loop(&mut terminal, backend, options).await;
+    let result = event_loop(&mut terminal, backend, options, connect).await;
     let released = capture(false, mouse);
     ratatui::try_restore()?;
     released?;
@@ -72,8 +76,9 @@ fn capture(on: bool, mouse: bool) -> io::Result<()> {
 
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    backend: AnyBackend,
+    mut backend: AnyBackend,
     options: AppOptions,
+    connect: Connect,
 ) -> io::Result<()> {
     let tick_every = Duration::from_millis(options.ui.tick_rate_ms);
     let refresh_every = Duration::from_millis(options.ui.refresh_interval_ms);
@@ -130,6 +135,20 @@ async fn event_loop(
                             handover(terminal, &mut input, &backend, &h, mouse).await?;
                         next.extend(app.handover_ended(text, error));
                     }
+                    Effect::SwitchEndpoint(name) => match connect(&name) {
+                        Ok(opened) => {
+                            // A new runner and channel: the old one's streams, sessions and
+                            // answers still on their way go with them.
+                            let (new_tx, new_rx) = mpsc::unbounded_channel();
+                            rx = new_rx;
+                            runner = Runner::new(opened.clone(), new_tx);
+                            backend = opened;
+                            next.extend(
+                                app.switched_endpoint(backend.endpoint_label(), backend.is_demo()),
+                            );
+                        }
+                        Err(why) => app.endpoint_failed(&name, why),
+                    },
                     other => runner.run(other),
                 }
             }

@@ -22,6 +22,8 @@ pub enum Names {
     Images,
     /// Rows of the pane in front.
     Pane,
+    /// Endpoints: the embedded engine, Docker, Podman, those of the config.
+    Endpoints,
 }
 
 /// One command of the palette.
@@ -66,6 +68,14 @@ pub const COMMANDS: &[Spec] = &[
         .help("REF pull an image"),
     spec("rm", &["remove", "delete"], "NAME…", Names::Pane).help("NAME… remove (asks)"),
     spec("filter", &["f"], "TEXT", Names::Nothing).help("TEXT filter the pane"),
+    spec(
+        "endpoint",
+        &["ep", "ctx", "context"],
+        "[NAME]",
+        Names::Endpoints,
+    )
+    .one_name()
+    .help("NAME switch backend"),
     spec("help", &["h", "?"], "", Names::Nothing).help("this help"),
     spec("quit", &["q", "q!", "exit"], "", Names::Nothing).help("quit dockhand (q)"),
 ];
@@ -131,6 +141,8 @@ pub enum PaletteCommand {
     Remove(Vec<String>),
     /// Filter the pane in front.
     Filter(String),
+    /// Switch to another endpoint (`None`: say which one is in use and which there are).
+    Endpoint(Option<String>),
     /// The help overlay.
     Help,
     /// Leave.
@@ -206,6 +218,11 @@ pub fn parse(line: &str) -> Result<PaletteCommand, String> {
         },
         "rm" if !args.is_empty() => Ok(PaletteCommand::Remove(args.to_vec())),
         "filter" => Ok(PaletteCommand::Filter(args.join(" "))),
+        "endpoint" => match args {
+            [] => Ok(PaletteCommand::Endpoint(None)),
+            [name] => Ok(PaletteCommand::Endpoint(Some(name.clone()))),
+            _ => Err(usage()),
+        },
         _ => Err(usage()),
     }
 }
@@ -405,6 +422,19 @@ mod tests {
     fn lines_are_read_into_commands_or_told_what_is_wrong() {
         assert_eq!(parse("co"), Ok(PaletteCommand::Pane(PaneKind::Containers)));
         assert_eq!(parse("net"), Ok(PaletteCommand::Pane(PaneKind::Networks)));
+        assert_eq!(
+            parse("ctx docker"),
+            Ok(PaletteCommand::Endpoint(Some("docker".into())))
+        );
+        assert_eq!(parse("endpoint"), Ok(PaletteCommand::Endpoint(None)));
+        assert_eq!(
+            parse("endpoint a b"),
+            Err("usage: :endpoint [NAME]".to_string())
+        );
+        assert_eq!(
+            parse("endpiont docker"),
+            Err("unknown command :endpiont; did you mean :endpoint?".to_string())
+        );
         assert_eq!(
             parse("logs web db --since 10m"),
             Ok(PaletteCommand::Logs {

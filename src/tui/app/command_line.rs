@@ -1,7 +1,8 @@
 //! The `:` command line from the app's side: keys go to the [`Palette`] while it is open,
 //! its completion draws names from the lists held, and a line run becomes what the same
 //! keys would do — a pane to the front, a container's logs, a session, a run, a pull, a
-//! confirmed removal, a filter.
+//! confirmed removal, a filter — or another endpoint, whose backend the event loop opens
+//! ([`App::switched_endpoint`] then starts afresh on it).
 
 use super::*;
 use crate::tui::palette::{self, Names, Outcome, PaletteCommand};
@@ -37,6 +38,38 @@ impl App {
         }
     }
 
+    /// Everything shown came from the endpoint left: start afresh on the one now in use,
+    /// keeping the pane in front, the size, the settings and the command history.
+    pub fn switched_endpoint(&mut self, label: String, demo: bool) -> Vec<Effect> {
+        let ui = self.ui.clone();
+        *self = App {
+            pane: self.pane,
+            size: self.size,
+            palette: std::mem::take(&mut self.palette),
+            endpoints: std::mem::take(&mut self.endpoints),
+            ..App::new(AppOptions {
+                endpoint: label.clone(),
+                demo,
+                keymap: self.keymap.clone(),
+                theme: self.theme.clone(),
+                ui,
+                endpoints: Vec::new(),
+                clock: self.clock,
+            })
+        };
+        self.say(format!("switched to {label}"), false);
+        self.start()
+    }
+
+    /// The endpoint asked for could not be opened: nothing changed.
+    pub fn endpoint_failed(&mut self, name: &str, why: String) {
+        self.say(
+            format!("cannot switch to {name}: {why}; still on {}", self.endpoint),
+            true,
+        );
+        self.dirty = true;
+    }
+
     /// What the arguments of a command may be, from the lists held.
     fn names_for(&self, names: Names) -> Vec<String> {
         fn labels<T: Row>(p: &ListPane<T>) -> Vec<String> {
@@ -61,6 +94,7 @@ impl App {
                 .iter()
                 .flat_map(|i| i.repo_tags.iter().cloned())
                 .collect(),
+            Names::Endpoints => self.endpoints.clone(),
             Names::Pane => match self.pane {
                 PaneKind::Containers => labels(&self.containers),
                 PaneKind::Images => labels(&self.images),
@@ -133,6 +167,16 @@ impl App {
                 self.confirm_remove_of(Some(&keys))
             }
             PaletteCommand::Logs { names, since } => self.palette_logs(&names, since.as_deref()),
+            PaletteCommand::Endpoint(None) => {
+                let message = format!(
+                    "on {}; :endpoint NAME switches to {}, a unix:// or tcp:// URL",
+                    self.endpoint,
+                    self.endpoints.join(", ")
+                );
+                self.say(message, false);
+                Vec::new()
+            }
+            PaletteCommand::Endpoint(Some(name)) => vec![Effect::SwitchEndpoint(name)],
         }
     }
 

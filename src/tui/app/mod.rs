@@ -79,6 +79,8 @@ pub struct AppOptions {
     pub theme: Theme,
     /// `[ui]` settings.
     pub ui: UiConfig,
+    /// The endpoints `:endpoint` offers (the embedded engine, Docker, Podman, the config's).
+    pub endpoints: Vec<String>,
     /// Where the time comes from.
     pub clock: Clock,
 }
@@ -136,6 +138,8 @@ pub struct App {
     pub terminals: crate::tui::terminal::Terminals,
     /// CPU and memory of the running containers on screen.
     pub usage: crate::tui::usage::Usage,
+    /// The endpoints `:endpoint` offers.
+    endpoints: Vec<String>,
 }
 
 /// Runs `$body` with `$p` bound to the list pane of `$kind`.
@@ -203,6 +207,7 @@ impl App {
             merged: None,
             terminals: Default::default(),
             usage: Default::default(),
+            endpoints: options.endpoints,
         }
     }
 
