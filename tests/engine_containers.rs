@@ -865,6 +865,28 @@ fn stats_come_from_the_cgroup() {
         "busy: most of its half CPU: {sample:?}"
     );
     assert_eq!(sample.memory_limit, 64 << 20);
+
+    // The list's columns: the full sample first, then CPU and memory every two seconds,
+    // keeping the limits; the stream ends when the container stops.
+    let (second, ended) = runtime.block_on(async {
+        let mut usage = backend.container_usage(&name).await.unwrap();
+        let first = usage.next().await.unwrap().unwrap();
+        assert_eq!(first.cpu_limit, Some(0.5), "{first:?}");
+        let second = usage.next().await.unwrap().unwrap();
+        e.ok(&["kill", &name]);
+        let ended = tokio::time::timeout(Duration::from_secs(10), usage.next()).await;
+        (second, ended)
+    });
+    assert_eq!(second.cpu_limit, Some(0.5), "{second:?}");
+    assert!(second.memory_usage > 0, "{second:?}");
+    assert!(
+        (10.0..=100.0).contains(&second.cpu_of_available()),
+        "busy over the two seconds: {second:?}"
+    );
+    assert!(
+        matches!(ended, Ok(None)),
+        "the stream ends with the container"
+    );
 }
 
 #[test]

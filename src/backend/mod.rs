@@ -205,6 +205,13 @@ pub trait ContainerBackend: Send + Sync {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<ResultStream<StatsSample>>> + Send;
+    /// Samples for a list's CPU and MEM columns while the container runs: CPU, memory and
+    /// the limits at least (a backend may fill in the rest), as cheaply as the backend can
+    /// read them, every second or two.
+    fn container_usage(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<ResultStream<StatsSample>>> + Send;
     /// Whether `path` exists in the container: `Some(true)` for a directory, `Some(false)` for
     /// anything else, `None` when missing.
     fn stat_path(
@@ -492,6 +499,7 @@ dispatch! {
         fn top_container(&self, reference: &str) -> TopOutput;
         fn container_logs(&self, reference: &str, options: LogOptions) -> ResultStream<LogLine>;
         fn container_stats(&self, reference: &str) -> ResultStream<StatsSample>;
+        fn container_usage(&self, reference: &str) -> ResultStream<StatsSample>;
         fn stat_path(&self, container: &str, path: &str) -> Option<bool>;
         fn copy_from(&self, container: &str, path: &str) -> ByteStream;
         fn copy_to(&self, container: &str, dir: &str, archive: ByteStream) -> ();

@@ -50,6 +50,19 @@ pub enum Lists {
     Networks(Outcome<Vec<NetworkSummary>>),
 }
 
+impl Lists {
+    /// The pane the list is for.
+    pub fn pane(&self) -> crate::tui::panes::PaneKind {
+        use crate::tui::panes::PaneKind;
+        match self {
+            Lists::Containers(_) => PaneKind::Containers,
+            Lists::Images(_) => PaneKind::Images,
+            Lists::Volumes(_) => PaneKind::Volumes,
+            Lists::Networks(_) => PaneKind::Networks,
+        }
+    }
+}
+
 /// Detail data for the object with id `.0`.
 #[derive(Debug, Clone)]
 pub enum Loaded {

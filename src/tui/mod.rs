@@ -13,6 +13,7 @@ pub mod dialog;
 pub mod draw;
 pub mod effect;
 pub mod form;
+pub mod frames;
 pub mod keymap;
 pub mod layout;
 pub mod logview;
@@ -92,17 +93,19 @@ async fn event_loop(
         runner.run(effect);
     }
 
+    let mut frames = frames::FrameLog::from_env();
     let mut input = Some(EventStream::new());
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut refresh =
-        tokio::time::interval_at(tokio::time::Instant::now() + refresh_every, refresh_every);
-    refresh.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // Not an interval: the next refresh waits longer after a slow one.
+    let refresh = tokio::time::sleep(refresh_every);
+    tokio::pin!(refresh);
 
     loop {
         if app.dirty {
             terminal.draw(|frame| draw::draw(frame, &app))?;
             app.dirty = false;
+            frames.drawn();
         }
         if app.quit {
             return Ok(());
@@ -119,8 +122,15 @@ async fn event_loop(
             },
             Some(action) = rx.recv() => action,
             _ = tick.tick() => Action::Tick,
-            _ = refresh.tick() => Action::Refresh,
+            _ = &mut refresh => {
+                let next = tokio::time::Instant::now() + app.refresh_after(refresh_every);
+                refresh.as_mut().reset(next);
+                Action::Refresh
+            }
         };
+        if matches!(action, Action::Key(_)) {
+            frames.key();
+        }
         let mut effects = app.update(action);
         // Take everything already waiting before drawing once.
         while let Ok(action) = rx.try_recv() {

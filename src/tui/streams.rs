@@ -191,7 +191,7 @@ pub async fn stats(backend: &AnyBackend, id: String) -> BoxStream<'static, Actio
 
 /// The samples of a container on screen for its CPU and MEM columns, until its stream ends.
 pub async fn usage(backend: &AnyBackend, id: String) -> BoxStream<'static, Action> {
-    let samples = match timed(backend.container_stats(&id)).await {
+    let samples = match timed(backend.container_usage(&id)).await {
         Ok(s) => s,
         Err(_) => return stream::iter([Action::UsageEnded(id)]).boxed(),
     };

@@ -220,6 +220,11 @@ impl ContainerBackend for DockerBackend {
         Ok(stream.boxed())
     }
 
+    // The same samples: they cost no more here.
+    async fn container_usage(&self, reference: &str) -> Result<ResultStream<StatsSample>> {
+        self.container_stats(reference).await
+    }
+
     async fn stat_path(&self, container: &str, path: &str) -> Result<Option<bool>> {
         let o = q::ContainerArchiveInfoOptionsBuilder::default()
             .path(path)

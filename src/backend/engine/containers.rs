@@ -234,10 +234,13 @@ impl ContainerBackend for EngineBackend {
                         return None;
                     }
                     tokio::time::sleep(backoff.next_delay()).await;
+                    // The state record alone, up to ten times a second: a lost monitor is
+                    // the list's to find, which then records the exit this sees.
                     let running = me
                         .runtime()
-                        .get(&id)
-                        .is_ok_and(|s| s.state.status.is_active());
+                        .store()
+                        .state(&id)
+                        .is_ok_and(|s| s.status.is_active());
                     if !running {
                         // One more read for what the last moments wrote, then the end.
                         let last: Vec<LogLine> = follower
@@ -319,11 +322,10 @@ impl ContainerBackend for EngineBackend {
                     if started {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
-                    let snap = me.runtime().get(&id).ok()?;
-                    let pid = snap
-                        .state
-                        .pid
-                        .filter(|_| snap.state.status.model().is_alive())?;
+                    // The state record alone (not the whole snapshot): the list's columns
+                    // read this once a second for every running row on screen.
+                    let state = me.runtime().store().state(&id).ok()?;
+                    let pid = state.pid.filter(|_| state.status.model().is_alive())?;
                     let read = || {
                         crate::engine::cgroup::stats::read_counters(
                             std::path::Path::new(crate::engine::cgroup::BASE),
@@ -367,6 +369,50 @@ impl ContainerBackend for EngineBackend {
             },
         );
         Ok(stream.boxed())
+    }
+
+    async fn container_usage(&self, reference: &str) -> Result<ResultStream<StatsSample>> {
+        // The first sample is the full one (limits, and CPU over a short window); then
+        // every two seconds CPU and memory alone, from the cgroup: a list has many rows.
+        let mut first = self.container_stats(reference).await?;
+        let Some(Ok(sample)) = first.next().await else {
+            return Ok(futures::stream::empty().boxed());
+        };
+        drop(first);
+        let id = self
+            .runtime()
+            .store()
+            .resolve(reference)
+            .map_err(crate::backend::BackendError::from)?;
+        let base = std::path::Path::new(crate::engine::cgroup::BASE);
+        let cpus = f64::from(sample.host_cpus.max(1)) * 100.0;
+        let rest = futures::stream::unfold((None, sample), move |(mark, last)| {
+            let id = id.clone();
+            async move {
+                // CPU time is measured from where the last sample left it.
+                let (at, ns) = match mark {
+                    Some(mark) => mark,
+                    None => (
+                        std::time::Instant::now(),
+                        crate::engine::cgroup::stats::read_usage(base, &id)?.0,
+                    ),
+                };
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let (cpu_ns, memory) = crate::engine::cgroup::stats::read_usage(base, &id)?;
+                let now = std::time::Instant::now();
+                let wall = now.duration_since(at).as_nanos().max(1) as f64;
+                let sample = StatsSample {
+                    read: unix_now(),
+                    cpu_percent: (cpu_ns.saturating_sub(ns) as f64 / wall * 100.0).min(cpus),
+                    memory_usage: memory,
+                    ..last
+                };
+                Some((Ok(sample), (Some((now, cpu_ns)), sample)))
+            }
+        });
+        Ok(futures::stream::once(async move { Ok(sample) })
+            .chain(rest)
+            .boxed())
     }
 
     async fn stat_path(&self, container: &str, path: &str) -> Result<Option<bool>> {

@@ -392,6 +392,11 @@ impl ContainerBackend for FakeBackend {
         Ok(samples.boxed())
     }
 
+    // The same samples: they cost no more here.
+    async fn container_usage(&self, reference: &str) -> Result<ResultStream<StatsSample>> {
+        self.container_stats(reference).await
+    }
+
     async fn stat_path(&self, container: &str, path: &str) -> Result<Option<bool>> {
         let c = self.container_snapshot(container)?;
         Ok(files::stat(&c.all_files(), path))

@@ -47,22 +47,41 @@ fn quota_in_cpus(quota: u64, period: u64) -> Option<f64> {
     (quota > 0 && period > 0).then(|| quota as f64 / period as f64)
 }
 
+/// CPU time used (nanoseconds) and memory in use (bytes, the page cache left out as Docker
+/// does) of container `id` under `base`: what a list's columns show, in a few reads.
+/// `None` when its cgroup is gone (it stopped).
+pub fn read_usage(base: &Path, id: &str) -> Option<(u64, u64)> {
+    if base.join("cgroup.controllers").exists() {
+        let dir = base.join("dockhand").join(id);
+        let cpu = keyed(&read(dir.join("cpu.stat"))?, "usage_usec")? * 1000;
+        Some((cpu, number(dir.join("memory.current")).unwrap_or(0)))
+    } else {
+        let v1 = |ctrl: &str, file: &str| base.join(ctrl).join("dockhand").join(id).join(file);
+        let cpu = number(v1("cpuacct", "cpuacct.usage"))?;
+        let usage = number(v1("memory", "memory.usage_in_bytes")).unwrap_or(0);
+        let cache = read(v1("memory", "memory.stat"))
+            .and_then(|t| keyed(&t, "total_inactive_file"))
+            .unwrap_or(0);
+        Some((cpu, usage.saturating_sub(cache)))
+    }
+}
+
 /// The counters of container `id` whose init has host pid `pid`, under `base`
 /// (`/sys/fs/cgroup`).
 pub fn read_counters(base: &Path, id: &str, pid: i32) -> Counters {
     let unified: PathBuf = base.join("dockhand").join(id);
-    let mut c = Counters::default();
+    let (cpu_ns, memory) = read_usage(base, id).unwrap_or_default();
+    let mut c = Counters {
+        cpu_ns,
+        memory,
+        ..Counters::default()
+    };
     if base.join("cgroup.controllers").exists() {
-        c.cpu_ns = read(unified.join("cpu.stat"))
-            .and_then(|t| keyed(&t, "usage_usec"))
-            .unwrap_or(0)
-            * 1000;
         // "max 100000" or "<quota> <period>".
         c.cpu_limit = read(unified.join("cpu.max")).and_then(|t| {
             let (quota, period) = t.trim().split_once(' ')?;
             quota_in_cpus(quota.parse().ok()?, period.parse().ok()?)
         });
-        c.memory = number(unified.join("memory.current")).unwrap_or(0);
         c.memory_limit = number(unified.join("memory.max"));
         c.pids = number(unified.join("pids.current")).unwrap_or(0);
         if let Some(io) = read(unified.join("io.stat")) {
@@ -78,19 +97,12 @@ pub fn read_counters(base: &Path, id: &str, pid: i32) -> Counters {
         }
     } else {
         let v1 = |ctrl: &str, file: &str| base.join(ctrl).join("dockhand").join(id).join(file);
-        c.cpu_ns = number(v1("cpuacct", "cpuacct.usage")).unwrap_or(0);
         // The quota is -1 when unlimited.
         let quota = read(v1("cpu", "cpu.cfs_quota_us")).and_then(|t| t.trim().parse::<i64>().ok());
         c.cpu_limit = quota
             .and_then(|q| u64::try_from(q).ok())
             .zip(number(v1("cpu", "cpu.cfs_period_us")))
             .and_then(|(q, p)| quota_in_cpus(q, p));
-        let usage = number(v1("memory", "memory.usage_in_bytes")).unwrap_or(0);
-        // Docker leaves the page cache out of "usage".
-        let cache = read(v1("memory", "memory.stat"))
-            .and_then(|t| keyed(&t, "total_inactive_file"))
-            .unwrap_or(0);
-        c.memory = usage.saturating_sub(cache);
         c.memory_limit =
             number(v1("memory", "memory.limit_in_bytes")).filter(|l| *l < (1u64 << 62));
         c.pids = number(v1("pids", "pids.current")).unwrap_or(0);
@@ -154,6 +166,8 @@ mod tests {
         );
         assert_eq!((c.block_read, c.block_write), (10, 20));
         assert_eq!(c.cpu_limit, None);
+        assert_eq!(read_usage(v2.path(), "abc"), Some((1_500_000, 4096)));
+        assert_eq!(read_usage(v2.path(), "gone"), None);
         std::fs::write(dir.join("cpu.max"), "150000 100000\n").unwrap();
         assert_eq!(read_counters(v2.path(), "abc", -1).cpu_limit, Some(1.5));
 
@@ -187,6 +201,8 @@ mod tests {
         );
         assert_eq!((c.block_read, c.block_write), (7, 9));
         assert_eq!(c.cpu_limit, Some(0.5));
+        assert_eq!(read_usage(v1.path(), "abc"), Some((777, 9000)));
+        assert_eq!(read_usage(v1.path(), "gone"), None);
         let quota = v1.path().join("cpu/dockhand/abc/cpu.cfs_quota_us");
         std::fs::write(quota, "-1\n").unwrap();
         assert_eq!(read_counters(v1.path(), "abc", -1).cpu_limit, None);

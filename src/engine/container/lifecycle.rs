@@ -134,7 +134,11 @@ impl Runtime {
     pub fn get(&self, id: &str) -> Result<Snapshot, ContainerError> {
         let config = self.containers.config(id)?;
         let mut state = self.containers.state(id)?;
-        if Self::monitor_lost(&state) && self.reap_lost_monitor(id)? {
+        // One look at /proc per container: listing thousands of them reads this for each.
+        if Self::monitor_alive(&state) {
+            return Ok(Snapshot { config, state });
+        }
+        if state.monitor_pid.is_some() && self.reap_lost_monitor(id)? {
             state = self.containers.state(id)?;
         }
         observe(&mut state);
@@ -144,7 +148,8 @@ impl Runtime {
     /// Every container. Step containers of builds that are gone are removed, not listed.
     pub fn list(&self) -> Result<Vec<Snapshot>, ContainerError> {
         let mut out = Vec::new();
-        for id in self.containers.ids()? {
+        // A directory that is not a container yet (or any more) fails `get` and is skipped.
+        for id in self.containers.dirs()? {
             if let Ok(s) = self.get(&id) {
                 out.push(s);
             }

@@ -115,7 +115,14 @@ fn report(status: Option<OwnedFd>, reply: &StartReply) {
 /// The process start time of `pid` (clock ticks since boot), to tell a live monitor from a
 /// reused pid; `None` when it does not run (a zombie has ended).
 pub fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // One read into a buffer on the stack: a list of thousands of containers asks this of
+    // every monitor. The line is well under 1 KiB (the command name is at most 16 bytes).
+    let mut buf = [0u8; 1024];
+    let n = std::fs::File::open(format!("/proc/{pid}/stat"))
+        .and_then(|mut f| f.read(&mut buf))
+        .ok()?;
+    let stat = std::str::from_utf8(&buf[..n]).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
     let mut fields = after.split_whitespace();
     if matches!(fields.next(), Some("Z" | "X" | "x")) {

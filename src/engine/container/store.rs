@@ -36,6 +36,39 @@ impl Drop for StartLock {
 pub struct ContainerStore {
     root: Root,
     dir: PathBuf,
+    /// Configurations read, by id, with the file they came from: a config is written once
+    /// (renames replace the file), so one stat tells whether what was read still holds. A
+    /// list of thousands of containers then parses none it parsed before.
+    configs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, CachedConfig>>>,
+}
+
+/// A configuration as read, and which file it was read from.
+#[derive(Debug)]
+struct CachedConfig {
+    file: FileKey,
+    config: ContainerConfig,
+}
+
+/// What tells one config file from another: a rewrite is a new inode (written aside, then
+/// renamed into place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileKey {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+}
+
+impl FileKey {
+    fn of(m: &std::fs::Metadata) -> FileKey {
+        use std::os::unix::fs::MetadataExt;
+        FileKey {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        }
+    }
 }
 
 /// Marks a name index that lists every container (roots made before the index get one built).
@@ -64,6 +97,7 @@ impl ContainerStore {
     /// The container store of `root`.
     pub fn new(root: &Root) -> ContainerStore {
         ContainerStore {
+            configs: Default::default(),
             root: root.clone(),
             dir: root.path().join("containers"),
         }
@@ -152,11 +186,20 @@ impl ContainerStore {
 
     /// Every container id.
     pub fn ids(&self) -> Result<Vec<String>, ContainerError> {
+        let mut out = self.dirs()?;
+        out.retain(|n| self.dir(n).join("config.json").is_file());
+        Ok(out)
+    }
+
+    /// The directories named like container ids, sorted, without looking into them: some
+    /// may not hold a container (one being made or removed). A caller that reads each
+    /// record anyway saves a look per container.
+    pub fn dirs(&self) -> Result<Vec<String>, ContainerError> {
         let mut out: Vec<String> = std::fs::read_dir(&self.dir)
             .map_err(io_err("cannot read", &self.dir))?
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.len() == 64 && self.dir(n).join("config.json").is_file())
+            .filter(|n| n.len() == 64)
             .collect();
         out.sort();
         Ok(out)
@@ -165,13 +208,19 @@ impl ContainerStore {
     /// A container's configuration.
     pub fn config(&self, id: &str) -> Result<ContainerConfig, ContainerError> {
         let p = self.dir(id).join("config.json");
-        let data = std::fs::read(&p).map_err(|e| {
+        let not_read = |e: std::io::Error| -> ContainerError {
             if e.kind() == std::io::ErrorKind::NotFound {
                 ContainerError::NotFound(id.to_string())
             } else {
                 io_err("cannot read", &p)(e).into()
             }
-        })?;
+        };
+        let file = FileKey::of(&std::fs::metadata(&p).map_err(not_read)?);
+        let cache = || self.configs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache().get(id).filter(|c| c.file == file) {
+            return Ok(c.config.clone());
+        }
+        let data = std::fs::read(&p).map_err(not_read)?;
         let config: ContainerConfig =
             serde_json::from_slice(&data).map_err(|e| ContainerError::Corrupt {
                 path: p.clone(),
@@ -186,6 +235,15 @@ impl ContainerStore {
                 ),
             });
         }
+        // An entry of a container removed by another process stays until this one ends:
+        // the stat above finds the file gone, whatever the entry says.
+        cache().insert(
+            id.to_string(),
+            CachedConfig {
+                file,
+                config: config.clone(),
+            },
+        );
         Ok(config)
     }
 
@@ -340,6 +398,10 @@ impl ContainerStore {
 
     /// Removes a container's records and directory (the caller unmounted its snapshot).
     pub fn remove(&self, lock: &Lock, id: &str) -> Result<(), ContainerError> {
+        self.configs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
         if let Some(gone) = self.unlist(lock, id)? {
             std::fs::remove_dir_all(&gone).map_err(io_err("cannot remove", &gone))?;
         }

@@ -315,6 +315,9 @@ impl App {
 
     pub(super) fn switch_pane(&mut self, pane: PaneKind) -> Vec<Effect> {
         let mut effects = self.leave_merged();
+        if pane != self.pane && self.count(pane).is_some() {
+            effects.push(Effect::LoadList(pane));
+        }
         self.pane = pane;
         self.focus = Focus::List;
         effects.extend(self.sync_detail(false));

@@ -140,6 +140,10 @@ pub struct App {
     pub usage: crate::tui::usage::Usage,
     /// The endpoints `:endpoint` offers.
     endpoints: Vec<String>,
+    /// The list the last periodic refresh asked for, and when.
+    refresh_asked: Option<(PaneKind, std::time::Instant)>,
+    /// How long that list took to come.
+    refresh_took: std::time::Duration,
 }
 
 /// Runs `$body` with `$p` bound to the list pane of `$kind`.
@@ -208,7 +212,16 @@ impl App {
             terminals: Default::default(),
             usage: Default::default(),
             endpoints: options.endpoints,
+            refresh_asked: None,
+            refresh_took: std::time::Duration::ZERO,
         }
+    }
+
+    /// When to refresh next: `every` (`ui.refresh_interval_ms`), or later where lists are
+    /// slow to read (thousands of containers on the engine, whose every record and monitor
+    /// a list reads): the periodic refresh takes at most a quarter of a percent of the time.
+    pub fn refresh_after(&self, every: std::time::Duration) -> std::time::Duration {
+        every.max(self.refresh_took * 400)
     }
 
     /// The requests to make at start-up: every list and the events stream.
@@ -274,11 +287,12 @@ impl App {
                 self.dirty = true;
                 Vec::new()
             }
+            // Events keep every list current; the periodic reload, for what they cannot tell
+            // (a monitor lost on the engine), reads the list in front only: the others are
+            // read when they come to the front.
             Action::Refresh => {
-                let mut effects: Vec<Effect> =
-                    PaneKind::ALL.into_iter().map(Effect::LoadList).collect();
-                effects.push(Effect::WatchEvents);
-                effects
+                self.refresh_asked = Some((self.pane, std::time::Instant::now()));
+                vec![Effect::LoadList(self.pane), Effect::WatchEvents]
             }
             Action::List(list) => {
                 self.dirty = true;
@@ -405,6 +419,12 @@ impl App {
 
     fn on_list(&mut self, list: Lists) -> Vec<Effect> {
         let now = self.now;
+        if let Some((pane, asked)) = self.refresh_asked {
+            if pane == list.pane() {
+                self.refresh_took = asked.elapsed();
+                self.refresh_asked = None;
+            }
+        }
         // The first container list (or its failure) lets the other panes load.
         let first = matches!(list, Lists::Containers(_))
             && !self.containers.is_loaded()

@@ -99,6 +99,22 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    /// The key with its text lower-cased, for [`SortKey::cmp_folded`].
+    fn folded(self) -> SortKey {
+        match self {
+            SortKey::Text(t) => SortKey::Text(t.to_lowercase()),
+            n => n,
+        }
+    }
+
+    /// [`SortKey::cmp`] of keys already [`folded`](SortKey::folded).
+    fn cmp_folded(&self, other: &SortKey) -> Ordering {
+        match (self, other) {
+            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
+            _ => self.cmp(other),
+        }
+    }
+
     fn cmp(&self, other: &SortKey) -> Ordering {
         match (self, other) {
             (SortKey::Text(a), SortKey::Text(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
@@ -207,7 +223,7 @@ impl<T: Row> ListPane<T> {
     /// Recomputes the filtered, sorted view and puts the selection on `keep` if given.
     fn rebuild(&mut self, now: i64, keep: Option<Keep>) {
         let needle = self.filter.to_lowercase();
-        let mut view: Vec<usize> = (0..self.rows.len())
+        let view: Vec<usize> = (0..self.rows.len())
             .filter(|&i| {
                 needle.is_empty()
                     || (0..T::COLUMNS.len())
@@ -215,13 +231,26 @@ impl<T: Row> ListPane<T> {
             })
             .collect();
         let col = self.sort_col;
-        view.sort_by(|&a, &b| {
-            let o = self.rows[a]
-                .sort_key(col, now)
-                .cmp(&self.rows[b].sort_key(col, now))
-                .then_with(|| self.rows[a].label().cmp(&self.rows[b].label()));
+        // Each row's key made once (lower-cased once), not at every comparison: thousands of
+        // rows are sorted at each list.
+        let keys: Vec<(SortKey, String)> = view
+            .iter()
+            .map(|&i| {
+                (
+                    self.rows[i].sort_key(col, now).folded(),
+                    self.rows[i].label(),
+                )
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..view.len()).collect();
+        order.sort_by(|&a, &b| {
+            let o = keys[a]
+                .0
+                .cmp_folded(&keys[b].0)
+                .then_with(|| keys[a].1.cmp(&keys[b].1));
             if self.sort_desc { o.reverse() } else { o }
         });
+        let view: Vec<usize> = order.into_iter().map(|k| view[k]).collect();
         self.sorted = view.clone();
         self.group_view(view, &needle);
         self.selected = keep
