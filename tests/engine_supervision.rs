@@ -170,6 +170,48 @@ fn processes_left_without_a_record_are_found_and_stopped() {
     assert!(check.contains("No problems found"), "{check}");
 }
 
+/// How many times the threads of process `pid` have been scheduled (voluntary and not).
+fn switches(pid: i64) -> u64 {
+    let mut n = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        n += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches:"))
+            .map(|l| l.split_whitespace().last().unwrap().parse::<u64>().unwrap())
+            .sum::<u64>();
+    }
+    n
+}
+
+#[test]
+fn an_idle_monitor_sleeps_until_its_container_or_a_client_needs_it() {
+    let (e, image) = Engine::with_busybox();
+    let name = unique("idle");
+    let id = detached(&e, &name, "no", &image, "600");
+    let monitor = state(&e, &id)["monitor_pid"].as_i64().unwrap();
+    // Past its start-up: from here nothing happens in the container.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = switches(monitor);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        switches(monitor),
+        before,
+        "the monitor of an idle container woke up by itself"
+    );
+    // Yet the container's end reaches it at once.
+    let stopped = Instant::now();
+    e.ok(&["stop", "-t", "1", &name]);
+    e.wait_for("the monitor to end", || !running(monitor));
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "the stop took {:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(state(&e, &id)["status"], "exited", "{}", records(&e));
+    e.ok(&["rm", &name]);
+}
+
 /// Every container's recorded state and monitor log, for a failure's message.
 fn records(e: &Engine) -> String {
     let Ok(dirs) = std::fs::read_dir(e.root().join("containers")) else {

@@ -34,6 +34,17 @@ impl From<BackendError> for Failure {
     }
 }
 
+/// A chunk of a terminal session's output on its way to the UI. It holds its share of the
+/// session's budget of bytes in flight until the UI has dropped it, so that a session
+/// writing faster than the pane can take it (`yes`) waits instead of filling the queue.
+#[derive(Debug, Clone)]
+pub struct TermOutput {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The share of the budget, given back when the last clone goes.
+    pub held: std::sync::Arc<tokio::sync::OwnedSemaphorePermit>,
+}
+
 /// Result of a request as the UI receives it.
 pub type Outcome<T> = Result<T, Failure>;
 
@@ -103,7 +114,7 @@ pub enum Action {
     /// Text pasted into the terminal (bracketed paste).
     Paste(String),
     /// Output of a terminal pane's session.
-    TerminalOutput(u32, Vec<u8>),
+    TerminalOutput(u32, TermOutput),
     /// A terminal pane's session ended, and how.
     TerminalEnded(u32, String),
     /// The log stream of a container ended (with the error, if any).

@@ -75,6 +75,9 @@ fn capture(on: bool, mouse: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// How long the loop takes messages already waiting before it draws.
+const DRAIN_FOR: Duration = Duration::from_millis(4);
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     mut backend: AnyBackend,
@@ -110,7 +113,10 @@ async fn event_loop(
         if app.quit {
             return Ok(());
         }
+        // Keys first, and the timers before the backend's messages, so that a session
+        // flooding its pane (`yes`) delays neither.
         let action = tokio::select! {
+            biased;
             event = async { input.as_mut()?.next().await } => match event {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => Action::Key(key),
                 Some(Ok(TermEvent::Resize(w, h))) => Action::Resize(w, h),
@@ -120,20 +126,23 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
             },
-            Some(action) = rx.recv() => action,
             _ = tick.tick() => Action::Tick,
             _ = &mut refresh => {
                 let next = tokio::time::Instant::now() + app.refresh_after(refresh_every);
                 refresh.as_mut().reset(next);
                 Action::Refresh
             }
+            Some(action) = rx.recv() => action,
         };
         if matches!(action, Action::Key(_)) {
             frames.key();
         }
         let mut effects = app.update(action);
-        // Take everything already waiting before drawing once.
-        while let Ok(action) = rx.try_recv() {
+        // Take what is already waiting before drawing once, for a few milliseconds at most
+        // so that a flood of output is drawn as it goes and a key waits for one frame only.
+        let drain_until = std::time::Instant::now() + DRAIN_FOR;
+        while std::time::Instant::now() < drain_until {
+            let Ok(action) = rx.try_recv() else { break };
             effects.extend(app.update(action));
         }
         while !effects.is_empty() {

@@ -5,14 +5,21 @@
 //! sender (closing the tab, detaching) ends the session's connection; an exec'd process
 //! then gets a hang-up as from a closed terminal, an attached container runs on.
 
+use std::sync::Arc;
+
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use super::action::Action;
+use super::action::{Action, TermOutput};
 use crate::backend::AnyBackend;
 use crate::backend::prelude::*;
 use crate::model::ExecSpec;
+
+/// Bytes of one session's output sent to the UI and not yet taken by it: past this the
+/// session waits (and so does what it runs, as on a slow terminal).
+pub const IN_FLIGHT: u32 = 256 << 10;
 
 /// What to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +94,7 @@ pub async fn run(
             .inspect_container(&request.container)
             .await
             .is_ok_and(|d| d.tty);
+    let budget = Arc::new(Semaphore::new(IN_FLIGHT as usize));
     let crate::backend::Session {
         id: session_id,
         mut output,
@@ -96,12 +104,17 @@ pub async fn run(
         tokio::select! {
             chunk = output.next() => match chunk {
                 Some(Ok(c)) => {
-                    let data = if bare_lines {
+                    let bytes = if bare_lines {
                         crlf(&c.data)
                     } else {
                         c.data.to_vec()
                     };
-                    if tx.send(Action::TerminalOutput(id, data)).is_err() {
+                    let share = u32::try_from(bytes.len()).unwrap_or(u32::MAX).min(IN_FLIGHT);
+                    let Ok(held) = budget.clone().acquire_many_owned(share).await else {
+                        return;
+                    };
+                    let out = TermOutput { bytes, held: Arc::new(held) };
+                    if tx.send(Action::TerminalOutput(id, out)).is_err() {
                         return;
                     }
                 }
@@ -158,8 +171,50 @@ fn crlf(data: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::backend::fake::FakeBackend;
+
     #[test]
     fn bare_line_feeds_return_too() {
         assert_eq!(super::crlf(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+    }
+
+    /// The bytes of output waiting in `rx`, taken out (and so given back).
+    fn waiting(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Action>) -> usize {
+        let mut n = 0;
+        while let Ok(a) = rx.try_recv() {
+            if let Action::TerminalOutput(_, out) = a {
+                n += out.bytes.len();
+            }
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn a_flooding_session_waits_for_the_ui_instead_of_queueing_without_end() {
+        let backend = AnyBackend::Fake(FakeBackend::new());
+        let request = TermRequest {
+            session: 1,
+            container: "web".into(),
+            name: "web".into(),
+            attach: false,
+            command: vec!["yes".into()],
+            rows: 24,
+            cols: 80,
+        };
+        let (_commands, command_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(run(backend, request, command_rx, tx));
+        // The UI takes nothing for a while: the session stops at its budget.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let first = waiting(&mut rx);
+        assert!(first > 0, "yes wrote nothing");
+        assert!(
+            first <= IN_FLIGHT as usize,
+            "{first} bytes queued, more than the budget of {IN_FLIGHT}"
+        );
+        // Taken, the budget is given back and the output goes on.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(waiting(&mut rx) > 0, "the output did not go on");
     }
 }

@@ -55,6 +55,15 @@ impl SessionBackend for FakeBackend {
                 input: Some(Box::pin(client)),
             });
         }
+        if spec.cmd[0] == "yes" {
+            return Ok(Session {
+                id: SessionId::Exec(id),
+                output: yes(&spec, exit),
+                input: spec
+                    .stdin
+                    .then(|| Box::pin(tokio::io::sink()) as crate::backend::SessionInput),
+            });
+        }
         let o = shell::run(&ctx, &spec.cmd, false);
         *exit.lock().unwrap_or_else(|p| p.into_inner()) = Some(o.code);
         let chunks: Vec<Result<OutputChunk>> =
@@ -168,4 +177,25 @@ impl SessionBackend for FakeBackend {
             }
         }
     }
+}
+
+/// `yes [WORD]`: the word, line after line, for as long as the session is read (as fast as
+/// it is read: the channel is bounded, like a pipe); killed by a hang-up when it is closed.
+fn yes(spec: &ExecSpec, exit: Arc<Mutex<Option<i64>>>) -> ResultStream<OutputChunk> {
+    let word = spec.cmd.get(1).map_or("y", String::as_str);
+    let line = format!("{word}{}", if spec.tty { "\r\n" } else { "\n" });
+    let chunk = bytes::Bytes::from(line.repeat(4096 / line.len()));
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        while tx
+            .send(OutputChunk {
+                stream: LogStream::Stdout,
+                data: chunk.clone(),
+            })
+            .await
+            .is_ok()
+        {}
+        *exit.lock().unwrap_or_else(|p| p.into_inner()) = Some(129);
+    });
+    receiver_stream(rx)
 }

@@ -190,7 +190,7 @@ impl Relay {
                 &mut streams,
                 None,
                 None,
-                left.min(Duration::from_millis(100)),
+                Some(left.min(Duration::from_millis(100))),
             );
         }
     }
@@ -227,9 +227,13 @@ impl Relay {
             if code.is_some() && streams.outputs.iter().all(Option::is_none) {
                 break;
             }
+            // With a pidfd the process's end wakes the poll, as do its output, a client and
+            // a query: an idle container costs its monitor no wake-ups at all. Without one
+            // (an old kernel) its end is looked for once a second.
             let mut timeout = match (&code, &pidfd) {
-                (None, Some(_)) => Duration::from_secs(1),
-                _ => Duration::from_millis(20),
+                (None, Some(_)) => None,
+                (None, None) => Some(Duration::from_secs(1)),
+                _ => Some(Duration::from_millis(20)),
             };
             if settled.is_some() && code.is_none() {
                 let left = SETTLED_AFTER.saturating_sub(started.elapsed());
@@ -238,7 +242,7 @@ impl Relay {
                         f();
                     }
                 } else {
-                    timeout = timeout.min(left);
+                    timeout = Some(timeout.map_or(left, |t| t.min(left)));
                 }
             }
             let output = self.poll_once(
@@ -302,7 +306,7 @@ impl Relay {
         streams: &mut Streams,
         pidfd: Option<&OwnedFd>,
         mut service: Option<&mut (dyn Service + 's)>,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Vec<(usize, Vec<u8>)> {
         let mut slots = Vec::new();
         let mut fds = Vec::new();
@@ -343,8 +347,10 @@ impl Relay {
             fds.push(PollFd::new(*fd, PollFlags::POLLIN));
             slots.push(Slot::Service(i));
         }
-        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        let _ = nix::poll::poll(&mut fds, PollTimeout::from(ms));
+        let timeout = timeout.map_or(PollTimeout::NONE, |t| {
+            PollTimeout::from(u16::try_from(t.as_millis()).unwrap_or(u16::MAX))
+        });
+        let _ = nix::poll::poll(&mut fds, timeout);
         let ready: Vec<(Slot, PollFlags)> = slots
             .into_iter()
             .zip(

@@ -133,8 +133,8 @@ impl App {
     /// A session's output or end.
     pub(super) fn on_terminal(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::TerminalOutput(id, bytes) => {
-                self.dirty |= self.terminals.output(id, &bytes) && self.terminals.shown;
+            Action::TerminalOutput(id, out) => {
+                self.dirty |= self.terminals.output(id, &out.bytes) && self.terminals.shown;
                 Vec::new()
             }
             Action::TerminalEnded(id, how) => {
