@@ -104,7 +104,8 @@ impl Default for EngineConfig {
 pub struct UiConfig {
     /// How often relative times ("Up 3 minutes") are redrawn, in milliseconds.
     pub tick_rate_ms: u64,
-    /// How often the lists are re-read even without events, in milliseconds.
+    /// How often the list in front is re-read once the events stream has ended, in
+    /// milliseconds (30 times as long while it is live).
     pub refresh_interval_ms: u64,
     /// Most log lines kept per followed container.
     pub log_buffer_lines: usize,

@@ -614,14 +614,7 @@ async fn dropping_a_build_stops_its_silent_run_and_tags_nothing() {
     use futures::StreamExt;
     let (e, image) = Engine::with_busybox();
     let seconds = format!("{}", 3000 + std::process::id() % 1000);
-    let backend = dockhand::backend::EngineBackend::open(
-        &e.root(),
-        dockhand::backend::engine::EngineOptions {
-            exe: Some(env!("CARGO_BIN_EXE_dockhand").into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let backend = e.backend();
     let tag = format!("{}:1", common::unique("cancelled"));
     let spec = dockhand::model::BuildSpec {
         dockerfile: format!("FROM {image}\nRUN sleep {seconds}\n"),

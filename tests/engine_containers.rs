@@ -842,14 +842,7 @@ fn stats_come_from_the_cgroup() {
     // The backend's samples say what the charts measure against: the cgroup's quota.
     use dockhand::backend::prelude::*;
     use futures::StreamExt;
-    let backend = dockhand::backend::EngineBackend::open(
-        &e.root(),
-        dockhand::backend::engine::EngineOptions {
-            exe: Some(env!("CARGO_BIN_EXE_dockhand").into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let backend = e.backend();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

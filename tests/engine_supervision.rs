@@ -170,6 +170,61 @@ fn processes_left_without_a_record_are_found_and_stopped() {
     assert!(check.contains("No problems found"), "{check}");
 }
 
+/// The next event of `events` that is `action` on container `id`, within ten seconds.
+async fn next_event(
+    events: &mut dockhand::backend::ResultStream<dockhand::model::Event>,
+    action: &str,
+    id: &str,
+) -> dockhand::model::Event {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let event = events
+                .next()
+                .await
+                .expect("the events stream ended")
+                .unwrap();
+            if event.action == action && event.id == id {
+                return event;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {action} event for {id} within 10 s"))
+}
+
+#[test]
+fn the_events_stream_tells_of_a_lost_monitor_that_nobody_listed() {
+    use dockhand::backend::prelude::*;
+    let (e, image) = Engine::with_busybox();
+    let before = unique("watched-before");
+    let after = unique("watched-after");
+    let backend = e.backend();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // One container running when the stream opens, one started while it is open.
+        let first = detached(&e, &before, "no", &image, "600");
+        let mut events = backend.events().await.unwrap();
+        let second = detached(&e, &after, "no", &image, "600");
+        next_event(&mut events, "start", &second).await;
+        for id in [&first, &second] {
+            kill9(state(&e, id)["monitor_pid"].as_i64().unwrap());
+            // Nothing else reads the container: the stream itself finds it stopped.
+            next_event(&mut events, "die", id).await;
+            let s = state(&e, id);
+            assert_eq!(s["status"], "exited", "{s}");
+            assert!(
+                s["error"].as_str().unwrap().contains("monitor was lost"),
+                "{s}"
+            );
+        }
+    });
+    e.ok(&["rm", &before, &after]);
+}
+
 /// How many times the threads of process `pid` have been scheduled (voluntary and not).
 fn switches(pid: i64) -> u64 {
     let mut n = 0;

@@ -102,6 +102,11 @@ impl Journal {
         }
     }
 
+    /// The directory the journal is in (where a follower watches for appends).
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("/"))
+    }
+
     /// A follower that yields events appended from now on.
     pub fn follow(&self) -> Follower {
         LineFollower::from_end(self.path.clone())

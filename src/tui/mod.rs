@@ -2,7 +2,7 @@
 //!
 //! Data flow: terminal input, timer ticks and backend results become [`action::Action`]s;
 //! [`app::App::update`] changes the state and returns [`effect::Effect`]s; the
-//! [`effect::Runner`] carries those out in background tasks whose results come back as
+//! [`runner::Runner`] carries those out in background tasks whose results come back as
 //! actions. The screen is drawn only when something changed.
 
 pub mod action;
@@ -19,6 +19,7 @@ pub mod layout;
 pub mod logview;
 pub mod palette;
 pub mod panes;
+pub mod runner;
 pub mod settings;
 pub mod streams;
 pub mod terminal;
@@ -37,7 +38,8 @@ use tokio::time::MissedTickBehavior;
 use crate::backend::AnyBackend;
 use action::Action;
 use app::{App, AppOptions};
-use effect::{Effect, Handover, Runner};
+use effect::{Effect, Handover};
+use runner::Runner;
 
 /// Opens the backend of an endpoint named in `:endpoint NAME` (a name or a URL), or says
 /// why it cannot.
@@ -101,7 +103,7 @@ async fn event_loop(
     let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     // Not an interval: the next refresh waits longer after a slow one.
-    let refresh = tokio::time::sleep(refresh_every);
+    let refresh = tokio::time::sleep(app.refresh_after(refresh_every));
     tokio::pin!(refresh);
 
     loop {
@@ -144,6 +146,11 @@ async fn event_loop(
         while std::time::Instant::now() < drain_until {
             let Ok(action) = rx.try_recv() else { break };
             effects.extend(app.update(action));
+        }
+        if std::mem::take(&mut app.refresh_rescheduled) {
+            refresh
+                .as_mut()
+                .reset(tokio::time::Instant::now() + app.refresh_after(refresh_every));
         }
         while !effects.is_empty() {
             let mut next = Vec::new();

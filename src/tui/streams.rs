@@ -1,6 +1,6 @@
 //! The backend's streams (logs, stats, pull and build progress, events) as the [`Action`]s the UI gets
 //! from them: opened with the one-shot timeout, log lines batched as they are ready, each
-//! stream's end or failure said once. The [`Runner`](super::effect::Runner) forwards these to
+//! stream's end or failure said once. The [`Runner`](super::runner::Runner) forwards these to
 //! the UI; the UI tests read the same streams.
 
 use futures::StreamExt;

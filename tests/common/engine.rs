@@ -52,6 +52,19 @@ impl Engine {
         self.dir.path().join("root")
     }
 
+    /// The embedded engine's backend on this root, in this process (its commands run this
+    /// build's binary).
+    pub fn backend(&self) -> dockhand::backend::EngineBackend {
+        dockhand::backend::EngineBackend::open(
+            &self.root(),
+            dockhand::backend::engine::EngineOptions {
+                exe: Some(env!("CARGO_BIN_EXE_dockhand").into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
     /// `dockhand ARGS` on this root, with stdin closed.
     pub fn command(&self, args: &[&str]) -> Command {
         let exe = env!("CARGO_BIN_EXE_dockhand");

@@ -208,12 +208,11 @@ impl ContainerBackend for EngineBackend {
             return Ok(history.boxed());
         }
         let me = self.clone();
-        let start = (
-            follower,
-            false,
-            crate::engine::container::Backoff::default(),
-        );
-        let live = futures::stream::unfold(start, move |(mut follower, ending, mut backoff)| {
+        // The log's directory for what it writes, the container's for its state record.
+        let dir = self.runtime().store().dir(&id);
+        let changes = Changes::watch(&[&dir, &dir.join("logs")], FOLLOW_FALLBACK);
+        let start = (follower, false, changes);
+        let live = futures::stream::unfold(start, move |(mut follower, ending, changes)| {
             let me = me.clone();
             let id = id.clone();
             async move {
@@ -224,18 +223,17 @@ impl ContainerBackend for EngineBackend {
                         .map(convert_containers::log_line)
                         .collect();
                     if !batch.is_empty() {
-                        let fresh = crate::engine::container::Backoff::default();
                         return Some((
                             futures::stream::iter(batch.into_iter().map(Ok)),
-                            (follower, ending, fresh),
+                            (follower, ending, changes),
                         ));
                     }
                     if ending {
                         return None;
                     }
-                    tokio::time::sleep(backoff.next_delay()).await;
-                    // The state record alone, up to ten times a second: a lost monitor is
-                    // the list's to find, which then records the exit this sees.
+                    changes.wait().await;
+                    // The state record alone: a lost monitor is found by whoever reads the
+                    // container next (the list, the events stream), who records the exit.
                     let running = me
                         .runtime()
                         .store()
@@ -250,7 +248,7 @@ impl ContainerBackend for EngineBackend {
                             .collect();
                         return Some((
                             futures::stream::iter(last.into_iter().map(Ok)),
-                            (follower, true, backoff),
+                            (follower, true, changes),
                         ));
                     }
                 }
@@ -386,29 +384,27 @@ impl ContainerBackend for EngineBackend {
             .map_err(crate::backend::BackendError::from)?;
         let base = std::path::Path::new(crate::engine::cgroup::BASE);
         let cpus = f64::from(sample.host_cpus.max(1)) * 100.0;
-        let rest = futures::stream::unfold((None, sample), move |(mark, last)| {
-            let id = id.clone();
-            async move {
-                // CPU time is measured from where the last sample left it.
-                let (at, ns) = match mark {
-                    Some(mark) => mark,
-                    None => (
-                        std::time::Instant::now(),
-                        crate::engine::cgroup::stats::read_usage(base, &id)?.0,
-                    ),
-                };
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                let (cpu_ns, memory) = crate::engine::cgroup::stats::read_usage(base, &id)?;
-                let now = std::time::Instant::now();
-                let wall = now.duration_since(at).as_nanos().max(1) as f64;
-                let sample = StatsSample {
-                    read: unix_now(),
-                    cpu_percent: (cpu_ns.saturating_sub(ns) as f64 / wall * 100.0).min(cpus),
-                    memory_usage: memory,
-                    ..last
-                };
-                Some((Ok(sample), (Some((now, cpu_ns)), sample)))
-            }
+        // Its cgroup's files stay open: a sample is then a read of each.
+        let files = crate::engine::cgroup::stats::UsageFiles::open(base, &id);
+        let start = (files, None, sample);
+        let rest = futures::stream::unfold(start, move |(files, mark, last)| async move {
+            let files = files?;
+            // CPU time is measured from where the last sample left it.
+            let (at, ns) = match mark {
+                Some(mark) => mark,
+                None => (std::time::Instant::now(), files.read()?.0),
+            };
+            usage_tick().await;
+            let (cpu_ns, memory) = files.read()?;
+            let now = std::time::Instant::now();
+            let wall = now.duration_since(at).as_nanos().max(1) as f64;
+            let sample = StatsSample {
+                read: unix_now(),
+                cpu_percent: (cpu_ns.saturating_sub(ns) as f64 / wall * 100.0).min(cpus),
+                memory_usage: memory,
+                ..last
+            };
+            Some((Ok(sample), (Some(files), Some((now, cpu_ns)), sample)))
         });
         Ok(futures::stream::once(async move { Ok(sample) })
             .chain(rest)
@@ -452,4 +448,21 @@ impl ContainerBackend for EngineBackend {
         })
         .await
     }
+}
+
+/// Waits for the next tick of the CPU and MEM columns: every two seconds, on the same ticks
+/// for every container's stream, so that a screen of them wakes the process once, and at
+/// least a second away.
+async fn usage_tick() {
+    static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    const EVERY: Duration = Duration::from_secs(2);
+    let epoch = *EPOCH.get_or_init(tokio::time::Instant::now);
+    let now = tokio::time::Instant::now();
+    let ticks = now.duration_since(epoch).as_nanos() / EVERY.as_nanos() + 1;
+    let mut next = epoch + EVERY * u32::try_from(ticks).unwrap_or(u32::MAX);
+    // A CPU share measured over a moment says little: a second at least.
+    if next - now < EVERY / 2 {
+        next += EVERY;
+    }
+    tokio::time::sleep_until(next).await;
 }

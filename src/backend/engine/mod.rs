@@ -1,14 +1,16 @@
 //! The embedded engine behind the `Backend` seam, one file per trait: images and events from
 //! the engine's store, containers and sessions from its runtime, volumes from its volume
-//! store, the `host` and `none` networks (bridge networks are not made by this build). Every store call
+//! store, networks (bridge, host, none) from its network store. Every store call
 //! runs on a blocking thread so that the caller's runtime never waits on disk. This file opens
 //! a data root and holds what the trait files share.
 
 mod build;
+mod changes;
 mod convert;
 mod convert_containers;
 mod exec_session;
 mod session_io;
+mod supervise;
 
 mod containers;
 mod images;
@@ -36,7 +38,12 @@ use crate::model::*;
 use crate::util::chan_io::{ChannelReader, ChannelWriter};
 use crate::util::time::unix_now;
 
+use changes::Changes;
 pub use convert::{image_error, registry_error};
+
+/// How long a follower of the root's files (a log, the events journal) waits at most when
+/// its watch reports nothing.
+const FOLLOW_FALLBACK: Duration = Duration::from_secs(5);
 
 struct Inner {
     root: Root,

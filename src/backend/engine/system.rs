@@ -113,21 +113,41 @@ impl SystemBackend for EngineBackend {
     }
 
     async fn events(&self) -> Result<ResultStream<Event>> {
+        // The journal has every change that a process of the root made; the monitors'
+        // pidfds tell of a monitor lost, whose container nobody would otherwise read (and so
+        // find stopped) until the next list.
         let follower = self.inner.journal.follow();
-        Ok(futures::stream::unfold(follower, |mut f| async move {
-            loop {
-                let batch = f.poll();
-                if !batch.is_empty() {
-                    return Some((
-                        futures::stream::iter(batch.into_iter().map(|e| Ok(e.into()))),
-                        f,
-                    ));
+        let changes = Changes::watch(&[self.inner.journal.dir()], FOLLOW_FALLBACK);
+        let monitors = supervise::Monitors::of_running(self).await;
+        let start = (follower, changes, monitors);
+        Ok(
+            futures::stream::unfold(start, |(mut f, changes, mut monitors)| async move {
+                loop {
+                    let batch = f.poll();
+                    if !batch.is_empty() {
+                        for e in &batch {
+                            if e.kind == crate::engine::events::Kind::Container
+                                && e.action == "start"
+                            {
+                                monitors.started(&e.id).await;
+                            }
+                        }
+                        return Some((
+                            futures::stream::iter(batch.into_iter().map(|e| Ok(e.into()))),
+                            (f, changes, monitors),
+                        ));
+                    }
+                    // A lost monitor's container is recorded stopped: the journal says so next.
+                    let ended = tokio::select! {
+                        () = changes.wait() => Vec::new(),
+                        ended = monitors.ended() => ended,
+                    };
+                    monitors.check(ended).await;
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        })
-        .flatten()
-        .boxed())
+            })
+            .flatten()
+            .boxed(),
+        )
     }
 
     async fn check(&self, repair: bool) -> Result<CheckReport> {

@@ -1,6 +1,8 @@
 //! Resource use of a running container, read from its cgroup (v2 unified, or the v1
 //! controllers on v1 and hybrid hosts) and its network namespace.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// Raw counters at one moment.
@@ -51,19 +53,76 @@ fn quota_in_cpus(quota: u64, period: u64) -> Option<f64> {
 /// does) of container `id` under `base`: what a list's columns show, in a few reads.
 /// `None` when its cgroup is gone (it stopped).
 pub fn read_usage(base: &Path, id: &str) -> Option<(u64, u64)> {
-    if base.join("cgroup.controllers").exists() {
-        let dir = base.join("dockhand").join(id);
-        let cpu = keyed(&read(dir.join("cpu.stat"))?, "usage_usec")? * 1000;
-        Some((cpu, number(dir.join("memory.current")).unwrap_or(0)))
-    } else {
-        let v1 = |ctrl: &str, file: &str| base.join(ctrl).join("dockhand").join(id).join(file);
-        let cpu = number(v1("cpuacct", "cpuacct.usage"))?;
-        let usage = number(v1("memory", "memory.usage_in_bytes")).unwrap_or(0);
-        let cache = read(v1("memory", "memory.stat"))
-            .and_then(|t| keyed(&t, "total_inactive_file"))
-            .unwrap_or(0);
-        Some((cpu, usage.saturating_sub(cache)))
+    UsageFiles::open(base, id)?.read()
+}
+
+/// The files [`read_usage`] reads, kept open for a stream of samples: each is then one read
+/// per file, without looking up a path.
+#[derive(Debug)]
+pub struct UsageFiles {
+    unified: bool,
+    /// `cpu.stat` (v2) or `cpuacct.usage` (v1).
+    cpu: File,
+    /// `memory.current` (v2) or `memory.usage_in_bytes` (v1).
+    memory: Option<File>,
+    /// v1's `memory.stat`, for the page cache to leave out.
+    memory_stat: Option<File>,
+}
+
+impl UsageFiles {
+    /// Opens the files of container `id` under `base`; `None` when its cgroup is gone.
+    pub fn open(base: &Path, id: &str) -> Option<UsageFiles> {
+        let open = |p: PathBuf| File::open(p).ok();
+        if base.join("cgroup.controllers").exists() {
+            let dir = base.join("dockhand").join(id);
+            Some(UsageFiles {
+                unified: true,
+                cpu: open(dir.join("cpu.stat"))?,
+                memory: open(dir.join("memory.current")),
+                memory_stat: None,
+            })
+        } else {
+            let v1 = |ctrl: &str, file: &str| base.join(ctrl).join("dockhand").join(id).join(file);
+            Some(UsageFiles {
+                unified: false,
+                cpu: open(v1("cpuacct", "cpuacct.usage"))?,
+                memory: open(v1("memory", "memory.usage_in_bytes")),
+                memory_stat: open(v1("memory", "memory.stat")),
+            })
+        }
     }
+
+    /// CPU time (nanoseconds) and memory in use (bytes) now; `None` once the cgroup is gone.
+    pub fn read(&self) -> Option<(u64, u64)> {
+        let mut buf = [0u8; 4096];
+        let memory = |buf: &mut [u8]| {
+            self.memory
+                .as_ref()
+                .and_then(|f| reread(f, buf))
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        if self.unified {
+            let cpu = keyed(reread(&self.cpu, &mut buf)?, "usage_usec")? * 1000;
+            Some((cpu, memory(&mut buf)))
+        } else {
+            let cpu = reread(&self.cpu, &mut buf)?.trim().parse().ok()?;
+            let usage = memory(&mut buf);
+            let cache = self
+                .memory_stat
+                .as_ref()
+                .and_then(|f| reread(f, &mut buf))
+                .and_then(|t| keyed(t, "total_inactive_file"))
+                .unwrap_or(0);
+            Some((cpu, usage.saturating_sub(cache)))
+        }
+    }
+}
+
+/// The whole of a small cgroup file, read again from its start into `buf`.
+fn reread<'b>(f: &File, buf: &'b mut [u8]) -> Option<&'b str> {
+    let n = f.read_at(buf, 0).ok()?;
+    std::str::from_utf8(&buf[..n]).ok()
 }
 
 /// The counters of container `id` whose init has host pid `pid`, under `base`

@@ -144,7 +144,15 @@ pub struct App {
     refresh_asked: Option<(PaneKind, std::time::Instant)>,
     /// How long that list took to come.
     refresh_took: std::time::Duration,
+    /// Whether the events stream is live (not known to have ended): the lists are then
+    /// current without the periodic refresh, which is only a safety net.
+    events_live: bool,
+    /// Set when the refresh should be rescheduled at once (the events stream ended).
+    pub refresh_rescheduled: bool,
 }
+
+/// How many refresh intervals pass between refreshes while the events stream is live.
+pub const SAFETY_NET: u32 = 30;
 
 /// Runs `$body` with `$p` bound to the list pane of `$kind`.
 macro_rules! with_pane {
@@ -214,14 +222,23 @@ impl App {
             endpoints: options.endpoints,
             refresh_asked: None,
             refresh_took: std::time::Duration::ZERO,
+            events_live: true,
+            refresh_rescheduled: false,
         }
     }
 
-    /// When to refresh next: `every` (`ui.refresh_interval_ms`), or later where lists are
-    /// slow to read (thousands of containers on the engine, whose every record and monitor
-    /// a list reads): the periodic refresh takes at most a quarter of a percent of the time.
+    /// When to refresh next. While the events stream is live it tells every change (the
+    /// engine's, lost monitors included, and Docker's), and the refresh is a safety net:
+    /// [`SAFETY_NET`] times `every` (`ui.refresh_interval_ms`). Without it, `every`. Later
+    /// still where lists are slow to read (thousands of containers): the periodic refresh
+    /// takes at most a quarter of a percent of the time.
     pub fn refresh_after(&self, every: std::time::Duration) -> std::time::Duration {
-        every.max(self.refresh_took * 400)
+        let floor = if self.events_live {
+            every * SAFETY_NET
+        } else {
+            every
+        };
+        floor.max(self.refresh_took * 400)
     }
 
     /// The requests to make at start-up: every list and the events stream.
@@ -385,8 +402,14 @@ impl App {
                 }
                 Vec::new()
             }
-            Action::Backend(event) => self.on_event(event),
+            Action::Backend(event) => {
+                self.events_live = true;
+                self.on_event(event)
+            }
             Action::EventsEnded(error) => {
+                // Until events flow again, the lists are read every refresh interval.
+                self.events_live = false;
+                self.refresh_rescheduled = true;
                 if let Some(e) = error {
                     self.say(format!("live updates stopped: {e}"), true);
                     self.dirty = true;
@@ -535,5 +558,41 @@ impl App {
             effects.extend(self.tab_effects(true));
         }
         effects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn app() -> App {
+        App::new(AppOptions {
+            endpoint: "test".into(),
+            demo: true,
+            keymap: Keymap::default(),
+            theme: Theme::default(),
+            ui: UiConfig::default(),
+            endpoints: Vec::new(),
+            clock: Clock::Fixed(0),
+        })
+    }
+
+    #[test]
+    fn the_refresh_is_a_safety_net_while_events_flow_and_the_rule_when_they_stop() {
+        let every = Duration::from_secs(10);
+        let mut app = app();
+        assert_eq!(app.refresh_after(every), every * SAFETY_NET);
+        app.update(Action::EventsEnded(Some("connection reset".into())));
+        assert!(app.refresh_rescheduled, "the timer is not moved closer");
+        assert_eq!(app.refresh_after(every), every);
+        app.update(Action::Backend(Event {
+            time: 0,
+            kind: ObjectKind::Container,
+            action: "start".into(),
+            id: "abc".into(),
+            name: Some("web".into()),
+        }));
+        assert_eq!(app.refresh_after(every), every * SAFETY_NET);
     }
 }
