@@ -1,6 +1,8 @@
 //! Key-to-frame timing for benchmarks: with `DOCKHAND_FRAME_LOG=FILE` set, each key's time
 //! from its arrival in the event loop to the end of the next frame written to the terminal
-//! is appended to FILE, one line of microseconds per key. Unset, it costs nothing.
+//! is appended to FILE, one line per key: the microseconds to the frame, then those the
+//! loop took to handle the key and what was waiting before it drew (the rest is the
+//! drawing and the write to the terminal). Unset, it costs nothing.
 
 use std::io::Write;
 use std::time::Instant;
@@ -10,6 +12,7 @@ use std::time::Instant;
 pub struct FrameLog {
     out: Option<std::fs::File>,
     key_at: Option<Instant>,
+    handled_at: Option<Instant>,
 }
 
 impl FrameLog {
@@ -22,7 +25,11 @@ impl FrameLog {
                 .open(path)
                 .ok()
         });
-        FrameLog { out, key_at: None }
+        FrameLog {
+            out,
+            key_at: None,
+            handled_at: None,
+        }
     }
 
     /// A key arrived (the first of several before one frame counts).
@@ -32,11 +39,19 @@ impl FrameLog {
         }
     }
 
+    /// The key and what was waiting were handled; the frame comes next.
+    pub fn handled(&mut self) {
+        if self.key_at.is_some() && self.handled_at.is_none() {
+            self.handled_at = Some(Instant::now());
+        }
+    }
+
     /// A frame was written.
     pub fn drawn(&mut self) {
         if let (Some(out), Some(at)) = (self.out.as_mut(), self.key_at.take()) {
+            let handled = self.handled_at.take().map_or(0, |h| (h - at).as_micros());
             // A benchmark aid: a failed write only loses a figure.
-            let _ = writeln!(out, "{}", at.elapsed().as_micros());
+            let _ = writeln!(out, "{} {handled}", at.elapsed().as_micros());
         }
     }
 }
@@ -52,6 +67,7 @@ mod tests {
         let mut log = FrameLog {
             out: Some(std::fs::File::create(&path).unwrap()),
             key_at: None,
+            handled_at: None,
         };
         log.drawn();
         log.key();
@@ -62,7 +78,14 @@ mod tests {
         log.drawn();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 2, "{text}");
-        assert!(text.lines().all(|l| l.parse::<u64>().is_ok()), "{text}");
+        assert!(
+            text.lines().all(|l| l
+                .split(' ')
+                .map(|n| n.parse::<u64>())
+                .collect::<Result<Vec<_>, _>>()
+                .is_ok_and(|v| v.len() == 2 && v[1] <= v[0])),
+            "{text}"
+        );
         // Without a file nothing is kept.
         let mut none = FrameLog::default();
         none.key();

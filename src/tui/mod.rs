@@ -136,13 +136,14 @@ async fn event_loop(
             }
             Some(action) = rx.recv() => action,
         };
-        if matches!(action, Action::Key(_)) {
+        let key = matches!(action, Action::Key(_));
+        if key {
             frames.key();
         }
         let mut effects = app.update(action);
         // Take what is already waiting before drawing once, for a few milliseconds at most
-        // so that a flood of output is drawn as it goes and a key waits for one frame only.
-        let drain_until = std::time::Instant::now() + DRAIN_FOR;
+        // so that a flood of output is drawn as it goes; a key is drawn at once.
+        let drain_until = std::time::Instant::now() + if key { Duration::ZERO } else { DRAIN_FOR };
         while std::time::Instant::now() < drain_until {
             let Ok(action) = rx.try_recv() else { break };
             effects.extend(app.update(action));
@@ -180,6 +181,7 @@ async fn event_loop(
             }
             effects = next;
         }
+        frames.handled();
     }
 }
 
