@@ -200,8 +200,8 @@ impl Tmux {
 
     /// The command line opens each pane; `:logs PROJECT` shows the merged logs of the
     /// project's two containers (`web` and `db` printing `web-says` and `db-says`), each line
-    /// with its container's name; the project is grouped under its header, and stopped and
-    /// removed from it, confirming.
+    /// with its container's name; the project is grouped under its header; clicks select
+    /// its rows and a pane; it is stopped and removed from its header, confirming.
     fn palette_and_project_logs(&self, project: &str) {
         for (command, title) in [
             ("im", "┌ Images "),
@@ -241,6 +241,15 @@ impl Tmux {
                     .iter()
                     .all(|n| s.lines().any(|l| l.contains(n.as_str()) && read(l)))
         });
+        // Clicks select a row, and a pane by its tab.
+        self.click_row(&db);
+        self.click_row(&web);
+        let screen = self.wait_text("Images");
+        let x = screen.lines().next().unwrap().find("Images").unwrap();
+        self.click(screen.lines().next().unwrap()[..x].chars().count(), 0);
+        self.wait_text("┌ Images ");
+        self.send(&[":", "-l", "co", "Enter"]);
+        self.wait_text("┌ Containers ");
         self.send(&["G", "k", "k"]);
         self.wait_text(&format!("compose project {project}: 2 of 2 running"));
         // Stopped and removed as one.
@@ -250,6 +259,29 @@ impl Tmux {
         self.wait_text("Remove 2 containers");
         self.send(&["y"]);
         self.wait_for("both removed", |s| !s.contains(&web) && !s.contains(&db));
+    }
+
+    /// A left click at column `x`, row `y` (from 0), as xterm's SGR mouse reports send it.
+    fn click(&self, x: usize, y: usize) {
+        self.send(&["-l", &format!("\x1b[<0;{};{}M", x + 1, y + 1)]);
+        self.send(&["-l", &format!("\x1b[<0;{};{}m", x + 1, y + 1)]);
+    }
+
+    /// Clicks the list's row of container `name` (on its name); the detail then shows it.
+    fn click_row(&self, name: &str) {
+        let screen = self.wait_text(name);
+        let (y, x) = screen
+            .lines()
+            .enumerate()
+            .find_map(|(y, l)| {
+                let at = l.find(&format!(" {name} "))?;
+                (l.starts_with('│') && !l.ends_with('┐')).then(|| (y, l[..at].chars().count() + 1))
+            })
+            .unwrap_or_else(|| panic!("no row of {name}: {screen}"));
+        self.click(x, y);
+        self.wait_for(&format!("{name} selected"), |s| {
+            s.lines().any(|l| l.ends_with(&format!(" {name} ┐")))
+        });
     }
 
     /// Removes the selected container `name`, confirming.
@@ -393,14 +425,10 @@ fn a_mouse_click_selects_a_row_and_a_pane() {
         .lines()
         .position(|l| l.starts_with("│   db "))
         .unwrap_or_else(|| panic!("{screen}"));
-    let click = |x: usize, y: usize| {
-        t.send(&["-l", &format!("\x1b[<0;{};{}M", x + 1, y + 1)]);
-        t.send(&["-l", &format!("\x1b[<0;{};{}m", x + 1, y + 1)]);
-    };
-    click(6, y);
+    t.click(6, y);
     t.wait_for("db selected", |s| s.lines().any(|l| l.ends_with(" db ┐")));
     let x = screen.lines().next().unwrap().find("Images").unwrap();
-    click(x, 0);
+    t.click(x, 0);
     t.wait_text("REPOSITORY");
     t.send(&["q"]);
     assert_eq!(t.wait_exit(), 0);
