@@ -204,10 +204,18 @@ fn the_events_stream_tells_of_a_lost_monitor_that_nobody_listed() {
         .enable_all()
         .build()
         .unwrap();
+    let lost = unique("watched-lost");
     runtime.block_on(async {
-        // One container running when the stream opens, one started while it is open.
+        // One container whose monitor is gone before the stream opens, one running when it
+        // opens, one started while it is open.
+        let gone = detached(&e, &lost, "no", &image, "600");
         let first = detached(&e, &before, "no", &image, "600");
+        let monitor = state(&e, &gone)["monitor_pid"].as_i64().unwrap();
+        kill9(monitor);
+        e.wait_for("the monitor to be gone", || !running(monitor));
         let mut events = backend.events().await.unwrap();
+        next_event(&mut events, "die", &gone).await;
+        assert_eq!(state(&e, &gone)["status"], "exited");
         let second = detached(&e, &after, "no", &image, "600");
         next_event(&mut events, "start", &second).await;
         for id in [&first, &second] {
@@ -222,7 +230,7 @@ fn the_events_stream_tells_of_a_lost_monitor_that_nobody_listed() {
             );
         }
     });
-    e.ok(&["rm", &before, &after]);
+    e.ok(&["rm", &lost, &before, &after]);
 }
 
 /// How many times the threads of process `pid` have been scheduled (voluntary and not).

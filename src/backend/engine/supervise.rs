@@ -82,18 +82,21 @@ impl Monitors {
         if self.watched.get(&id) == Some(&pid) {
             return;
         }
-        let fd = rustix::process::Pid::from_raw(pid)
-            .and_then(|p| {
-                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::NONBLOCK).ok()
-            })
-            .and_then(|fd: OwnedFd| {
-                // SAFETY: the pidfd is open and owned by the AsyncFd from here on, which
-                // closes it when dropped; an OwnedFd always gives the same descriptor.
-                unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok()
-            });
-        let Some(fd) = fd else {
-            self.unwatched.insert(id);
-            return;
+        let opened = rustix::process::Pid::from_raw(pid)
+            .ok_or(rustix::io::Errno::SRCH)
+            .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::NONBLOCK));
+        let fd = match opened.map(|fd: OwnedFd| {
+            // SAFETY: the pidfd is open and owned by the AsyncFd from here on, which closes
+            // it when dropped; an OwnedFd always gives the same descriptor.
+            unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        }) {
+            Ok(Ok(fd)) => Some(fd),
+            // No such process: the monitor is already gone, its container to be read now.
+            Err(rustix::io::Errno::SRCH) => None,
+            _ => {
+                self.unwatched.insert(id);
+                return;
+            }
         };
         // The pid may have been reused between the record and the pidfd: then the monitor is
         // already gone, and the pidfd is another process's.
@@ -101,7 +104,7 @@ impl Monitors {
         self.watched.insert(id.clone(), pid);
         self.unwatched.remove(&id);
         self.ends.push(Box::pin(async move {
-            if !gone {
+            if let (Some(fd), false) = (fd, gone) {
                 let _ = fd.readable().await;
             }
             id
