@@ -59,7 +59,10 @@ impl Outside {
         o
     }
 
-    /// Serves one connection on `port`: replies `answer`, writes what came to `log`.
+    /// Serves one connection on `port`, writing what came to `log`. Its input is a pipe
+    /// held open until the child is waited for: busybox `nc -l` whose input is at its end
+    /// from the start (the suite runs without stdin) may close a connection before it
+    /// has read what came.
     pub fn serve_once(&self, port: u16, log: &std::path::Path) -> std::process::Child {
         let child = Command::new("ip")
             .args([
@@ -74,6 +77,7 @@ impl Outside {
                 "-p",
             ])
             .arg(port.to_string())
+            .stdin(std::process::Stdio::piped())
             .stdout(std::fs::File::create(log).unwrap())
             .spawn()
             .unwrap();
